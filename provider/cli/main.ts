@@ -1,0 +1,23 @@
+#!/usr/bin/env node
+import { CommanderError } from "commander";
+import { buildProgram, EXIT } from "./program.js";
+
+async function main(): Promise<void> {
+  const program = buildProgram();
+  try {
+    await program.parseAsync(process.argv);
+  } catch (error: unknown) {
+    if (error instanceof CommanderError) {
+      // Commander already printed the message; help and --version are successes.
+      const success = error.code === "commander.helpDisplayed" || error.code === "commander.version" || error.code === "commander.help";
+      process.exitCode = success ? EXIT.ok : EXIT.usage;
+      return;
+    }
+    // Anything unexpected still gets one readable line, never a stack trace.
+    const message = error instanceof Error ? error.message : String(error);
+    process.stderr.write(`entra-tokens: ${message}\n`);
+    process.exitCode = EXIT.failure;
+  }
+}
+
+void main();

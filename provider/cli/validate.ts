@@ -1,0 +1,32 @@
+import { formatDiagnostic, githubAnnotation } from "../desired/diagnostics.js";
+import { loadDesired } from "../desired/load.js";
+import { DESIRED_STATES } from "../model/index.js";
+
+/** `entra-tokens validate`: returns the exit code (0 valid, 1 invalid). */
+export async function validateCommand(file: string, options: { json: boolean }): Promise<number> {
+  const result = await loadDesired(file);
+  if (options.json) {
+    const body = result.ok
+      ? { valid: true, file, tokens: result.desired.tokens.length, byState: countByState(result.desired.tokens) }
+      : { valid: false, file, diagnostics: result.diagnostics };
+    process.stdout.write(`${JSON.stringify(body, null, 2)}\n`);
+  } else if (result.ok) {
+    const counts = countByState(result.desired.tokens);
+    const detail = DESIRED_STATES.map((s) => `${counts[s]} ${s}`).join(", ");
+    process.stdout.write(`${file}: valid, ${result.desired.tokens.length} tokens (${detail})\n`);
+  } else {
+    for (const d of result.diagnostics) process.stdout.write(`${formatDiagnostic(d)}\n`);
+    const n = result.diagnostics.length;
+    process.stdout.write(`${file}: ${n} error${n === 1 ? "" : "s"}; nothing was sent to Entra\n`);
+  }
+  if (!result.ok && process.env["GITHUB_ACTIONS"] === "true") {
+    for (const d of result.diagnostics) process.stdout.write(`${githubAnnotation(d)}\n`);
+  }
+  return result.ok ? 0 : 1;
+}
+
+function countByState(tokens: readonly { state: (typeof DESIRED_STATES)[number] }[]): Record<(typeof DESIRED_STATES)[number], number> {
+  const counts = { available: 0, assigned: 0, activated: 0 };
+  for (const t of tokens) counts[t.state]++;
+  return counts;
+}

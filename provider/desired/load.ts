@@ -1,0 +1,397 @@
+import { promises as fs } from "node:fs";
+import { Ajv2020, type ErrorObject } from "ajv/dist/2020.js";
+import { Document, isMap, isScalar, isSeq, LineCounter, parseDocument, type Node, type Pair } from "yaml";
+import schema from "../../schemas/tokens.schema.json";
+import {
+  MAX_TOKENS_PER_USER,
+  type Desired,
+  type DesiredToken,
+  type HashFunction,
+  type Policy,
+  type TimeInterval,
+  type TokenState,
+  type UnmanagedPolicy,
+} from "../model/index.js";
+import type { Diagnostic, DiagnosticCode } from "./diagnostics.js";
+
+/** Larger files are refused before parsing: ~80,000 tokens fit, an accidental log dump does not. */
+export const MAX_FILE_BYTES = 8 * 1024 * 1024;
+/** YAML aliases allowed before we call it an alias bomb (a normal file needs a handful at most). */
+const MAX_ALIASES = 100;
+const MAX_VALUE_CHARS = 80;
+
+/** tokens.yaml as the schema admits it; only ever produced by the ajv type guard. */
+interface AttributesInFile {
+  manufacturer?: string;
+  model?: string;
+  timeIntervalInSeconds?: TimeInterval;
+  hashFunction?: HashFunction;
+}
+interface TokenInFile extends AttributesInFile {
+  serial: string;
+  state: TokenState;
+  upn?: string;
+  displayName?: string;
+}
+interface TokensFile {
+  version: 1;
+  defaults?: AttributesInFile;
+  policy?: { unmanaged?: UnmanagedPolicy; maxDeletes?: number };
+  tokens: TokenInFile[];
+}
+
+const ajv = new Ajv2020({ allErrors: true, strict: true, verbose: true });
+const validateSchema = ajv.compile<TokensFile>(schema);
+
+export type LoadResult = { ok: true; desired: Desired } | { ok: false; diagnostics: Diagnostic[] };
+
+const SECRET_FIELD = /secret|seed|passw|passphrase|otpauth|^key$/i;
+const SECRET_FIX =
+  "remove it: tokens.yaml is reviewed in pull requests and must hold no secrets. Keep seeds in an " +
+  "encrypted seed file (see README, 'Seed files')";
+
+/** Reads and validates a tokens.yaml file. The only I/O of this module. */
+export async function loadDesired(file: string): Promise<LoadResult> {
+  const at = { file, line: 1, column: 1 };
+  try {
+    const stat = await fs.stat(file);
+    if (stat.size > MAX_FILE_BYTES) {
+      return { ok: false, diagnostics: [tooLarge(at, stat.size)] };
+    }
+    return parseDesired(await fs.readFile(file, "utf8"), file);
+  } catch (error: unknown) {
+    const reason = error instanceof Error && "code" in error ? String(error.code) : "unknown error";
+    return {
+      ok: false,
+      diagnostics: [
+        {
+          ...at,
+          code: "file-unreadable",
+          message: `cannot read ${file} (${reason})`,
+          fix: "check the path and that the file is readable; the default is ./tokens.yaml",
+        },
+      ],
+    };
+  }
+}
+
+function tooLarge(at: { file: string; line: number; column: number }, bytes: number): Diagnostic {
+  return {
+    ...at,
+    code: "file-too-large",
+    message: `file is ${(bytes / 1024 / 1024).toFixed(1)} MiB, above the ${MAX_FILE_BYTES / 1024 / 1024} MiB limit`,
+    fix: "check that this is really tokens.yaml; a token inventory of this size is far beyond one tenant's needs",
+  };
+}
+
+/** Parses and validates tokens.yaml text. Pure: `file` only names the source in diagnostics. */
+export function parseDesired(rawText: string, file: string): LoadResult {
+  if (Buffer.byteLength(rawText, "utf8") > MAX_FILE_BYTES) {
+    return { ok: false, diagnostics: [tooLarge({ file, line: 1, column: 1 }, Buffer.byteLength(rawText, "utf8"))] };
+  }
+  // A BOM is invisible in editors; drop it so that columns match what the author sees.
+  const text = rawText.startsWith("\uFEFF") ? rawText.slice(1) : rawText;
+  const lines = new LineCounter();
+  const doc = parseDocument(text, { lineCounter: lines, prettyErrors: false, uniqueKeys: true });
+  const locate = (offset: number) => {
+    const pos = lines.linePos(offset);
+    return { file, line: pos.line, column: pos.col };
+  };
+
+  if (doc.errors.length > 0) {
+    return { ok: false, diagnostics: doc.errors.map((e) => yamlDiagnostic(e.code, e.message, locate(e.pos[0]))) };
+  }
+  if (doc.contents === null) {
+    return {
+      ok: false,
+      diagnostics: [
+        {
+          ...locate(0),
+          code: "empty",
+          message: "file is empty",
+          fix: "start from the example tokens.yaml in the repository: `version: 1` and a `tokens:` list",
+        },
+      ],
+    };
+  }
+
+  let data: unknown;
+  try {
+    data = doc.toJS({ maxAliasCount: MAX_ALIASES });
+  } catch {
+    return {
+      ok: false,
+      diagnostics: [
+        {
+          ...locate(0),
+          code: "yaml-aliases",
+          message: `the file expands YAML aliases more than ${MAX_ALIASES} times (an alias bomb)`,
+          fix: "write the values out instead of using &anchors and *aliases; shared attributes belong in `defaults`",
+        },
+      ],
+    };
+  }
+
+  const source = new SourceMap(doc, locate);
+  if (!validateSchema(data)) {
+    const errors = (validateSchema.errors ?? []).filter((e) => e.keyword !== "if");
+    return { ok: false, diagnostics: errors.map((e) => schemaDiagnostic(e, source, data)) };
+  }
+  return semanticChecks(data, file, source);
+}
+
+function yamlDiagnostic(code: string, message: string, at: ReturnType<SourceMap["locate"]>): Diagnostic {
+  const firstLine = message.split("\n")[0]?.replace(/ at line \d+, column \d+:?$/, "") ?? message;
+  switch (code) {
+    case "TAB_AS_INDENT":
+      return { ...at, code: "tab-indent", message: "a tab is used for indentation", fix: "indent with spaces; YAML forbids tabs there" };
+    case "DUPLICATE_KEY":
+      return {
+        ...at,
+        code: "duplicate-key",
+        message: "the same key appears twice in one mapping; YAML would silently keep only one",
+        fix: "remove or rename one of them",
+      };
+    default:
+      return { ...at, code: "yaml-syntax", message: `YAML syntax: ${firstLine}`, fix: "correct the YAML at this position" };
+  }
+}
+
+/** Finds where a JSON path (from ajv or our own checks) stands in the YAML source. */
+class SourceMap {
+  constructor(
+    private readonly doc: Document,
+    readonly locate: (offset: number) => { file: string; line: number; column: number },
+  ) {}
+
+  node(path: readonly (string | number)[]): Node | undefined {
+    const found: unknown = path.length === 0 ? this.doc.contents : this.doc.getIn(path, true);
+    return isNodeWithRange(found) ? found : undefined;
+  }
+
+  /** The key of `name` inside the mapping at `path`, or the mapping itself. */
+  keyAt(path: readonly (string | number)[], name: string): { file: string; line: number; column: number } {
+    const parent = this.node(path);
+    if (isMap(parent)) {
+      const pair = parent.items.find((p: Pair) => isScalar(p.key) && String(p.key.value) === name);
+      const range = isNodeWithRange(pair?.key) ? pair.key.range : undefined;
+      if (range) return this.locate(range[0]);
+    }
+    return this.at(path);
+  }
+
+  at(path: readonly (string | number)[]): { file: string; line: number; column: number } {
+    // Walk up until a node with a position is found (a missing leaf reports at its parent).
+    for (let depth = path.length; depth >= 0; depth--) {
+      const node = this.node(path.slice(0, depth));
+      if (node?.range) return this.locate(node.range[0]);
+    }
+    return this.locate(0);
+  }
+
+  /** The text as the author wrote it, shortened for messages. */
+  sourceText(path: readonly (string | number)[]): string | undefined {
+    const node = this.node(path);
+    if (!node?.range) return undefined;
+    const text = isScalar(node) && node.source !== undefined && typeof node.value !== "string"
+      ? String(node.source)
+      : isScalar(node) ? JSON.stringify(node.value) : isSeq(node) ? "a list" : isMap(node) ? "a mapping" : undefined;
+    if (text === undefined) return undefined;
+    return text.length > MAX_VALUE_CHARS ? `${text.slice(0, MAX_VALUE_CHARS)}…` : text;
+  }
+
+  /** True when YAML turned unquoted text (00123, 1e5, yes) into a non-string scalar. */
+  isUnquotedNonString(path: readonly (string | number)[]): boolean {
+    const node = this.node(path);
+    return isScalar(node) && typeof node.value !== "string" && node.value !== null;
+  }
+
+  rawSource(path: readonly (string | number)[]): string | undefined {
+    const node = this.node(path);
+    return isScalar(node) && typeof node.source === "string" ? node.source : undefined;
+  }
+}
+
+function isNodeWithRange(value: unknown): value is Node {
+  return typeof value === "object" && value !== null && "range" in value && Array.isArray(value.range);
+}
+
+function parsePointer(pointer: string): (string | number)[] {
+  if (pointer === "") return [];
+  return pointer
+    .slice(1)
+    .split("/")
+    .map((part) => part.replace(/~1/g, "/").replace(/~0/g, "~"))
+    .map((part) => (/^\d+$/.test(part) ? Number(part) : part));
+}
+
+function describePath(path: readonly (string | number)[], data: unknown): string {
+  if (path.length === 0) return "the file";
+  if (path[0] === "tokens" && typeof path[1] === "number") {
+    const serial = tokenSerial(data, path[1]);
+    const where = serial === undefined ? `token #${path[1] + 1}` : `token ${JSON.stringify(serial)}`;
+    return path.length > 2 ? `${where}, field ${path.slice(2).join(".")}` : where;
+  }
+  return `field ${path.join(".")}`;
+}
+
+function tokenSerial(data: unknown, index: number): string | undefined {
+  if (typeof data !== "object" || data === null || !("tokens" in data) || !Array.isArray(data.tokens)) return undefined;
+  const token: unknown = data.tokens[index];
+  if (typeof token !== "object" || token === null || !("serial" in token)) return undefined;
+  return typeof token.serial === "string" ? token.serial : undefined;
+}
+
+function schemaDiagnostic(error: ErrorObject, source: SourceMap, data: unknown): Diagnostic {
+  const path = parsePointer(error.instancePath);
+  const what = describePath(path, data);
+  const make = (code: DiagnosticCode, message: string, fix: string, at = source.at(path), showValue = true): Diagnostic => {
+    const value = showValue ? source.sourceText(path) : undefined;
+    return value === undefined ? { ...at, code, message, fix } : { ...at, code, message, fix, value };
+  };
+
+  switch (error.keyword) {
+    case "additionalProperties": {
+      const name = String(error.params["additionalProperty"]);
+      const at = source.keyAt(path, name);
+      if (SECRET_FIELD.test(name)) {
+        // Never echo the value: it may be a live seed.
+        return { ...at, code: "secret", message: `${what} has a secret field ${JSON.stringify(name)}`, fix: SECRET_FIX };
+      }
+      const allowed = allowedFields(error.parentSchema);
+      return {
+        ...at,
+        code: "unknown-field",
+        message: `${what} has an unknown field ${JSON.stringify(name)}`,
+        fix: allowed.length > 0 ? `use one of: ${allowed.join(", ")} (check the spelling)` : "remove it",
+      };
+    }
+    case "required": {
+      const missing = String(error.params["missingProperty"]);
+      if (missing === "upn") {
+        return make("upn-state", `${what} is ${stateOf(source, path)} but has no upn`, "add `upn: user@domain`, or set `state: available` to put it in the self-service pool", source.at(path), false);
+      }
+      const fix = missing === "version" ? "add `version: 1` at the top of the file" : `add \`${missing}:\``;
+      return make("missing-field", `${what} is missing the required field ${JSON.stringify(missing)}`, fix, source.at(path), false);
+    }
+    case "false schema":
+      // Only `upn` under state available is schema-false.
+      return make("upn-state", `${what}: a token with state available must not name a user`, "remove `upn`, or set `state: assigned` (the user activates) or `state: activated` (we activate)", source.keyAt(path.slice(0, -1), "upn"));
+    case "type": {
+      const expected = String(error.params["type"]);
+      if (expected === "string" && source.isUnquotedNonString(path)) {
+        const raw = source.rawSource(path) ?? "";
+        const written = source.sourceText(path) ?? "";
+        return make("wrong-type", `${what} must be text, but YAML reads ${written} as a ${typeof rawValue(source, path)}`, `quote it: ${String(path[path.length - 1])}: "${raw}"`);
+      }
+      if (path.length === 0) {
+        return make("schema", "tokens.yaml must be a mapping with `version` and `tokens`", "start from the example tokens.yaml in the repository");
+      }
+      return make("wrong-type", `${what} must be ${article(expected)}`, `write ${article(expected)} here`);
+    }
+    case "enum": {
+      const allowed = Array.isArray(error.params["allowedValues"]) ? error.params["allowedValues"].map(String) : [];
+      return make("schema", `${what} must be one of ${allowed.join(", ")}`, `use one of: ${allowed.join(", ")}`);
+    }
+    case "const":
+      return make("schema", `${what} must be ${JSON.stringify(error.params["allowedValue"])}`, `write ${JSON.stringify(error.params["allowedValue"])}; this version of entra-tokens reads format version 1`);
+    case "pattern": {
+      const field = path[path.length - 1];
+      if (field === "upn") {
+        return make("upn-syntax", `${what} is not a user principal name`, "write it as name@domain.tld, without spaces, e.g. alice@contoso.com");
+      }
+      return make("schema", `${what} must not start or end with spaces`, "remove the surrounding spaces");
+    }
+    default:
+      return make("schema", `${what} ${error.message ?? "is invalid"}`, "see schemas/tokens.schema.json for what is allowed here");
+  }
+}
+
+function rawValue(source: SourceMap, path: readonly (string | number)[]): unknown {
+  const node = source.node(path);
+  return isScalar(node) ? node.value : undefined;
+}
+
+function stateOf(source: SourceMap, path: readonly (string | number)[]): string {
+  const state = rawValue(source, [...path, "state"]);
+  return typeof state === "string" ? state : "assigned";
+}
+
+function article(type: string): string {
+  return /^[aeiou]/.test(type) ? `an ${type}` : `a ${type}`;
+}
+
+function allowedFields(parentSchema: unknown): string[] {
+  if (typeof parentSchema !== "object" || parentSchema === null || !("properties" in parentSchema)) return [];
+  const properties = parentSchema.properties;
+  return typeof properties === "object" && properties !== null ? Object.keys(properties) : [];
+}
+
+function semanticChecks(file: TokensFile, fileName: string, source: SourceMap): LoadResult {
+  const diagnostics: Diagnostic[] = [];
+  const defaults = file.defaults ?? {};
+  const firstBySerial = new Map<string, number>();
+  const tokensByUser = new Map<string, number[]>();
+  const tokens: DesiredToken[] = [];
+
+  file.tokens.forEach((token, index) => {
+    const path = ["tokens", index];
+    const location = source.at(path);
+    const serialKey = token.serial.toUpperCase();
+    const first = firstBySerial.get(serialKey);
+    if (first === undefined) {
+      firstBySerial.set(serialKey, location.line);
+    } else {
+      diagnostics.push({
+        ...source.at([...path, "serial"]),
+        code: "duplicate-serial",
+        message: `serial ${JSON.stringify(token.serial)} is declared again (first at line ${first}); serials are unique in a tenant`,
+        value: token.serial,
+        fix: "remove one of the two entries, or correct the serial printed on the token",
+      });
+    }
+    if (token.upn !== undefined) {
+      const userKey = token.upn.toLowerCase();
+      const held = tokensByUser.get(userKey) ?? [];
+      held.push(location.line);
+      tokensByUser.set(userKey, held);
+      if (held.length === MAX_TOKENS_PER_USER + 1) {
+        diagnostics.push({
+          ...source.at([...path, "upn"]),
+          code: "too-many-tokens",
+          message: `${token.upn} would hold more than ${MAX_TOKENS_PER_USER} tokens (lines ${held.join(", ")}); Entra allows ${MAX_TOKENS_PER_USER} per user`,
+          value: token.upn,
+          fix: "give this token to someone else or set it `state: available`",
+        });
+      }
+    }
+    const manufacturer = token.manufacturer ?? defaults.manufacturer;
+    const model = token.model ?? defaults.model;
+    for (const [field, value] of [["manufacturer", manufacturer], ["model", model]] as const) {
+      if (value === undefined) {
+        diagnostics.push({
+          ...location,
+          code: "missing-attribute",
+          message: `token ${JSON.stringify(token.serial)} has no ${field}; Graph requires one`,
+          fix: `set \`defaults.${field}\` for all tokens, or \`${field}:\` on this token`,
+        });
+      }
+    }
+    if (manufacturer === undefined || model === undefined) return;
+    tokens.push({
+      serial: token.serial,
+      state: token.state,
+      ...(token.upn === undefined ? {} : { upn: token.upn }),
+      ...(token.displayName === undefined ? {} : { displayName: token.displayName }),
+      manufacturer,
+      model,
+      timeIntervalInSeconds: token.timeIntervalInSeconds ?? defaults.timeIntervalInSeconds ?? 30,
+      hashFunction: token.hashFunction ?? defaults.hashFunction ?? "hmacsha1",
+      location,
+    });
+  });
+
+  if (diagnostics.length > 0) return { ok: false, diagnostics };
+  const policy: Policy = { unmanaged: file.policy?.unmanaged ?? "report", maxDeletes: file.policy?.maxDeletes ?? 0 };
+  return { ok: true, desired: { file: fileName, version: 1, policy, tokens } };
+}

@@ -1,0 +1,58 @@
+import assert from "node:assert/strict";
+import { mkdtempSync, writeFileSync } from "node:fs";
+import { tmpdir } from "node:os";
+import { join } from "node:path";
+import { runCli } from "./support/cli.js";
+
+const dir = mkdtempSync(join(tmpdir(), "entra-tokens-cli-"));
+const bad = join(dir, "bad.yaml");
+writeFileSync(bad, "version: 1\ndefaults: { manufacturer: T, model: M }\ntokens:\n  - serial: A1\n    state: activated\n");
+
+describe("entra-tokens validate", () => {
+  it("exits 0 on the example file and summarises it", async () => {
+    const r = await runCli(["validate", "tokens.yaml"]);
+    assert.equal(r.code, 0, r.stderr);
+    assert.match(r.stdout, /valid, 7 tokens \(2 available, 2 assigned, 3 activated\)/);
+  });
+
+  it("exits 1 with file:line:col diagnostics on an invalid file", async () => {
+    const r = await runCli(["validate", bad]);
+    assert.equal(r.code, 1);
+    assert.ok(r.stdout.includes(`${bad}:4:5: error [upn-state]`), r.stdout);
+    assert.match(r.stdout, /fix: add `upn/);
+    assert.doesNotMatch(r.stdout + r.stderr, /at .*\.js:\d+/, "no stack trace");
+  });
+
+  it("prints machine-readable JSON with --json", async () => {
+    const r = await runCli(["validate", bad, "--json"]);
+    assert.equal(r.code, 1);
+    const body: unknown = JSON.parse(r.stdout);
+    assert.ok(typeof body === "object" && body !== null && "diagnostics" in body && Array.isArray(body.diagnostics));
+    assert.deepEqual(
+      body.diagnostics.map((d: unknown) => (typeof d === "object" && d !== null && "code" in d && "line" in d ? [d.code, d.line] : d)),
+      [["upn-state", 4]],
+    );
+  });
+
+  it("emits GitHub annotations only inside GitHub Actions", async () => {
+    const inActions = await runCli(["validate", bad], { GITHUB_ACTIONS: "true" });
+    assert.ok(inActions.stdout.includes(`::error file=${bad},line=4,col=5,title=tokens.yaml%3A upn-state::`), inActions.stdout);
+    const local = await runCli(["validate", bad]);
+    assert.doesNotMatch(local.stdout, /::error/);
+  });
+
+  it("exits 2 on usage errors and 0 on --help", async () => {
+    const usage = await runCli(["validate", "--no-such-flag"]);
+    assert.equal(usage.code, 2);
+    assert.match(usage.stderr, /unknown option/);
+    const help = await runCli(["validate", "--help"]);
+    assert.equal(help.code, 0);
+    assert.match(help.stdout, /Exit codes: 0 valid, 1 invalid, 2 usage error/);
+  });
+
+  it("reports a missing file as invalid input, not a crash", async () => {
+    const r = await runCli(["validate", join(dir, "nope.yaml")]);
+    assert.equal(r.code, 1);
+    assert.match(r.stdout, /file-unreadable/);
+  });
+});
