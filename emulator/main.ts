@@ -1,0 +1,72 @@
+#!/usr/bin/env node
+import { Command, InvalidArgumentError } from "commander";
+import { readFileSync, writeFileSync } from "node:fs";
+import { resolve } from "node:path";
+import { DEMO_TENANT_ID, demoApp, demoUsers } from "./demo.js";
+import type { FaultConfig } from "./faults.js";
+import { GraphEmulator } from "./server.js";
+import { isJson } from "./tenant.js";
+
+// `npm run emulator`: a standalone Graph emulator with the demo tenant, until Ctrl-C.
+
+function port(value: string): number {
+  const n = Number(value);
+  if (!Number.isInteger(n) || n < 0 || n > 65535) throw new InvalidArgumentError("must be a port number 0-65535");
+  return n;
+}
+
+function faultsFrom(path: string): FaultConfig {
+  const parsed: unknown = JSON.parse(readFileSync(path, "utf8"));
+  if (!isJson(parsed)) throw new InvalidArgumentError(`${path} must hold a JSON object (see README, "Fault injection")`);
+  return parsed;
+}
+
+async function main(): Promise<void> {
+  const program = new Command()
+    .name("entra-tokens-emulator")
+    .description("A local Microsoft Graph (beta) for hardware OATH tokens, with the demo tenant")
+    .option("--port <n>", "port to listen on (0: any free port)", port, 0)
+    .option("--host <address>", "loopback address to bind", "127.0.0.1")
+    .option("--http", "serve plain HTTP instead of HTTPS (@azure/identity needs HTTPS)")
+    .option("--state <file>", "load the tenant from this JSON file and save every change to it")
+    .option("--faults <file>", "fault injection config (JSON: latencyMs, throttle, errorRate, dropRate, routes, script)")
+    .option("--write-env <file>", "where to write the AZURE_* settings a client needs", "emulator.env")
+    .parse();
+  const options = program.opts<{ port: number; host: string; http?: boolean; state?: string; faults?: string; writeEnv: string }>();
+  const app = demoApp();
+  const emulator = await GraphEmulator.start({
+    tenantId: DEMO_TENANT_ID,
+    apps: [app],
+    https: options.http !== true,
+    host: options.host,
+    port: options.port,
+    snapshot: { users: demoUsers(), devices: [] },
+    ...(options.state ? { statePath: resolve(options.state) } : {}),
+    ...(options.faults ? { faults: faultsFrom(options.faults) } : {}),
+  });
+  const caPath = resolve(`${options.writeEnv}.ca.pem`);
+  const env = [
+    `AZURE_TENANT_ID=${DEMO_TENANT_ID}`,
+    `AZURE_CLIENT_ID=${app.clientId}`,
+    `AZURE_CLIENT_SECRET=${app.clientSecret}`,
+    `AZURE_AUTHORITY_HOST=${emulator.url}`,
+    `ENTRA_TOKENS_GRAPH_URL=${emulator.graphUrl}`,
+  ];
+  if (emulator.caCert) {
+    writeFileSync(caPath, emulator.caCert);
+    env.push(`NODE_EXTRA_CA_CERTS=${caPath}`);
+  }
+  // The client secret goes to a file only readable by you, never to the terminal.
+  writeFileSync(options.writeEnv, `${env.join("\n")}\n`, { mode: 0o600 });
+  console.log(`Graph emulator listening on ${emulator.graphUrl}`);
+  console.log(`tenant ${DEMO_TENANT_ID}; client settings written to ${resolve(options.writeEnv)} (set -a; . ${options.writeEnv}; set +a)`);
+  console.log("Ctrl-C to stop.");
+  const stop = () => void emulator.stop().then(() => process.exit(0));
+  process.on("SIGINT", stop);
+  process.on("SIGTERM", stop);
+}
+
+main().catch((error: unknown) => {
+  console.error(`emulator: ${error instanceof Error ? error.message : String(error)}`);
+  process.exitCode = 1;
+});

@@ -1,0 +1,671 @@
+import { randomUUID } from "node:crypto";
+import { existsSync, readFileSync, renameSync, writeFileSync } from "node:fs";
+import { createServer as createHttpServer, type IncomingMessage, type Server, type ServerResponse } from "node:http";
+import { createServer as createHttpsServer } from "node:https";
+import type { AddressInfo, Socket } from "node:net";
+import { Authority, instanceDiscovery, OAuthError, openIdConfiguration, type AccessClaims, type AppRegistration } from "./auth.js";
+import { Faults, type FaultConfig } from "./faults.js";
+import { forbidden, GraphError, isJson, Tenant, type Device, type Json, type TenantSnapshot } from "./tenant.js";
+import { generateTls, type TlsMaterial } from "./tls.js";
+
+// A local Microsoft Graph (beta) for hardware OATH tokens, following ../shared/graph-api.md.
+
+export const PERMISSIONS = {
+  readDevices: ["Policy.Read.All", "Policy.ReadWrite.AuthenticationMethod"],
+  writeDevices: ["Policy.ReadWrite.AuthenticationMethod"],
+  readMethods: ["UserAuthenticationMethod.Read.All", "UserAuthenticationMethod.ReadWrite.All"],
+  writeMethods: ["UserAuthenticationMethod.ReadWrite.All"],
+  readUsers: ["User.Read.All", "User.ReadWrite.All", "Directory.Read.All", "Directory.ReadWrite.All"],
+} as const;
+type Permission = keyof typeof PERMISSIONS;
+
+export interface EmulatorOptions {
+  tenantId?: string;
+  apps?: AppRegistration[];
+  /** true: a CA and certificate are generated for this run; or give your own. Default: plain HTTP. */
+  https?: boolean | TlsMaterial;
+  host?: string;
+  port?: number;
+  faults?: FaultConfig;
+  /** Page size when the client gives no $top; and the most a $top may ask for. */
+  defaultPageSize?: number;
+  maxPageSize?: number;
+  maxBulkItems?: number;
+  clock?: () => number;
+  snapshot?: TenantSnapshot;
+  /** Load the tenant from this JSON file if it exists, and save it there after each change. */
+  statePath?: string;
+}
+
+export interface RequestLogEntry {
+  method: string;
+  route: string;
+  path: string;
+  status: number;
+  /** True for a request inside a $batch. */
+  batched: boolean;
+}
+
+interface GraphResponse {
+  status: number;
+  headers: Record<string, string>;
+  body?: unknown;
+}
+
+interface Route {
+  name: string;
+  method: string;
+  pattern: RegExp;
+  handle: (ctx: RouteContext) => GraphResponse;
+}
+
+interface RouteContext {
+  params: string[];
+  query: URLSearchParams;
+  body: unknown;
+  claims: AccessClaims;
+}
+
+const DEVICES = "/directory/authenticationMethodDevices/hardwareOathDevices";
+const METHODS = "/users/([^/]+)/authentication/hardwareOathMethods";
+const DEVICE_TYPE = "microsoft.graph.hardwareOathTokenAuthenticationMethodDevice";
+const METHOD_TYPE = "#microsoft.graph.hardwareOathAuthenticationMethod";
+const MAX_BODY_BYTES = 4 * 1024 * 1024;
+const MAX_BATCH = 20;
+const USER_FIELDS = ["id", "userPrincipalName", "displayName", "userType", "accountEnabled"] as const;
+
+export class GraphEmulator {
+  readonly tenant: Tenant;
+  readonly tenantId: string;
+  readonly requests: RequestLogEntry[] = [];
+  /** Set when serving HTTPS: the CA certificate clients must trust (PEM). */
+  readonly caCert: string | undefined;
+  private faults: Faults;
+  private readonly authority: Authority;
+  private readonly routes: Route[];
+  private readonly sockets = new Set<Socket>();
+  private server: Server | undefined;
+  private baseUrl = "";
+  private saveTimer: NodeJS.Timeout | undefined;
+
+  private constructor(
+    private readonly options: EmulatorOptions,
+    private readonly tls: TlsMaterial | undefined,
+  ) {
+    const clock = options.clock ?? Date.now;
+    this.tenantId = options.tenantId ?? "00000000-0000-4000-8000-00000000c0de";
+    const snapshot = options.statePath && existsSync(options.statePath) ? readSnapshot(options.statePath) : options.snapshot;
+    this.tenant = new Tenant(clock, snapshot);
+    this.authority = new Authority(this.tenantId, options.apps ?? [], clock);
+    this.faults = new Faults(options.faults ?? {}, clock);
+    this.caCert = tls?.caCert;
+    this.routes = this.buildRoutes();
+  }
+
+  static async start(options: EmulatorOptions = {}): Promise<GraphEmulator> {
+    const tls = options.https === true ? generateTls() : options.https || undefined;
+    const emulator = new GraphEmulator(options, tls);
+    await emulator.listen();
+    return emulator;
+  }
+
+  /** Root URL; the OAuth authority host as well. */
+  get url(): string {
+    return this.baseUrl;
+  }
+
+  /** The Graph base URL clients use instead of https://graph.microsoft.com/beta. */
+  get graphUrl(): string {
+    return `${this.baseUrl}/beta`;
+  }
+
+  setFaults(config: FaultConfig): void {
+    this.faults = new Faults(config, this.options.clock ?? Date.now);
+  }
+
+  /** Requests per "METHOD route status", for tests and benchmarks. */
+  counters(): Record<string, number> {
+    const counts: Record<string, number> = {};
+    for (const r of this.requests) {
+      const key = `${r.method} ${r.route} ${r.status}`;
+      counts[key] = (counts[key] ?? 0) + 1;
+    }
+    return counts;
+  }
+
+  /** Top-level HTTP requests (what Graph counts for throttling and what a client pays in round trips). */
+  httpRequestCount(): number {
+    return this.requests.filter((r) => !r.batched).length;
+  }
+
+  async stop(): Promise<void> {
+    this.flushState();
+    const server = this.server;
+    if (!server) return;
+    for (const socket of this.sockets) socket.destroy();
+    await new Promise<void>((resolve) => server.close(() => resolve()));
+    this.server = undefined;
+  }
+
+  private async listen(): Promise<void> {
+    const handler = (req: IncomingMessage, res: ServerResponse) => void this.onRequest(req, res);
+    const server = this.tls ? createHttpsServer({ key: this.tls.key, cert: this.tls.cert }, handler) : createHttpServer(handler);
+    server.keepAliveTimeout = 30_000;
+    server.on("connection", (socket: Socket) => {
+      this.sockets.add(socket);
+      socket.on("close", () => this.sockets.delete(socket));
+    });
+    server.on("secureConnection", (socket: Socket) => {
+      this.sockets.add(socket);
+      socket.on("close", () => this.sockets.delete(socket));
+    });
+    const host = this.options.host ?? "127.0.0.1";
+    await new Promise<void>((resolve, reject) => {
+      server.once("error", reject);
+      server.listen(this.options.port ?? 0, host, () => resolve());
+    });
+    const { port } = server.address() as AddressInfo;
+    this.server = server;
+    this.baseUrl = `${this.tls ? "https" : "http"}://${host.includes(":") ? `[${host}]` : host}:${port}`;
+  }
+
+  // ---- HTTP entry ----------------------------------------------------------------------------
+
+  private async onRequest(req: IncomingMessage, res: ServerResponse): Promise<void> {
+    const requestId = randomUUID();
+    const clientRequestId = headerValue(req, "client-request-id") ?? requestId;
+    const url = new URL(req.url ?? "/", "http://emulator");
+    let raw: string;
+    try {
+      raw = await readBody(req);
+    } catch {
+      send(res, graphError(413, "RequestEntityTooLarge", "The request body is too large.", requestId, clientRequestId));
+      return;
+    }
+    const method = req.method ?? "GET";
+    let response: GraphResponse | "drop";
+    let route = "unknown";
+    if (url.pathname.startsWith("/beta/") || url.pathname === "/beta") {
+      const graphPath = url.pathname.slice("/beta".length) + url.search;
+      route = this.routeName(method, url.pathname.slice("/beta".length));
+      response = await this.withFaults(route, requestId, clientRequestId, () =>
+        this.graph(method, graphPath, raw, headerValue(req, "authorization"), requestId, clientRequestId, false),
+      );
+    } else if (url.pathname.startsWith("/_emulator/")) {
+      route = "control";
+      response = this.control(method, url.pathname, raw);
+    } else {
+      route = url.pathname.endsWith("/oauth2/v2.0/token") ? "token" : "identity";
+      response = await this.withFaults(route, requestId, clientRequestId, () => this.identity(method, url.pathname, raw));
+    }
+    if (response === "drop") {
+      this.requests.push({ method, route, path: url.pathname, status: 0, batched: false });
+      req.socket.destroy();
+      return;
+    }
+    this.requests.push({ method, route, path: url.pathname, status: response.status, batched: false });
+    if (method !== "GET" && response.status < 400 && route !== "token" && route !== "identity") this.scheduleSave();
+    send(res, response);
+  }
+
+  private async withFaults(
+    route: string,
+    requestId: string,
+    clientRequestId: string,
+    handle: () => GraphResponse | Promise<GraphResponse>,
+  ): Promise<GraphResponse | "drop"> {
+    const decision = this.faults.decide(route);
+    if (decision.latencyMs > 0) await new Promise((resolve) => setTimeout(resolve, decision.latencyMs));
+    switch (decision.kind) {
+      case "drop":
+        return "drop";
+      case "throttle":
+        return throttled(decision.status, decision.retryAfterSeconds, requestId, clientRequestId);
+      case "error":
+        return graphError(decision.status, decision.status === 503 ? "serviceNotAvailable" : "generalException", "The service is temporarily unavailable. Please retry.", requestId, clientRequestId);
+      case "none":
+        return handle();
+    }
+  }
+
+  // ---- identity ------------------------------------------------------------------------------
+
+  private identity(method: string, path: string, raw: string): GraphResponse {
+    const json = (status: number, body: unknown): GraphResponse => ({ status, headers: { "content-type": "application/json" }, body });
+    const segments = path.split("/").filter(Boolean);
+    const tenant = segments[0] ?? "";
+    const rest = segments.slice(1).join("/");
+    if (method === "GET" && rest === "discovery/instance") return json(200, instanceDiscovery(this.baseUrl, this.tenantId));
+    const knownTenant = tenant === this.tenantId || tenant === "organizations";
+    if (!knownTenant) {
+      return json(400, oauthBody("invalid_request", `AADSTS90002: Tenant '${tenant}' not found. Check to make sure you have the correct tenant ID.`));
+    }
+    if (method === "GET" && rest === "v2.0/.well-known/openid-configuration") return json(200, openIdConfiguration(this.baseUrl, this.tenantId));
+    if (method === "GET" && rest === "discovery/v2.0/keys") return json(200, this.authority.jwks());
+    if (method === "POST" && rest === "oauth2/v2.0/token") {
+      try {
+        return json(200, this.authority.issue(new URLSearchParams(raw)));
+      } catch (error: unknown) {
+        if (error instanceof OAuthError) return json(error.status, oauthBody(error.error, error.description));
+        throw error;
+      }
+    }
+    return json(404, oauthBody("invalid_request", `No such endpoint: ${method} ${path}`));
+  }
+
+  // ---- Graph ---------------------------------------------------------------------------------
+
+  private routeName(method: string, pathWithQuery: string): string {
+    const path = pathWithQuery.split("?")[0] ?? "";
+    return this.routes.find((r) => r.method === method && r.pattern.test(path))?.name ?? "unknown";
+  }
+
+  private graph(
+    method: string,
+    pathWithQuery: string,
+    raw: string | unknown,
+    authorization: string | undefined,
+    requestId: string,
+    clientRequestId: string,
+    batched: boolean,
+  ): GraphResponse {
+    const [path = "", search = ""] = pathWithQuery.split("?");
+    const fail = (error: GraphError) => graphError(error.status, error.code, error.message, requestId, clientRequestId);
+    const claims = this.authority.check(authorization);
+    if ("reason" in claims) return graphError(401, "InvalidAuthenticationToken", claims.reason, requestId, clientRequestId);
+    if (path.startsWith("/me/") || path === "/me") {
+      return fail(new GraphError(400, "BadRequest", "/me request is only valid with delegated authentication flow."));
+    }
+    if (method === "POST" && path === "/$batch") {
+      if (batched) return fail(new GraphError(400, "BadRequest", "Nested batch requests are not supported."));
+      return this.batch(typeof raw === "string" ? raw : JSON.stringify(raw), authorization, requestId, clientRequestId);
+    }
+    let body: unknown = raw;
+    if (typeof raw === "string") {
+      try {
+        body = raw.trim() === "" ? {} : JSON.parse(raw);
+      } catch {
+        return fail(new GraphError(400, "BadRequest", "Unable to read JSON request payload. Please ensure Content-Type header is set and payload is of valid JSON format."));
+      }
+    }
+    for (const route of this.routes) {
+      if (route.method !== method) continue;
+      const match = route.pattern.exec(path);
+      if (!match) continue;
+      try {
+        const params = match.slice(1).map((p) => decodeURIComponent(p));
+        const response = route.handle({ params, query: new URLSearchParams(search), body, claims });
+        response.headers["request-id"] = requestId;
+        response.headers["client-request-id"] = clientRequestId;
+        return response;
+      } catch (error: unknown) {
+        if (error instanceof GraphError) return fail(error);
+        if (error instanceof URIError) return fail(new GraphError(400, "BadRequest", "The request URL is not correctly encoded."));
+        throw error;
+      }
+    }
+    const known = this.routes.some((r) => r.pattern.test(path));
+    return known
+      ? fail(new GraphError(405, "Request_BadRequest", `The HTTP method '${method}' is not allowed on this resource.`))
+      : fail(new GraphError(400, "BadRequest", `Resource not found for the segment '${path.split("/").filter(Boolean).pop() ?? ""}'.`));
+  }
+
+  private batch(raw: string, authorization: string | undefined, requestId: string, clientRequestId: string): GraphResponse {
+    let parsed: unknown;
+    try {
+      parsed = JSON.parse(raw);
+    } catch {
+      return graphError(400, "BadRequest", "Unable to read JSON request payload.", requestId, clientRequestId);
+    }
+    const requests = isJson(parsed) && Array.isArray(parsed["requests"]) ? parsed["requests"] : undefined;
+    if (!requests) return graphError(400, "BadRequest", "The batch body must be {\"requests\":[...]}.", requestId, clientRequestId);
+    if (requests.length > MAX_BATCH) {
+      return graphError(400, "BadRequest", `The number of batch requests exceeds the limit of ${MAX_BATCH}.`, requestId, clientRequestId);
+    }
+    const ids = new Set<string>();
+    for (const item of requests) {
+      if (!isJson(item) || typeof item["id"] !== "string" || typeof item["method"] !== "string" || typeof item["url"] !== "string") {
+        return graphError(400, "BadRequest", "Each batch request needs string id, method and url.", requestId, clientRequestId);
+      }
+      if (ids.has(item["id"])) return graphError(400, "BadRequest", `Batch request id '${item["id"]}' is used twice.`, requestId, clientRequestId);
+      ids.add(item["id"]);
+    }
+    const statusById = new Map<string, number>();
+    const responses: object[] = [];
+    for (const item of requests.filter(isJson)) {
+      const id = String(item["id"]);
+      const method = String(item["method"]).toUpperCase();
+      const url = String(item["url"]);
+      const relative = url.startsWith("/") ? url : `/${url}`;
+      const innerRequestId = randomUUID();
+      const dependsOn = Array.isArray(item["dependsOn"]) ? item["dependsOn"].map(String) : [];
+      const route = this.routeName(method, relative);
+      let response: GraphResponse;
+      if (dependsOn.some((dep) => (statusById.get(dep) ?? 424) >= 400)) {
+        response = graphError(424, "FailedDependency", "A request this one depends on failed.", innerRequestId, clientRequestId);
+      } else {
+        const decision = this.faults.decide(route);
+        if (decision.kind === "throttle") response = throttled(decision.status, decision.retryAfterSeconds, innerRequestId, clientRequestId);
+        else if (decision.kind === "error" || decision.kind === "drop") {
+          response = graphError(decision.kind === "drop" ? 502 : decision.status, "serviceNotAvailable", "The service is temporarily unavailable. Please retry.", innerRequestId, clientRequestId);
+        } else {
+          response = this.graph(method, relative, item["body"] ?? "", authorization, innerRequestId, clientRequestId, true);
+        }
+      }
+      statusById.set(id, response.status);
+      this.requests.push({ method, route, path: relative.split("?")[0] ?? relative, status: response.status, batched: true });
+      responses.push({ id, status: response.status, headers: response.headers, ...(response.body === undefined ? {} : { body: response.body }) });
+    }
+    return { status: 200, headers: { "content-type": "application/json", "request-id": requestId, "client-request-id": clientRequestId }, body: { responses } };
+  }
+
+  private require(claims: AccessClaims, ...needs: Permission[]): void {
+    for (const need of needs) {
+      if (!PERMISSIONS[need].some((role) => claims.roles.includes(role))) throw forbidden();
+    }
+  }
+
+  private buildRoutes(): Route[] {
+    const tenant = this.tenant;
+    const ok = (status: number, body?: unknown): GraphResponse =>
+      body === undefined ? { status, headers: {} } : { status, headers: { "content-type": "application/json" }, body };
+    const bodyOf = (ctx: RouteContext): Json => {
+      if (!isJson(ctx.body)) throw new GraphError(400, "BadRequest", "The request body must be a JSON object.");
+      return ctx.body;
+    };
+    const param = (ctx: RouteContext, index: number): string => ctx.params[index] ?? "";
+    const route = (name: string, method: string, path: string, handle: Route["handle"]): Route => ({
+      name,
+      method,
+      pattern: new RegExp(`^${path}$`),
+      handle,
+    });
+    return [
+      route("listDevices", "GET", DEVICES, (ctx) => {
+        this.require(ctx.claims, "readDevices");
+        return ok(200, this.listDevices(ctx.query));
+      }),
+      route("createDevice", "POST", DEVICES, (ctx) => {
+        const body = bodyOf(ctx);
+        this.require(ctx.claims, "writeDevices");
+        const canAssign = PERMISSIONS.writeMethods.some((r) => ctx.claims.roles.includes(r));
+        return ok(201, this.deviceJson(tenant.createDevice(body, canAssign)));
+      }),
+      route("bulkCreate", "PATCH", DEVICES, (ctx) => {
+        this.require(ctx.claims, "writeDevices");
+        return ok(201, this.bulkCreate(bodyOf(ctx), ctx.claims));
+      }),
+      route("getDevice", "GET", `${DEVICES}/([^/]+)`, (ctx) => {
+        this.require(ctx.claims, "readDevices");
+        return ok(200, this.deviceJson(tenant.device(param(ctx, 0)), selection(ctx.query)));
+      }),
+      route("updateDevice", "PATCH", `${DEVICES}/([^/]+)`, (ctx) => {
+        this.require(ctx.claims, "writeDevices");
+        tenant.updateDevice(param(ctx, 0), bodyOf(ctx));
+        return ok(204);
+      }),
+      route("deleteDevice", "DELETE", `${DEVICES}/([^/]+)`, (ctx) => {
+        this.require(ctx.claims, "writeDevices");
+        tenant.deleteDevice(param(ctx, 0));
+        return ok(204);
+      }),
+      route("getUser", "GET", "/users/([^/]+)", (ctx) => {
+        this.require(ctx.claims, "readUsers");
+        const user = tenant.user(param(ctx, 0));
+        const fields = selection(ctx.query) ?? [...USER_FIELDS];
+        const unknown = fields.find((f) => !(USER_FIELDS as readonly string[]).includes(f));
+        if (unknown) throw new GraphError(400, "Request_BadRequest", `Could not find a property named '${unknown}' on type 'microsoft.graph.user'.`);
+        return ok(200, Object.fromEntries(["id", ...fields].map((f) => [f, user[f as (typeof USER_FIELDS)[number]]])));
+      }),
+      route("listMethods", "GET", METHODS, (ctx) => {
+        this.require(ctx.claims, "readMethods");
+        return ok(200, { value: tenant.methodsOf(param(ctx, 0)).map((d) => this.methodJson(d)) });
+      }),
+      route("assignAndActivate", "POST", `${METHODS}/assignAndActivate`, (ctx) => {
+        this.require(ctx.claims, "writeMethods");
+        tenant.assignAndActivate(param(ctx, 0), bodyOf(ctx));
+        return ok(204);
+      }),
+      route("assignAndActivateBySerialNumber", "POST", `${METHODS}/assignAndActivateBySerialNumber`, (ctx) => {
+        this.require(ctx.claims, "writeMethods");
+        tenant.assignAndActivateBySerialNumber(param(ctx, 0), bodyOf(ctx));
+        return ok(204);
+      }),
+      route("assign", "POST", METHODS, (ctx) => {
+        this.require(ctx.claims, "writeMethods");
+        const device = tenant.assign(param(ctx, 0), bodyOf(ctx));
+        return ok(201, { id: device.id, createdDateTime: device.assignedDateTime });
+      }),
+      route("getMethod", "GET", `${METHODS}/([^/]+)`, (ctx) => {
+        this.require(ctx.claims, "readMethods");
+        const device = tenant.methodsOf(param(ctx, 0)).find((d) => d.id === param(ctx, 1));
+        if (!device) throw new GraphError(404, "Request_ResourceNotFound", `Resource '${param(ctx, 1)}' does not exist or one of its queried reference-property objects are not present.`);
+        return ok(200, this.methodJson(device));
+      }),
+      route("activate", "POST", `${METHODS}/([^/]+)/activate`, (ctx) => {
+        this.require(ctx.claims, "writeMethods");
+        tenant.activate(param(ctx, 0), param(ctx, 1), bodyOf(ctx));
+        return ok(204);
+      }),
+      route("deactivate", "POST", `${METHODS}/([^/]+)/deactivate`, (ctx) => {
+        this.require(ctx.claims, "writeMethods");
+        tenant.deactivate(param(ctx, 0), param(ctx, 1));
+        return ok(204);
+      }),
+      route("unassign", "DELETE", `${METHODS}/([^/]+)`, (ctx) => {
+        this.require(ctx.claims, "writeMethods");
+        tenant.unassign(param(ctx, 0), param(ctx, 1));
+        return ok(204);
+      }),
+    ];
+  }
+
+  private listDevices(query: URLSearchParams): object {
+    const top = query.has("$top") ? Number(query.get("$top")) : (this.options.defaultPageSize ?? 100);
+    const maxPage = this.options.maxPageSize ?? 999;
+    if (!Number.isInteger(top) || top < 1) throw new GraphError(400, "BadRequest", "Invalid value for $top: it must be a positive integer.");
+    const pageSize = Math.min(top, maxPage);
+    const predicates = parseFilter(query.get("$filter"));
+    const select = selection(query);
+    if (select) this.checkSelect(select);
+    const skipToken = query.get("$skiptoken");
+    const offset = skipToken === null ? 0 : decodeSkipToken(skipToken);
+    const matching = this.tenant.allDevices().filter((d) => predicates.every((p) => p(d)));
+    const page = matching.slice(offset, offset + pageSize);
+    const body: Record<string, unknown> = { "@odata.context": `${this.graphUrl}/$metadata#directory/authenticationMethodDevices/hardwareOathDevices`, value: page.map((d) => this.deviceJson(d, select)) };
+    if (offset + pageSize < matching.length) {
+      const next = new URLSearchParams();
+      for (const key of ["$filter", "$select", "$top"]) {
+        const value = query.get(key);
+        if (value !== null) next.set(key, value);
+      }
+      next.set("$skiptoken", Buffer.from(JSON.stringify({ offset: offset + pageSize })).toString("base64url"));
+      body["@odata.nextLink"] = `${this.graphUrl}${DEVICES}?${next.toString()}`;
+    }
+    return body;
+  }
+
+  private bulkCreate(body: Json, claims: AccessClaims): object {
+    const items = body["value"];
+    if (!Array.isArray(items)) throw new GraphError(400, "BadRequest", "The body must be {\"@context\":\"#$delta\",\"value\":[...]}.");
+    const max = this.options.maxBulkItems ?? 100;
+    if (items.length > max) throw new GraphError(400, "BadRequest", `A request may create at most ${max} devices; this one has ${items.length}.`);
+    const canAssign = PERMISSIONS.writeMethods.some((r) => claims.roles.includes(r));
+    const value = items.map((item: unknown, index: number) => {
+      const contentId = isJson(item) && item["@contentId"] !== undefined ? String(item["@contentId"]) : String(index + 1);
+      try {
+        if (!isJson(item)) throw new GraphError(400, "invalidRequest", "Each item must be a device object.");
+        const device = this.tenant.createDevice(item, canAssign);
+        return { "@contentId": contentId, "@odata.type": METHOD_TYPE, id: device.id, device: this.deviceJson(device) };
+      } catch (error: unknown) {
+        if (error instanceof GraphError) return { "@contentId": contentId, error: { code: error.code, message: error.message } };
+        throw error;
+      }
+    });
+    return { value };
+  }
+
+  private checkSelect(fields: string[]): void {
+    const known = Object.keys(this.deviceJson(undefined));
+    const unknown = fields.find((f) => !known.includes(f));
+    if (unknown) throw new GraphError(400, "BadRequest", `Could not find a property named '${unknown}' on type '${DEVICE_TYPE}'.`);
+  }
+
+  private deviceJson(device: Device | undefined, select?: string[]): Record<string, unknown> {
+    const full: Record<string, unknown> = {
+      id: device?.id,
+      displayName: device?.displayName ?? null,
+      serialNumber: device?.serialNumber,
+      manufacturer: device?.manufacturer,
+      model: device?.model,
+      secretKey: null,
+      timeIntervalInSeconds: device?.timeIntervalInSeconds,
+      hashFunction: device?.hashFunction,
+      status: device?.status,
+      lastUsedDateTime: device?.lastUsedDateTime ?? null,
+      assignedTo: device?.assignedToUserId ? { id: device.assignedToUserId, displayName: this.tenant.userDisplayName(device.assignedToUserId) } : null,
+    };
+    if (!select) return full;
+    return Object.fromEntries(Object.entries(full).filter(([key]) => key === "id" || select.includes(key)));
+  }
+
+  private methodJson(device: Device): object {
+    return { "@odata.type": METHOD_TYPE, id: device.id, createdDateTime: device.assignedDateTime, device: this.deviceJson(device) };
+  }
+
+  // ---- control plane (not Graph) -------------------------------------------------------------
+
+  private control(method: string, path: string, raw: string): GraphResponse {
+    const json = (status: number, body?: unknown): GraphResponse => ({ status, headers: body === undefined ? {} : { "content-type": "application/json" }, body });
+    if (path === "/_emulator/requests" && method === "GET") return json(200, { requests: this.requests, counters: this.counters() });
+    if (path === "/_emulator/requests" && method === "DELETE") {
+      this.requests.length = 0;
+      return json(204);
+    }
+    if (path === "/_emulator/faults" && method === "PUT") {
+      try {
+        const config: unknown = JSON.parse(raw);
+        if (!isJson(config)) return json(400, { error: "faults must be a JSON object" });
+        this.setFaults(config);
+        return json(204);
+      } catch {
+        return json(400, { error: "faults must be valid JSON" });
+      }
+    }
+    if (path === "/_emulator/state" && method === "GET") {
+      const snapshot = this.tenant.snapshot();
+      return json(200, { users: snapshot.users, devices: snapshot.devices.map((d) => this.deviceJson(d)) });
+    }
+    return json(404, { error: `unknown control endpoint ${method} ${path}` });
+  }
+
+  // ---- persistence ---------------------------------------------------------------------------
+
+  private scheduleSave(): void {
+    if (!this.options.statePath || this.saveTimer) return;
+    this.saveTimer = setTimeout(() => this.flushState(), 200);
+  }
+
+  /** Writes the state file now (atomically) if one is configured. */
+  flushState(): void {
+    if (this.saveTimer) clearTimeout(this.saveTimer);
+    this.saveTimer = undefined;
+    const path = this.options.statePath;
+    if (!path) return;
+    writeFileSync(`${path}.tmp`, JSON.stringify(this.tenant.snapshot(), null, 1), { mode: 0o600 });
+    renameSync(`${path}.tmp`, path);
+  }
+}
+
+// ---- helpers -----------------------------------------------------------------------------------
+
+function readSnapshot(path: string): TenantSnapshot {
+  const parsed: unknown = JSON.parse(readFileSync(path, "utf8"));
+  if (!isJson(parsed) || !Array.isArray(parsed["users"]) || !Array.isArray(parsed["devices"])) {
+    throw new Error(`${path} is not an emulator state file (expected {"users":[...],"devices":[...]})`);
+  }
+  // The file is the emulator's own output; its shape was checked above.
+  return parsed as unknown as TenantSnapshot;
+}
+
+function headerValue(req: IncomingMessage, name: string): string | undefined {
+  const value = req.headers[name];
+  return Array.isArray(value) ? value[0] : value;
+}
+
+function readBody(req: IncomingMessage): Promise<string> {
+  return new Promise((resolve, reject) => {
+    const chunks: Buffer[] = [];
+    let size = 0;
+    req.on("data", (chunk: Buffer) => {
+      size += chunk.length;
+      if (size > MAX_BODY_BYTES) {
+        reject(new Error("too large"));
+        req.resume();
+        return;
+      }
+      chunks.push(chunk);
+    });
+    req.on("end", () => resolve(Buffer.concat(chunks).toString("utf8")));
+    req.on("error", reject);
+  });
+}
+
+function send(res: ServerResponse, response: GraphResponse): void {
+  const text = response.body === undefined ? "" : JSON.stringify(response.body);
+  res.writeHead(response.status, response.body === undefined ? response.headers : { ...response.headers, "content-type": "application/json; charset=utf-8" });
+  res.end(text);
+}
+
+function graphError(status: number, code: string, message: string, requestId: string, clientRequestId: string): GraphResponse {
+  return {
+    status,
+    headers: { "content-type": "application/json", "request-id": requestId, "client-request-id": clientRequestId },
+    body: { error: { code, message, innerError: { date: new Date().toISOString().slice(0, 19), "request-id": requestId, "client-request-id": clientRequestId } } },
+  };
+}
+
+function throttled(status: 429 | 503, retryAfterSeconds: number, requestId: string, clientRequestId: string): GraphResponse {
+  const response = graphError(status, status === 429 ? "TooManyRequests" : "serviceNotAvailable", "Too many requests. Retry after the time given in Retry-After.", requestId, clientRequestId);
+  response.headers["retry-after"] = String(retryAfterSeconds);
+  return response;
+}
+
+function oauthBody(error: string, description: string): object {
+  return { error, error_description: description, error_codes: [Number(/AADSTS(\d+)/.exec(description)?.[1] ?? 0)], timestamp: new Date().toISOString(), trace_id: randomUUID(), correlation_id: randomUUID() };
+}
+
+function selection(query: URLSearchParams): string[] | undefined {
+  const select = query.get("$select");
+  return select === null ? undefined : select.split(",").map((s) => s.trim()).filter(Boolean);
+}
+
+function decodeSkipToken(token: string): number {
+  try {
+    const parsed: unknown = JSON.parse(Buffer.from(token, "base64url").toString("utf8"));
+    if (isJson(parsed) && typeof parsed["offset"] === "number" && Number.isInteger(parsed["offset"]) && parsed["offset"] >= 0) return parsed["offset"];
+  } catch {
+    // fall through to the error below
+  }
+  throw new GraphError(400, "BadRequest", "The $skiptoken is invalid or expired; restart the listing from the first page.");
+}
+
+const FILTERABLE: Record<string, (d: Device) => string> = {
+  status: (d) => d.status,
+  serialNumber: (d) => d.serialNumber,
+};
+
+/** `prop eq 'value'` clauses joined by `and`: what the contract names. */
+function parseFilter(filter: string | null): ((d: Device) => boolean)[] {
+  if (filter === null || filter.trim() === "") return [];
+  return filter.split(/\s+and\s+/i).map((clause) => {
+    const match = /^\s*(\w+)\s+eq\s+'((?:[^']|'')*)'\s*$/.exec(clause);
+    const field = match?.[1];
+    const read = field === undefined ? undefined : FILTERABLE[field];
+    if (!match || !read) {
+      throw new GraphError(400, "BadRequest", `Invalid filter clause: '${clause.trim()}'. Supported: status eq '...', serialNumber eq '...'.`);
+    }
+    const value = (match[2] ?? "").replace(/''/g, "'");
+    return (d: Device) => read(d) === value;
+  });
+}
