@@ -1,4 +1,4 @@
-import { createPublicKey, generateKeyPairSync, randomUUID, sign, timingSafeEqual, verify, type KeyObject } from "node:crypto";
+import { generateKeyPairSync, randomUUID, sign, timingSafeEqual, verify, type KeyObject } from "node:crypto";
 
 // The identity side: an OAuth2 client-credentials token endpoint issuing RS256 JWTs whose
 // `roles` claim comes from the configured app registration, and their verification.
@@ -104,7 +104,7 @@ export class Authority {
 
   /** The JWKS document, so that a client could verify our tokens the way it would Entra's. */
   jwks(): { keys: object[] } {
-    const jwk = createPublicKey(this.publicKey).export({ format: "jwk" });
+    const jwk = this.publicKey.export({ format: "jwk" });
     return { keys: [{ ...jwk, kid: this.keyId, use: "sig", alg: "RS256" }] };
   }
 

@@ -148,7 +148,13 @@ export class GraphEmulator {
   }
 
   private async listen(): Promise<void> {
-    const handler = (req: IncomingMessage, res: ServerResponse) => void this.onRequest(req, res);
+    const handler = (req: IncomingMessage, res: ServerResponse) => {
+      // A bug in a handler must answer 500, as Graph would, not take the emulator down.
+      this.onRequest(req, res).catch((error: unknown) => {
+        const id = randomUUID();
+        if (!res.headersSent) send(res, graphError(500, "generalException", `Emulator error: ${error instanceof Error ? error.message : String(error)}`, id, id));
+      });
+    };
     const server = this.tls ? createHttpsServer({ key: this.tls.key, cert: this.tls.cert }, handler) : createHttpServer(handler);
     server.keepAliveTimeout = 30_000;
     server.on("connection", (socket: Socket) => {

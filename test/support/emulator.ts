@@ -1,0 +1,50 @@
+import { GraphEmulator, type EmulatorOptions } from "../../emulator/server.js";
+import type { AppRegistration } from "../../emulator/auth.js";
+import { demoUsers } from "../../emulator/demo.js";
+
+export const TENANT = "11111111-2222-4333-8444-555555555555";
+export const FULL_ROLES = ["Policy.ReadWrite.AuthenticationMethod", "UserAuthenticationMethod.ReadWrite.All", "User.Read.All"];
+
+export const ADMIN_APP: AppRegistration = { clientId: "admin-app", clientSecret: "admin-secret-value-123", roles: FULL_ROLES };
+export const READER_APP: AppRegistration = { clientId: "reader-app", clientSecret: "reader-secret-value-456", roles: ["Policy.Read.All", "UserAuthenticationMethod.Read.All", "User.Read.All"] };
+export const NOTHING_APP: AppRegistration = { clientId: "nothing-app", clientSecret: "nothing-secret-value-789", roles: [] };
+
+/** An emulator on a free loopback port with the demo users and three apps of different rights. */
+export function startEmulator(options: EmulatorOptions = {}): Promise<GraphEmulator> {
+  return GraphEmulator.start({
+    tenantId: TENANT,
+    apps: [ADMIN_APP, READER_APP, NOTHING_APP],
+    snapshot: { users: demoUsers(), devices: [] },
+    ...options,
+  });
+}
+
+export async function tokenFor(emulator: GraphEmulator, app: AppRegistration): Promise<string> {
+  const response = await fetch(`${emulator.url}/${TENANT}/oauth2/v2.0/token`, {
+    method: "POST",
+    headers: { "content-type": "application/x-www-form-urlencoded" },
+    body: new URLSearchParams({ grant_type: "client_credentials", client_id: app.clientId, client_secret: app.clientSecret, scope: "https://graph.microsoft.com/.default" }),
+  });
+  const body: unknown = await response.json();
+  if (typeof body !== "object" || body === null || !("access_token" in body) || typeof body.access_token !== "string") {
+    throw new Error(`no token: ${JSON.stringify(body)}`);
+  }
+  return body.access_token;
+}
+
+export interface RawResponse {
+  status: number;
+  headers: Headers;
+  /** Parsed JSON, read only by assertions (which fail on any unexpected shape). */
+  body: any;
+}
+
+/** One raw Graph call, as any HTTP client would make it. */
+export async function call(emulator: GraphEmulator, token: string | undefined, method: string, path: string, body?: unknown): Promise<RawResponse> {
+  const url = path.startsWith("http") ? path : `${emulator.graphUrl}${path}`;
+  const headers: Record<string, string> = { "content-type": "application/json" };
+  if (token !== undefined) headers["authorization"] = `Bearer ${token}`;
+  const response = await fetch(url, { method, headers, ...(body === undefined ? {} : { body: JSON.stringify(body) }) });
+  const text = await response.text();
+  return { status: response.status, headers: response.headers, body: text === "" ? undefined : JSON.parse(text) };
+}
