@@ -1,8 +1,51 @@
-import { Command } from "commander";
+import { Command, InvalidArgumentError, Option } from "commander";
+import { applyCommand, driftCommand, OUTPUT_FORMATS, planCommand, type OutputFormat, type ReconcileOptions } from "./reconcile.js";
 import { validateCommand } from "./validate.js";
 
-/** Exit codes shared by every command (plan/drift add `changes`, as terraform's -detailed-exitcode). */
+/** Exit codes shared by every command (plan/drift add 2 for changes, as terraform's -detailed-exitcode). */
 export const EXIT = { ok: 0, failure: 1, usage: 2 } as const;
+
+interface CommonFlags {
+  file: string;
+  seeds?: string[];
+  format: OutputFormat;
+  graphUrl?: string;
+  concurrency: number;
+  allowDeletes?: boolean;
+}
+
+function positiveInt(value: string): number {
+  const n = Number(value);
+  if (!Number.isInteger(n) || n < 1 || n > 64) throw new InvalidArgumentError("must be a whole number from 1 to 64");
+  return n;
+}
+
+/** The options plan, apply and drift share. */
+function withReconcileOptions(command: Command): Command {
+  return command
+    .option("-f, --file <path>", "the desired-state file", "tokens.yaml")
+    .option("--seeds <files...>", "seed files to use instead of tokens.yaml `seeds`")
+    .addOption(new Option("--format <format>", "output format").choices(OUTPUT_FORMATS).default("text"))
+    .option("--graph-url <url>", "Graph base URL (env ENTRA_TOKENS_GRAPH_URL; default https://graph.microsoft.com/beta)")
+    .option("--concurrency <n>", "Graph requests in flight at once", positiveInt, 4)
+    .addHelpText(
+      "after",
+      "\nCredentials come from the environment: AZURE_TENANT_ID, AZURE_CLIENT_ID and AZURE_CLIENT_SECRET, or\n" +
+        "AZURE_CLIENT_CERTIFICATE_PATH, AZURE_FEDERATED_TOKEN_FILE, GitHub Actions OIDC, ENTRA_TOKENS_AUTH=azure-cli|managed-identity.\n" +
+        "AZURE_AUTHORITY_HOST points at another login host (e.g. the emulator).",
+    );
+}
+
+function reconcileOptions(flags: CommonFlags): ReconcileOptions {
+  return {
+    file: flags.file,
+    ...(flags.seeds ? { seeds: flags.seeds } : {}),
+    format: flags.format,
+    ...(flags.graphUrl ? { graphUrl: flags.graphUrl } : {}),
+    concurrency: flags.concurrency,
+    allowDeletes: flags.allowDeletes === true,
+  };
+}
 
 export function buildProgram(): Command {
   const program = new Command()
@@ -24,6 +67,30 @@ export function buildProgram(): Command {
     )
     .action(async (file: string, options: { json?: boolean }) => {
       process.exitCode = await validateCommand(file, { json: options.json === true });
+    });
+
+  withReconcileOptions(program.command("plan"))
+    .description("show what apply would change in Entra; changes nothing")
+    .option("--allow-deletes", "lift policy.maxDeletes for this plan")
+    .addHelpText("after", "\nExit codes: 0 no changes, 2 changes, 1 error (like terraform plan -detailed-exitcode).")
+    .action(async (flags: CommonFlags) => {
+      process.exitCode = await planCommand(reconcileOptions(flags));
+    });
+
+  withReconcileOptions(program.command("apply"))
+    .description("converge Entra to tokens.yaml: shows the plan, asks, then applies it")
+    .option("-y, --yes", "apply without asking (required in CI)")
+    .option("--allow-deletes", "allow more deletions than policy.maxDeletes")
+    .addHelpText("after", "\nExit codes: 0 applied (or nothing to do), 1 error or partial failure. Safe to run again after an interruption.")
+    .action(async (flags: CommonFlags & { yes?: boolean }) => {
+      process.exitCode = await applyCommand({ ...reconcileOptions(flags), yes: flags.yes === true });
+    });
+
+  withReconcileOptions(program.command("drift"))
+    .description("report where Entra differs from tokens.yaml; changes nothing")
+    .addHelpText("after", "\nExit codes: 0 no drift, 2 drift, 1 error.")
+    .action(async (flags: CommonFlags) => {
+      process.exitCode = await driftCommand(reconcileOptions(flags));
     });
 
   return program;

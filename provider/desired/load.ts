@@ -1,4 +1,5 @@
 import { promises as fs } from "node:fs";
+import { dirname, resolve } from "node:path";
 import { Ajv2020, type ErrorObject } from "ajv/dist/2020.js";
 import { Document, isMap, isScalar, isSeq, LineCounter, parseDocument, type Node, type Pair } from "yaml";
 import schema from "../../schemas/tokens.schema.json";
@@ -35,6 +36,7 @@ interface TokenInFile extends AttributesInFile {
 }
 interface TokensFile {
   version: 1;
+  seeds?: { file: string; format?: "entra-csv" }[];
   defaults?: AttributesInFile;
   policy?: { unmanaged?: UnmanagedPolicy; maxDeletes?: number };
   tokens: TokenInFile[];
@@ -393,5 +395,6 @@ function semanticChecks(file: TokensFile, fileName: string, source: SourceMap): 
 
   if (diagnostics.length > 0) return { ok: false, diagnostics };
   const policy: Policy = { unmanaged: file.policy?.unmanaged ?? "report", maxDeletes: file.policy?.maxDeletes ?? 0 };
-  return { ok: true, desired: { file: fileName, version: 1, policy, tokens } };
+  const seedFiles = (file.seeds ?? []).map((s) => ({ path: resolve(dirname(fileName), s.file), ...(s.format === undefined ? {} : { format: s.format }) }));
+  return { ok: true, desired: { file: fileName, version: 1, policy, seedFiles, tokens } };
 }

@@ -49,10 +49,17 @@ export interface Policy {
   maxDeletes: number;
 }
 
+/** A seed file tokens.yaml names, its path resolved against the file's folder. */
+export interface SeedFileRef {
+  path: string;
+  format?: "entra-csv";
+}
+
 export interface Desired {
   file: string;
   version: 1;
   policy: Policy;
+  seedFiles: SeedFileRef[];
   tokens: DesiredToken[];
 }
 
@@ -73,4 +80,96 @@ export interface LiveToken extends TokenAttributes {
   displayName?: string;
   assignedTo?: { id: string; displayName?: string };
   lastUsedDateTime?: string;
+}
+
+/** What Graph knows about the people tokens.yaml names; `null` where a lookup found nobody. */
+export interface Directory {
+  /** By lower-case UPN or id. */
+  users: ReadonlyMap<string, LiveUser | null>;
+}
+
+export interface LiveState {
+  devices: readonly LiveToken[];
+  directory: Directory;
+}
+
+/** The order steps run in: freeing seats and serials first lets the later steps succeed. */
+export const STEP_KINDS = ["unassign", "delete", "update", "create", "assign", "activate"] as const;
+export type StepKind = (typeof STEP_KINDS)[number];
+
+export interface UserRef {
+  id: string;
+  upn: string;
+}
+
+export type Step =
+  | { kind: "unassign"; serial: string; deviceId: string; from: UserRef; reason: "reassign" | "return-to-pool" | "before-delete" }
+  | { kind: "delete"; serial: string; deviceId: string; reason: "unmanaged" }
+  | { kind: "update"; serial: string; deviceId: string; changes: AttributeChange[] }
+  | { kind: "create"; serial: string; attributes: TokenAttributes; displayName?: string; assignTo?: UserRef }
+  | { kind: "assign"; serial: string; deviceId?: string; to: UserRef }
+  | { kind: "activate"; serial: string; deviceId?: string; user: UserRef; displayName?: string; totp: Pick<TokenAttributes, "timeIntervalInSeconds" | "hashFunction"> };
+
+export interface AttributeChange {
+  field: "displayName" | "manufacturer" | "model" | "timeIntervalInSeconds" | "hashFunction";
+  from: string | number | null;
+  to: string | number | null;
+}
+
+export type ProblemCode =
+  | "unknown-user"
+  | "guest-user"
+  | "disabled-user"
+  | "missing-seed"
+  | "too-many-tokens"
+  | "attribute-locked"
+  | "self-service";
+
+/** Something the plan cannot do (error) or wants a human to know (warning), tied to a token. */
+export interface PlanProblem {
+  code: ProblemCode;
+  serial: string;
+  upn?: string;
+  message: string;
+  fix: string;
+  location?: SourceLocation;
+}
+
+export interface UnmanagedToken {
+  serial: string;
+  deviceId: string;
+  status: LiveStatus;
+  assignee?: string;
+}
+
+export interface Plan {
+  steps: Step[];
+  errors: PlanProblem[];
+  warnings: PlanProblem[];
+  unmanaged: UnmanagedToken[];
+  unmanagedPolicy: UnmanagedPolicy;
+  /** Set when the plan deletes more than policy.maxDeletes and deletes were not allowed. */
+  deletionGuard?: { deletes: number; limit: number };
+}
+
+export const DRIFT_CATEGORIES = [
+  "missing",
+  "unexpectedAssignee",
+  "notActivated",
+  "failedActivation",
+  "orphaned",
+  "attributeMismatch",
+  "unmanaged",
+  "neverUsed",
+] as const;
+export type DriftCategory = (typeof DRIFT_CATEGORIES)[number];
+
+export interface DriftItem {
+  category: DriftCategory;
+  serial: string;
+  user?: string;
+  desired: string;
+  live: string;
+  fix: string;
+  location?: SourceLocation;
 }

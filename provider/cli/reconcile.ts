@@ -1,0 +1,184 @@
+import { createInterface } from "node:readline/promises";
+import { applyPlan, ApplyRefusedError, type ApplyReport, type ProgressEvent } from "../apply/apply.js";
+import { formatDiagnostic, githubAnnotation } from "../desired/diagnostics.js";
+import { loadDesired } from "../desired/load.js";
+import { GraphClient } from "../graph/client.js";
+import { credentialFromEnv } from "../graph/credentials.js";
+import { GraphFailure } from "../graph/errors.js";
+import { TokenRepository } from "../graph/repository.js";
+import type { Desired, LiveState, Plan } from "../model/index.js";
+import { classifyDrift } from "../plan/drift.js";
+import { plan as makePlan } from "../plan/plan.js";
+import { actionableDrift, driftJson, hasChanges, planJson, renderDriftMarkdown, renderDriftText, renderPlanMarkdown, renderPlanText } from "../plan/render.js";
+import { SeedFileError } from "../seeds/errors.js";
+import type { SeedStore } from "../seeds/model.js";
+import { readSeedFiles } from "../seeds/read.js";
+
+// plan / apply / drift: the I/O edge around the pure planner.
+
+export const OUTPUT_FORMATS = ["text", "markdown", "json"] as const;
+export type OutputFormat = (typeof OUTPUT_FORMATS)[number];
+
+export interface ConnectionOptions {
+  graphUrl?: string;
+  concurrency: number;
+}
+
+export interface ReconcileOptions extends ConnectionOptions {
+  file: string;
+  seeds?: string[];
+  format: OutputFormat;
+  allowDeletes: boolean;
+}
+
+/** A failure already explained to the user; the command exits 1 without more output. */
+export class ReportedFailure extends Error {}
+
+const err = (text: string) => process.stderr.write(`${text}\n`);
+const colorWanted = (stream: NodeJS.WriteStream) => stream.isTTY === true && process.env["NO_COLOR"] === undefined;
+
+async function loadValidDesired(file: string): Promise<Desired> {
+  const loaded = await loadDesired(file);
+  if (!loaded.ok) {
+    for (const d of loaded.diagnostics) err(formatDiagnostic(d));
+    if (process.env["GITHUB_ACTIONS"] === "true") for (const d of loaded.diagnostics) process.stdout.write(`${githubAnnotation(d)}\n`);
+    throw new ReportedFailure(`${file} is invalid; nothing was sent to Entra`);
+  }
+  return loaded.desired;
+}
+
+function loadSeeds(options: ReconcileOptions, desired: Desired): Promise<SeedStore> {
+  return readSeedFiles(options.seeds ? options.seeds.map((path) => ({ path })) : desired.seedFiles);
+}
+
+function connect(options: ConnectionOptions): TokenRepository {
+  const { credential } = credentialFromEnv();
+  const graphUrl = options.graphUrl ?? process.env["ENTRA_TOKENS_GRAPH_URL"];
+  const client = new GraphClient({
+    credential,
+    ...(graphUrl ? { graphUrl } : {}),
+    onRetry: ({ status, delayMs, attempt }) =>
+      err(`Graph ${status === "network" ? "connection dropped" : `answered ${status}`}; retrying in ${(delayMs / 1000).toFixed(1)} s (attempt ${attempt})`),
+  });
+  return new TokenRepository(client, { concurrency: options.concurrency });
+}
+
+/** Reads the tenant: the inventory, and every user tokens.yaml names or a token is assigned to. */
+export async function readLive(repository: TokenRepository, desired: Desired): Promise<LiveState> {
+  const devices = await repository.listDevices();
+  const keys = [...desired.tokens.flatMap((t) => (t.upn === undefined ? [] : [t.upn])), ...devices.flatMap((d) => (d.assignedTo ? [d.assignedTo.id] : []))];
+  const users = await repository.resolveUsers(keys);
+  // Index each user by id and UPN so either reference finds them.
+  for (const user of [...users.values()]) if (user) {
+    users.set(user.id.toLowerCase(), user);
+    users.set(user.userPrincipalName.toLowerCase(), user);
+  }
+  return { devices, directory: { users } };
+}
+
+function renderPlan(plan: Plan, format: OutputFormat): string {
+  if (format === "json") return `${JSON.stringify(planJson(plan), null, 2)}\n`;
+  if (format === "markdown") return renderPlanMarkdown(plan);
+  return renderPlanText(plan, { color: colorWanted(process.stdout) });
+}
+
+async function computePlan(options: ReconcileOptions): Promise<{ plan: Plan; repository: TokenRepository; seeds: SeedStore }> {
+  const desired = await loadValidDesired(options.file);
+  const seeds = await loadSeeds(options, desired);
+  const repository = connect(options);
+  const live = await readLive(repository, desired);
+  return { plan: makePlan(desired, live, { seeds: seeds.serials(), allowDeletes: options.allowDeletes }), repository, seeds };
+}
+
+/** Exit 0: no changes; 2: changes; 1: errors (like terraform plan -detailed-exitcode). */
+export async function planCommand(options: ReconcileOptions): Promise<number> {
+  return guard(async () => {
+    const { plan } = await computePlan(options);
+    process.stdout.write(renderPlan(plan, options.format));
+    if (plan.errors.length > 0) return 1;
+    return hasChanges(plan) ? 2 : 0;
+  });
+}
+
+export async function applyCommand(options: ReconcileOptions & { yes: boolean }): Promise<number> {
+  return guard(async () => {
+    const { plan, repository, seeds } = await computePlan(options);
+    process.stdout.write(renderPlan(plan, options.format === "json" ? "text" : options.format));
+    if (plan.errors.length > 0 || plan.deletionGuard) {
+      err("Nothing was applied.");
+      return 1;
+    }
+    if (!hasChanges(plan)) return 0;
+    if (!options.yes && !(await confirm(plan))) return 1;
+    const report = await applyPlan(plan, repository, { seeds, onProgress: progressPrinter() });
+    process.stdout.write(renderReport(report));
+    return report.failed + report.skipped > 0 ? 1 : 0;
+  });
+}
+
+/** Exit 0: no drift; 2: drift; 1: errors. */
+export async function driftCommand(options: ReconcileOptions): Promise<number> {
+  return guard(async () => {
+    const desired = await loadValidDesired(options.file);
+    const live = await readLive(connect(options), desired);
+    const items = classifyDrift(desired, live);
+    const text =
+      options.format === "json" ? `${JSON.stringify(driftJson(items), null, 2)}\n` : options.format === "markdown" ? renderDriftMarkdown(items) : renderDriftText(items, { color: colorWanted(process.stdout) });
+    process.stdout.write(text);
+    return actionableDrift(items).length > 0 ? 2 : 0;
+  });
+}
+
+async function confirm(plan: Plan): Promise<boolean> {
+  if (process.env["CI"] === "true" || !process.stdin.isTTY) {
+    err("Refusing to apply without --yes in a non-interactive run (CI). Review the plan, then pass --yes.");
+    return false;
+  }
+  const prompt = createInterface({ input: process.stdin, output: process.stderr });
+  const answer = await prompt.question(`Apply these ${plan.steps.length} changes to Entra? Type "yes" to go on: `);
+  prompt.close();
+  if (answer.trim().toLowerCase() === "yes") return true;
+  err("Not applied.");
+  return false;
+}
+
+function progressPrinter(): (event: ProgressEvent) => void {
+  const tty = process.stderr.isTTY === true;
+  let lastShown = -1;
+  return ({ phase, done, total }) => {
+    if (tty) {
+      const width = 30;
+      const filled = total === 0 ? width : Math.round((done / total) * width);
+      process.stderr.write(`\r${phase.padEnd(8)} [${"#".repeat(filled)}${" ".repeat(width - filled)}] ${done}/${total}${done === total ? "\n" : ""}`);
+      return;
+    }
+    // CI logs: a line at the start, every 10%, and at the end.
+    const tenth = total === 0 ? 10 : Math.floor((done / total) * 10);
+    if (done === 0 || done === total || tenth !== lastShown) {
+      err(`${phase}: ${done}/${total}`);
+      lastShown = tenth;
+    }
+  };
+}
+
+function renderReport(report: ApplyReport): string {
+  const lines = [`Applied: ${report.succeeded} succeeded, ${report.failed} failed, ${report.skipped} skipped.`];
+  for (const o of report.outcomes) {
+    if (o.status !== "succeeded") lines.push(`  ${o.status}: ${o.step.kind} ${o.step.serial}: ${o.message ?? ""}`);
+  }
+  if (report.failed + report.skipped > 0) lines.push("Run `entra-tokens apply` again after fixing the cause: it picks up where this run stopped.");
+  return `${lines.join("\n")}\n`;
+}
+
+/** Typed failures become one clear line and exit 1; nothing else escapes as a stack trace. */
+async function guard(run: () => Promise<number>): Promise<number> {
+  try {
+    return await run();
+  } catch (error: unknown) {
+    if (error instanceof ReportedFailure || error instanceof GraphFailure || error instanceof SeedFileError || error instanceof ApplyRefusedError) {
+      err(`error: ${error.message}`);
+      return 1;
+    }
+    throw error;
+  }
+}

@@ -1,0 +1,325 @@
+import type { TokenCredential } from "@azure/identity";
+import { AuthenticationHandler, Client, GraphError, HTTPMessageHandler, type Context, type Middleware } from "@microsoft/microsoft-graph-client";
+import { TokenCredentialAuthenticationProvider } from "@microsoft/microsoft-graph-client/authProviders/azureTokenCredentials/index.js";
+import {
+  AuthenticationError,
+  GraphFailure,
+  GraphRejectedError,
+  GraphUnavailableError,
+  NotFoundError,
+  PermissionError,
+  ThrottledError,
+  UnexpectedResponseError,
+} from "./errors.js";
+
+// Transport only: retries, paging, $batch and error typing. Which calls to make is decided elsewhere.
+
+export const DEFAULT_GRAPH_URL = "https://graph.microsoft.com/beta";
+export const GRAPH_SCOPE = "https://graph.microsoft.com/.default";
+export const MAX_BATCH_REQUESTS = 20;
+
+export interface RetryPolicy {
+  /** Attempts after the first, per request (and per $batch item). */
+  maxRetries: number;
+  /** First backoff when the server gives no Retry-After; doubles per attempt. */
+  baseDelayMs: number;
+  /** The longest single wait we accept; a longer Retry-After fails fast as ThrottledError. */
+  maxDelayMs: number;
+}
+
+export const DEFAULT_RETRY: RetryPolicy = { maxRetries: 8, baseDelayMs: 500, maxDelayMs: 120_000 };
+const RETRYABLE = new Set([429, 500, 502, 503, 504]);
+
+export interface GraphClientOptions {
+  credential: TokenCredential;
+  /** e.g. https://graph.microsoft.com/beta or the emulator's https://127.0.0.1:PORT/beta */
+  graphUrl?: string;
+  retry?: Partial<RetryPolicy>;
+  /** Called before each wait, for progress output ("throttled, waiting 3 s"). */
+  onRetry?: (info: { status: number | "network"; delayMs: number; attempt: number }) => void;
+}
+
+/** What a call is for: names the operation in errors and the permission a 403 means. */
+export interface CallPurpose {
+  operation: string;
+  permission: string;
+}
+
+export interface BatchItem {
+  method: "GET" | "POST" | "PATCH" | "DELETE";
+  /** Relative to the Graph version root, e.g. /users/x/authentication/hardwareOathMethods */
+  url: string;
+  body?: unknown;
+}
+
+export type BatchOutcome = { ok: true; status: number; body: unknown } | { ok: false; error: GraphFailure };
+
+const sleep = (ms: number) => new Promise((resolve) => setTimeout(resolve, ms));
+
+function backoff(policy: RetryPolicy, attempt: number): number {
+  // Full jitter keeps many clients from retrying in lockstep.
+  return Math.min(policy.maxDelayMs, policy.baseDelayMs * 2 ** attempt * (0.5 + Math.random() / 2));
+}
+
+function retryAfterMs(value: string | null | undefined): number | undefined {
+  if (!value) return undefined;
+  const seconds = Number(value);
+  if (Number.isFinite(seconds)) return Math.max(0, seconds * 1000);
+  const date = Date.parse(value);
+  return Number.isNaN(date) ? undefined : Math.max(0, date - Date.now());
+}
+
+/** Retries 429/5xx (honouring Retry-After) and dropped connections, and counts what goes on the wire. */
+class RetryMiddleware implements Middleware {
+  private next: Middleware | undefined;
+  requestsSent = 0;
+
+  constructor(
+    private readonly policy: RetryPolicy,
+    private readonly onRetry: GraphClientOptions["onRetry"],
+  ) {}
+
+  setNext(next: Middleware): void {
+    this.next = next;
+  }
+
+  async execute(context: Context): Promise<void> {
+    const next = this.next;
+    if (!next) throw new Error("RetryMiddleware needs a next handler");
+    for (let attempt = 0; ; attempt++) {
+      let status: number | "network";
+      this.requestsSent++;
+      try {
+        await next.execute(context);
+        status = context.response?.status ?? 0;
+        if (!RETRYABLE.has(status) || attempt >= this.policy.maxRetries) return;
+      } catch (error: unknown) {
+        if (attempt >= this.policy.maxRetries) {
+          throw new GraphUnavailableError(`the connection to Graph failed ${attempt + 1} times (${error instanceof Error ? error.message : String(error)})`, "send a request");
+        }
+        status = "network";
+      }
+      const delayMs = (status !== "network" ? retryAfterMs(context.response?.headers.get("retry-after")) : undefined) ?? backoff(this.policy, attempt);
+      if (delayMs > this.policy.maxDelayMs) return;
+      this.onRetry?.({ status, delayMs, attempt: attempt + 1 });
+      await sleep(delayMs);
+    }
+  }
+}
+
+export class GraphClient {
+  private readonly client: Client;
+  private readonly retry: RetryMiddleware;
+  readonly policy: RetryPolicy;
+  readonly graphUrl: string;
+  private readonly onRetry: GraphClientOptions["onRetry"];
+
+  constructor(options: GraphClientOptions) {
+    this.onRetry = options.onRetry;
+    this.graphUrl = (options.graphUrl ?? DEFAULT_GRAPH_URL).replace(/\/+$/, "");
+    const url = new URL(this.graphUrl);
+    if (url.protocol !== "https:") throw new Error(`the Graph URL must use https: ${this.graphUrl}`);
+    const version = url.pathname.replace(/^\/+/, "");
+    this.policy = { ...DEFAULT_RETRY, ...options.retry };
+    this.retry = new RetryMiddleware(this.policy, options.onRetry);
+    const auth = new AuthenticationHandler(new TokenCredentialAuthenticationProvider(options.credential, { scopes: [GRAPH_SCOPE] }));
+    auth.setNext(this.retry);
+    this.retry.setNext(new HTTPMessageHandler());
+    this.client = Client.initWithMiddleware({
+      middleware: auth,
+      baseUrl: `${url.protocol}//${url.host}/`,
+      defaultVersion: version,
+      // The SDK attaches the bearer token only to hosts it knows as Graph.
+      customHosts: new Set([url.hostname]),
+    });
+  }
+
+  /** HTTP requests put on the wire so far, retries included. */
+  get requestsSent(): number {
+    return this.retry.requestsSent;
+  }
+
+  async send(method: BatchItem["method"], path: string, purpose: CallPurpose, body?: unknown): Promise<unknown> {
+    const request = this.client.api(path);
+    try {
+      switch (method) {
+        case "GET":
+          return await request.get();
+        case "POST":
+          return await request.post(body ?? {});
+        case "PATCH":
+          return await request.patch(body ?? {});
+        case "DELETE":
+          return await request.delete();
+      }
+    } catch (error: unknown) {
+      throw this.typed(error, purpose);
+    }
+  }
+
+  /** Every page of a collection, following @odata.nextLink. */
+  async *pages(path: string, purpose: CallPurpose): AsyncGenerator<unknown[]> {
+    let next: string | undefined = path;
+    while (next !== undefined) {
+      const page = await this.send("GET", next, purpose);
+      if (typeof page !== "object" || page === null || !("value" in page) || !Array.isArray(page.value)) {
+        throw new UnexpectedResponseError(`Graph answered ${purpose.operation} without a "value" list`, purpose.operation);
+      }
+      yield page.value;
+      const link: unknown = "@odata.nextLink" in page ? page["@odata.nextLink"] : undefined;
+      next = typeof link === "string" ? link : undefined;
+    }
+  }
+
+  /**
+   * Sends items through /$batch, 20 per request, `concurrency` batches at a time; items that are
+   * throttled or fail with 5xx inside a batch are sent again after their Retry-After.
+   */
+  async batch(items: readonly BatchItem[], purpose: CallPurpose, concurrency = 4): Promise<BatchOutcome[]> {
+    const outcomes: (BatchOutcome | undefined)[] = new Array(items.length);
+    let pending = items.map((_, index) => index);
+    for (let attempt = 0; pending.length > 0; attempt++) {
+      const chunks: number[][] = [];
+      for (let i = 0; i < pending.length; i += MAX_BATCH_REQUESTS) chunks.push(pending.slice(i, i + MAX_BATCH_REQUESTS));
+      const retry: number[] = [];
+      let waitMs = 0;
+      await forEachConcurrently(chunks, concurrency, async (chunk) => {
+        const body = {
+          requests: chunk.map((index) => {
+            const item = items[index]!;
+            return {
+              id: String(index),
+              method: item.method,
+              url: item.url,
+              ...(item.body === undefined ? {} : { body: item.body, headers: { "content-type": "application/json" } }),
+            };
+          }),
+        };
+        const answer = await this.send("POST", "/$batch", purpose, body);
+        for (const response of parseBatchResponses(answer, purpose)) {
+          const index = Number(response.id);
+          if (!chunk.includes(index)) continue;
+          if (response.status < 400) {
+            outcomes[index] = { ok: true, status: response.status, body: response.body };
+          } else if (RETRYABLE.has(response.status) && attempt < this.policy.maxRetries) {
+            retry.push(index);
+            waitMs = Math.max(waitMs, retryAfterMs(response.retryAfter) ?? backoff(this.policy, attempt));
+          } else {
+            outcomes[index] = { ok: false, error: this.typedStatus(response.status, response.body, purpose, response.requestId) };
+          }
+        }
+        for (const index of chunk) {
+          if (outcomes[index] === undefined && !retry.includes(index)) {
+            outcomes[index] = { ok: false, error: new UnexpectedResponseError(`Graph's $batch answer had no response for item ${index}`, purpose.operation) };
+          }
+        }
+      });
+      pending = retry.sort((a, b) => a - b);
+      if (pending.length > 0) {
+        if (waitMs > this.policy.maxDelayMs) {
+          for (const index of pending) outcomes[index] = { ok: false, error: new ThrottledError(`Graph asked us to wait ${Math.round(waitMs / 1000)} s, longer than the ${this.policy.maxDelayMs / 1000} s we accept`, purpose.operation, 429) };
+          break;
+        }
+        this.onRetry?.({ status: 429, delayMs: waitMs, attempt: attempt + 1 });
+        await sleep(waitMs);
+      }
+    }
+    return outcomes.map((o) => o ?? { ok: false, error: new UnexpectedResponseError("no outcome", purpose.operation) });
+  }
+
+  private typed(error: unknown, purpose: CallPurpose): GraphFailure {
+    if (error instanceof GraphFailure) return error;
+    if (error instanceof GraphError) {
+      let body: unknown = error.body;
+      if (typeof body === "string") {
+        try {
+          body = JSON.parse(body);
+        } catch {
+          // keep the text
+        }
+      }
+      return this.typedStatus(error.statusCode, body, purpose, error.requestId ?? undefined);
+    }
+    const name = error instanceof Error ? error.name : "";
+    const message = error instanceof Error ? error.message : String(error);
+    if (/Credential|Authentication/i.test(name)) {
+      return new AuthenticationError(`Entra did not issue a token to ${purpose.operation}: ${firstLine(message)}`, purpose.operation);
+    }
+    return new GraphUnavailableError(`Could not ${purpose.operation}: ${firstLine(message)}`, purpose.operation);
+  }
+
+  typedStatus(status: number, body: unknown, purpose: CallPurpose, requestId?: string): GraphFailure {
+    const { code, message } = errorFields(body);
+    const where = requestId ? ` (request-id ${requestId})` : "";
+    if (status === 403) return new PermissionError(purpose.operation, purpose.permission, requestId);
+    if (status === 401) {
+      return new AuthenticationError(`Graph rejected our token while trying to ${purpose.operation}: ${message}${where}. Check AZURE_TENANT_ID and the app's credentials.`, purpose.operation, status, code, requestId);
+    }
+    if (status === 404) return new NotFoundError(`Could not ${purpose.operation}: not found (${message})${where}`, purpose.operation, status, code, requestId);
+    if (status === 429 || (status === 503 && code !== "generalException")) {
+      return new ThrottledError(`Graph kept throttling while trying to ${purpose.operation} after ${this.policy.maxRetries} retries${where}; run again later or lower --concurrency`, purpose.operation, status, code, requestId);
+    }
+    if (status >= 500) return new GraphUnavailableError(`Graph failed to ${purpose.operation} (HTTP ${status} ${code}: ${message})${where}; run again: applying is safe to repeat`, purpose.operation, status, code, requestId);
+    return new GraphRejectedError(`Graph refused to ${purpose.operation} (HTTP ${status} ${code}: ${message})${where}`, purpose.operation, status, code, requestId);
+  }
+}
+
+function firstLine(text: string): string {
+  return text.split("\n")[0] ?? text;
+}
+
+function errorFields(body: unknown): { code: string; message: string } {
+  if (typeof body === "object" && body !== null && "error" in body && typeof body.error === "object" && body.error !== null) {
+    const error = body.error;
+    const code = "code" in error && typeof error.code === "string" ? error.code : "unknown";
+    const message = "message" in error && typeof error.message === "string" ? error.message : "no message";
+    return { code, message };
+  }
+  return { code: "unknown", message: typeof body === "string" ? body.slice(0, 200) : "no message" };
+}
+
+interface BatchResponse {
+  id: string;
+  status: number;
+  body: unknown;
+  retryAfter?: string;
+  requestId?: string;
+}
+
+function parseBatchResponses(answer: unknown, purpose: CallPurpose): BatchResponse[] {
+  if (typeof answer !== "object" || answer === null || !("responses" in answer) || !Array.isArray(answer.responses)) {
+    throw new UnexpectedResponseError(`Graph answered a $batch to ${purpose.operation} without "responses"`, purpose.operation);
+  }
+  return answer.responses.map((r: unknown): BatchResponse => {
+    if (typeof r !== "object" || r === null || !("id" in r) || !("status" in r) || typeof r.status !== "number") {
+      throw new UnexpectedResponseError(`Graph's $batch answer to ${purpose.operation} holds a malformed response`, purpose.operation);
+    }
+    const headers: unknown = "headers" in r ? r.headers : undefined;
+    const header = (name: string): string | undefined => {
+      if (typeof headers !== "object" || headers === null) return undefined;
+      const entry = Object.entries(headers).find(([key]) => key.toLowerCase() === name);
+      return typeof entry?.[1] === "string" ? entry[1] : undefined;
+    };
+    const retryAfter = header("retry-after");
+    const requestId = header("request-id");
+    return {
+      id: String(r.id),
+      status: r.status,
+      body: "body" in r ? r.body : undefined,
+      ...(retryAfter === undefined ? {} : { retryAfter }),
+      ...(requestId === undefined ? {} : { requestId }),
+    };
+  });
+}
+
+/** Runs `work` over `items` with at most `limit` in flight. */
+export async function forEachConcurrently<T>(items: readonly T[], limit: number, work: (item: T, index: number) => Promise<void>): Promise<void> {
+  let next = 0;
+  const workers = Array.from({ length: Math.max(1, Math.min(limit, items.length)) }, async () => {
+    while (next < items.length) {
+      const index = next++;
+      await work(items[index]!, index);
+    }
+  });
+  await Promise.all(workers);
+}

@@ -1,0 +1,107 @@
+import {
+  AzureCliCredential,
+  ClientAssertionCredential,
+  ClientCertificateCredential,
+  ClientSecretCredential,
+  ManagedIdentityCredential,
+  WorkloadIdentityCredential,
+  type TokenCredential,
+} from "@azure/identity";
+import { CredentialConfigError } from "./errors.js";
+
+// Credentials from the standard AZURE_* variables, so the same settings work for the Azure SDKs,
+// the az CLI and GitHub Actions. ENTRA_TOKENS_AUTH forces one kind; otherwise the first that is
+// configured wins, in the order below.
+
+export const AUTH_KINDS = ["client-secret", "certificate", "workload-identity", "github-oidc", "azure-cli", "managed-identity"] as const;
+export type AuthKind = (typeof AUTH_KINDS)[number];
+
+export interface CredentialChoice {
+  kind: AuthKind;
+  credential: TokenCredential;
+}
+
+type Env = Readonly<Record<string, string | undefined>>;
+
+export function credentialFromEnv(env: Env = process.env): CredentialChoice {
+  const forced = env["ENTRA_TOKENS_AUTH"];
+  if (forced !== undefined && !(AUTH_KINDS as readonly string[]).includes(forced)) {
+    throw new CredentialConfigError(`ENTRA_TOKENS_AUTH=${forced} is not one of ${AUTH_KINDS.join(", ")}`, "choose credentials");
+  }
+  const kind = (forced as AuthKind | undefined) ?? detect(env);
+  if (kind === undefined) {
+    throw new CredentialConfigError(
+      "No Entra credentials found. Set AZURE_TENANT_ID and AZURE_CLIENT_ID plus one of: AZURE_CLIENT_SECRET; " +
+        "AZURE_CLIENT_CERTIFICATE_PATH; AZURE_FEDERATED_TOKEN_FILE; or run in GitHub Actions with `permissions: id-token: write`. " +
+        "Or set ENTRA_TOKENS_AUTH=azure-cli (after `az login`) or ENTRA_TOKENS_AUTH=managed-identity.",
+      "choose credentials",
+    );
+  }
+  const authorityHost = env["AZURE_AUTHORITY_HOST"];
+  // MSAL asks login.microsoftonline.com to vouch for an authority it does not know; a private
+  // authority (the emulator, a proxy) cannot be vouched for, so skip that discovery for it.
+  const options = authorityHost ? { authorityHost, disableInstanceDiscovery: !isMicrosoftAuthority(authorityHost) } : {};
+  const need = (name: string): string => {
+    const value = env[name];
+    if (!value) throw new CredentialConfigError(`${kind} authentication needs ${name}; set it in the environment`, "choose credentials");
+    return value;
+  };
+  switch (kind) {
+    case "client-secret":
+      return { kind, credential: new ClientSecretCredential(need("AZURE_TENANT_ID"), need("AZURE_CLIENT_ID"), need("AZURE_CLIENT_SECRET"), options) };
+    case "certificate": {
+      const password = env["AZURE_CLIENT_CERTIFICATE_PASSWORD"];
+      const certificate = { certificatePath: need("AZURE_CLIENT_CERTIFICATE_PATH"), ...(password ? { certificatePassword: password } : {}) };
+      return { kind, credential: new ClientCertificateCredential(need("AZURE_TENANT_ID"), need("AZURE_CLIENT_ID"), certificate, options) };
+    }
+    case "workload-identity":
+      return {
+        kind,
+        credential: new WorkloadIdentityCredential({ ...options, tenantId: need("AZURE_TENANT_ID"), clientId: need("AZURE_CLIENT_ID"), tokenFilePath: need("AZURE_FEDERATED_TOKEN_FILE") }),
+      };
+    case "github-oidc": {
+      const requestUrl = need("ACTIONS_ID_TOKEN_REQUEST_URL");
+      const requestToken = need("ACTIONS_ID_TOKEN_REQUEST_TOKEN");
+      return { kind, credential: new ClientAssertionCredential(need("AZURE_TENANT_ID"), need("AZURE_CLIENT_ID"), () => githubOidcToken(requestUrl, requestToken), options) };
+    }
+    case "azure-cli":
+      return { kind, credential: new AzureCliCredential(env["AZURE_TENANT_ID"] ? { tenantId: env["AZURE_TENANT_ID"] } : {}) };
+    case "managed-identity": {
+      const clientId = env["AZURE_CLIENT_ID"];
+      return { kind, credential: clientId ? new ManagedIdentityCredential({ clientId }) : new ManagedIdentityCredential() };
+    }
+  }
+}
+
+const MICROSOFT_AUTHORITIES = ["login.microsoftonline.com", "login.microsoftonline.us", "login.chinacloudapi.cn", "login.microsoft.com"];
+
+function isMicrosoftAuthority(authorityHost: string): boolean {
+  try {
+    return MICROSOFT_AUTHORITIES.includes(new URL(authorityHost).hostname);
+  } catch {
+    throw new CredentialConfigError(`AZURE_AUTHORITY_HOST=${authorityHost} is not a URL; use e.g. https://login.microsoftonline.com`, "choose credentials");
+  }
+}
+
+function detect(env: Env): AuthKind | undefined {
+  if (env["AZURE_CLIENT_SECRET"]) return "client-secret";
+  if (env["AZURE_CLIENT_CERTIFICATE_PATH"]) return "certificate";
+  if (env["AZURE_FEDERATED_TOKEN_FILE"]) return "workload-identity";
+  if (env["ACTIONS_ID_TOKEN_REQUEST_URL"] && env["ACTIONS_ID_TOKEN_REQUEST_TOKEN"] && env["AZURE_CLIENT_ID"]) return "github-oidc";
+  return undefined;
+}
+
+/** GitHub Actions' OIDC token for Entra's federated credential audience. */
+async function githubOidcToken(requestUrl: string, requestToken: string): Promise<string> {
+  const url = new URL(requestUrl);
+  url.searchParams.set("audience", "api://AzureADTokenExchange");
+  const response = await fetch(url, { headers: { authorization: `Bearer ${requestToken}` } });
+  const body: unknown = await response.json().catch(() => undefined);
+  if (!response.ok || typeof body !== "object" || body === null || !("value" in body) || typeof body.value !== "string") {
+    throw new CredentialConfigError(
+      `GitHub Actions did not issue an OIDC token (HTTP ${response.status}); give the job \`permissions: id-token: write\``,
+      "get a GitHub OIDC token",
+    );
+  }
+  return body.value;
+}

@@ -1,0 +1,72 @@
+// One typed error per failure kind talking to Entra, each with a message an admin can act on.
+
+/** Base of every failure from the Graph edge; `operation` names what we were doing. */
+export abstract class GraphFailure extends Error {
+  abstract readonly kind: string;
+  constructor(
+    message: string,
+    readonly operation: string,
+    readonly status?: number,
+    readonly code?: string,
+    readonly requestId?: string,
+  ) {
+    super(message);
+  }
+}
+
+/** No usable credentials in the environment. */
+export class CredentialConfigError extends GraphFailure {
+  readonly kind = "credential-config";
+}
+
+/** Entra refused to issue a token (wrong secret, unknown app, wrong tenant…). */
+export class AuthenticationError extends GraphFailure {
+  readonly kind = "authentication";
+}
+
+/** 403: the app registration lacks an application permission. */
+export class PermissionError extends GraphFailure {
+  readonly kind = "permission";
+  constructor(
+    operation: string,
+    readonly permission: string,
+    requestId?: string,
+  ) {
+    super(
+      `Graph refused to ${operation} (403 Authorization_RequestDenied): the app registration lacks the ` +
+        `application permission ${permission}. Fix: Entra admin center → App registrations → your app → API permissions → ` +
+        `Add a permission → Microsoft Graph → Application permissions → ${permission}, then "Grant admin consent" ` +
+        `(or: az ad app permission add --id <appId> --api 00000003-0000-0000-c000-000000000000 --api-permissions <id>=Role ` +
+        `&& az ad app permission admin-consent --id <appId>).`,
+      operation,
+      403,
+      "Authorization_RequestDenied",
+      requestId,
+    );
+  }
+}
+
+/** Graph kept throttling (429/503) beyond our retry budget. */
+export class ThrottledError extends GraphFailure {
+  readonly kind = "throttled";
+}
+
+/** The service failed (5xx) or the connection dropped, beyond our retry budget. */
+export class GraphUnavailableError extends GraphFailure {
+  readonly kind = "unavailable";
+}
+
+/** 404 for a device, user or method. */
+export class NotFoundError extends GraphFailure {
+  readonly kind = "not-found";
+}
+
+/** Graph rejected the request itself (400/409): the code says why (tooManyDevices, tokenAssigned…). */
+export class GraphRejectedError extends GraphFailure {
+  readonly kind = "rejected";
+}
+
+/** Graph answered something we cannot read: not the documented shape. */
+export class UnexpectedResponseError extends GraphFailure {
+  readonly kind = "unexpected-response";
+}

@@ -1,0 +1,65 @@
+import type { AttributeChange, DesiredToken, Directory, LiveToken, LiveUser, UserRef } from "../model/index.js";
+
+// The comparison both the planner and the drift report stand on, so they never disagree.
+
+export function serialKey(serial: string): string {
+  return serial.toUpperCase();
+}
+
+export function indexBySerial(devices: readonly LiveToken[]): Map<string, LiveToken> {
+  return new Map(devices.map((d) => [serialKey(d.serial), d]));
+}
+
+export function lookupUser(directory: Directory, key: string): LiveUser | null | undefined {
+  return directory.users.get(key.toLowerCase());
+}
+
+export type TargetUser =
+  | { ok: true; user: UserRef }
+  | { ok: false; code: "unknown-user" | "guest-user" | "disabled-user"; message: string; fix: string };
+
+/** Whether the user a desired token names can hold a token. */
+export function targetUser(token: DesiredToken & { upn: string }, directory: Directory): TargetUser {
+  const user = lookupUser(directory, token.upn);
+  if (!user) {
+    return {
+      ok: false,
+      code: "unknown-user",
+      message: `${token.upn} does not exist in the tenant (deleted, renamed, or a typo)`,
+      fix: "correct the upn, or set the token `state: available` to return it to the pool",
+    };
+  }
+  if (user.userType === "Guest") {
+    return { ok: false, code: "guest-user", message: `${token.upn} is a guest; Entra does not allow hardware tokens for guests`, fix: "give the token to a member account" };
+  }
+  if (!user.accountEnabled) {
+    return {
+      ok: false,
+      code: "disabled-user",
+      message: `${token.upn} is disabled; a token assigned to a disabled account is lost to the pool`,
+      fix: "set the token `state: available` to return it to the pool, or re-enable the account first",
+    };
+  }
+  return { ok: true, user: { id: user.id, upn: user.userPrincipalName } };
+}
+
+/** A readable name for whoever holds a live token. */
+export function assigneeLabel(device: LiveToken, directory: Directory): string | undefined {
+  if (!device.assignedTo) return undefined;
+  const user = lookupUser(directory, device.assignedTo.id);
+  return user?.userPrincipalName ?? device.assignedTo.displayName ?? device.assignedTo.id;
+}
+
+/** Attribute differences; displayName only when tokens.yaml sets one. */
+export function attributeChanges(desired: DesiredToken, live: LiveToken): AttributeChange[] {
+  const changes: AttributeChange[] = [];
+  const compare = <F extends AttributeChange["field"]>(field: F, want: string | number | undefined, have: string | number | undefined) => {
+    if (want !== undefined && want !== have) changes.push({ field, from: have ?? null, to: want });
+  };
+  compare("manufacturer", desired.manufacturer, live.manufacturer);
+  compare("model", desired.model, live.model);
+  compare("timeIntervalInSeconds", desired.timeIntervalInSeconds, live.timeIntervalInSeconds);
+  compare("hashFunction", desired.hashFunction, live.hashFunction);
+  compare("displayName", desired.displayName, live.displayName);
+  return changes;
+}

@@ -1,0 +1,208 @@
+import {
+  MAX_TOKENS_PER_USER,
+  STEP_KINDS,
+  type Desired,
+  type DesiredToken,
+  type LiveState,
+  type Plan,
+  type PlanProblem,
+  type Step,
+  type TokenAttributes,
+  type UserRef,
+} from "../model/index.js";
+import { assigneeLabel, attributeChanges, indexBySerial, serialKey, targetUser } from "./compare.js";
+
+// The heart: desired state + live state + policy → ordered steps. Pure: no I/O, no clock.
+
+export interface PlanOptions {
+  /** Serials (any case) whose seed is at hand: needed to create and to activate. */
+  seeds: ReadonlySet<string>;
+  /** Lift the policy's deletion limit for this run. */
+  allowDeletes?: boolean;
+}
+
+interface TokenPlan {
+  token: DesiredToken;
+  steps: Step[];
+  /** The user this plan gives the token to, when it is a new assignment. */
+  newHolder?: UserRef;
+}
+
+export function plan(desired: Desired, live: LiveState, options: PlanOptions): Plan {
+  const seeds = new Set([...options.seeds].map(serialKey));
+  const liveBySerial = indexBySerial(live.devices);
+  const errors: PlanProblem[] = [];
+  const warnings: PlanProblem[] = [];
+  const problem = (token: DesiredToken, code: PlanProblem["code"], message: string, fix: string): PlanProblem => ({
+    code,
+    serial: token.serial,
+    ...(token.upn === undefined ? {} : { upn: token.upn }),
+    message,
+    fix,
+    location: token.location,
+  });
+  const missingSeed = (token: DesiredToken, action: string) =>
+    problem(token, "missing-seed", `no seed for serial ${token.serial}, needed to ${action}`, "add the vendor's seed file for this token to `seeds` in tokens.yaml (or --seeds)");
+
+  const tokenPlans: TokenPlan[] = [];
+  for (const token of desired.tokens) {
+    const device = liveBySerial.get(serialKey(token.serial));
+    let target: UserRef | undefined;
+    if (token.upn !== undefined) {
+      const resolved = targetUser({ ...token, upn: token.upn }, live.directory);
+      if (!resolved.ok) {
+        errors.push(problem(token, resolved.code, resolved.message, resolved.fix));
+        continue;
+      }
+      target = resolved.user;
+    }
+    const wantsActivation = token.state === "activated";
+    if (!device) {
+      if (!seeds.has(serialKey(token.serial))) {
+        errors.push(missingSeed(token, "create it"));
+        continue;
+      }
+      const steps: Step[] = [
+        {
+          kind: "create",
+          serial: token.serial,
+          attributes: { manufacturer: token.manufacturer, model: token.model, timeIntervalInSeconds: token.timeIntervalInSeconds, hashFunction: token.hashFunction },
+          ...(token.displayName === undefined ? {} : { displayName: token.displayName }),
+          ...(target === undefined ? {} : { assignTo: target }),
+        },
+      ];
+      if (wantsActivation && target) steps.push({ kind: "activate", serial: token.serial, user: target, totp: totpOf(token) });
+      tokenPlans.push({ token, steps, ...(target === undefined ? {} : { newHolder: target }) });
+      continue;
+    }
+
+    const steps: Step[] = [];
+    const changes = attributeChanges(token, device);
+    const holderId = device.assignedTo?.id;
+    const holder: UserRef | undefined = holderId === undefined ? undefined : { id: holderId, upn: assigneeLabel(device, live.directory) ?? holderId };
+    const keepsHolder = target !== undefined && holderId === target.id;
+    let newHolder: UserRef | undefined;
+
+    if (keepsHolder && target) {
+      const needsActivation = wantsActivation && device.status !== "activated";
+      // Graph changes attributes only on unassigned tokens; displayName can ride on activation.
+      const locked = changes.filter((c) => !(needsActivation && c.field === "displayName"));
+      if (locked.length > 0) {
+        warnings.push(
+          problem(
+            token,
+            "attribute-locked",
+            `${locked.map((c) => `${c.field} is ${JSON.stringify(c.from)}, tokens.yaml says ${JSON.stringify(c.to)}`).join("; ")}; Graph only changes these on unassigned tokens`,
+            "leave it, or set `state: available` for one run to unassign, update and reassign it (the user must then activate again)",
+          ),
+        );
+      }
+      if (needsActivation) {
+        if (!seeds.has(serialKey(token.serial))) {
+          errors.push(missingSeed(token, "activate it"));
+          continue;
+        }
+        const displayName = changes.some((c) => c.field === "displayName") ? token.displayName : undefined;
+        steps.push({ kind: "activate", serial: token.serial, deviceId: device.id, user: target, totp: totpOf(device), ...(displayName === undefined ? {} : { displayName }) });
+      }
+    } else {
+      if (holder) {
+        steps.push({ kind: "unassign", serial: token.serial, deviceId: device.id, from: holder, reason: target ? "reassign" : "return-to-pool" });
+        if (!target) {
+          warnings.push(
+            problem(
+              token,
+              "self-service",
+              `${holder.upn} holds this token (perhaps taken from the self-service pool); applying unassigns it and they lose it as a sign-in method`,
+              `to keep it, record it in tokens.yaml: \`state: ${device.status === "activated" ? "activated" : "assigned"}\` and \`upn: ${holder.upn}\``,
+            ),
+          );
+        }
+      }
+      if (changes.length > 0) steps.push({ kind: "update", serial: token.serial, deviceId: device.id, changes });
+      if (target) {
+        if (wantsActivation && !seeds.has(serialKey(token.serial))) {
+          errors.push(missingSeed(token, "activate it"));
+          continue;
+        }
+        steps.push({ kind: "assign", serial: token.serial, deviceId: device.id, to: target });
+        // After the update above the device has the desired attributes; otherwise the live ones.
+        if (wantsActivation) steps.push({ kind: "activate", serial: token.serial, deviceId: device.id, user: target, totp: totpOf(changes.length > 0 ? token : device) });
+        newHolder = target;
+      }
+    }
+    tokenPlans.push({ token, steps, ...(newHolder === undefined ? {} : { newHolder }) });
+  }
+
+  const accepted = enforceUserLimit(tokenPlans, live, errors, problem);
+  const steps = accepted.flatMap((t) => t.steps);
+
+  const desiredSerials = new Set(desired.tokens.map((t) => serialKey(t.serial)));
+  const unmanagedDevices = live.devices.filter((d) => !desiredSerials.has(serialKey(d.serial)));
+  const unmanaged =
+    desired.policy.unmanaged === "ignore"
+      ? []
+      : unmanagedDevices.map((d) => {
+          const assignee = assigneeLabel(d, live.directory);
+          return { serial: d.serial, deviceId: d.id, status: d.status, ...(assignee === undefined ? {} : { assignee }) };
+        });
+  if (desired.policy.unmanaged === "delete") {
+    for (const device of unmanagedDevices) {
+      if (device.assignedTo) {
+        steps.push({ kind: "unassign", serial: device.serial, deviceId: device.id, from: { id: device.assignedTo.id, upn: assigneeLabel(device, live.directory) ?? device.assignedTo.id }, reason: "before-delete" });
+      }
+      steps.push({ kind: "delete", serial: device.serial, deviceId: device.id, reason: "unmanaged" });
+    }
+  }
+
+  const order = (s: Step) => STEP_KINDS.indexOf(s.kind);
+  const sorted = steps.map((step, index) => ({ step, index })).sort((a, b) => order(a.step) - order(b.step) || a.index - b.index).map((x) => x.step);
+  const deletes = sorted.filter((s) => s.kind === "delete").length;
+  const guarded = deletes > desired.policy.maxDeletes && options.allowDeletes !== true;
+  return {
+    steps: sorted,
+    errors,
+    warnings,
+    unmanaged,
+    unmanagedPolicy: desired.policy.unmanaged,
+    ...(guarded ? { deletionGuard: { deletes, limit: desired.policy.maxDeletes } } : {}),
+  };
+}
+
+/** Graph checks the code with the device's own step and hash. */
+function totpOf(attributes: TokenAttributes): Pick<TokenAttributes, "timeIntervalInSeconds" | "hashFunction"> {
+  return { timeIntervalInSeconds: attributes.timeIntervalInSeconds, hashFunction: attributes.hashFunction };
+}
+
+/** Drops new assignments that would give someone a sixth token (counting tokens tokens.yaml does not manage). */
+function enforceUserLimit(
+  tokenPlans: TokenPlan[],
+  live: LiveState,
+  errors: PlanProblem[],
+  problem: (token: DesiredToken, code: PlanProblem["code"], message: string, fix: string) => PlanProblem,
+): TokenPlan[] {
+  const held = new Map<string, number>();
+  for (const device of live.devices) {
+    if (device.assignedTo) held.set(device.assignedTo.id, (held.get(device.assignedTo.id) ?? 0) + 1);
+  }
+  for (const step of tokenPlans.flatMap((t) => t.steps)) {
+    if (step.kind === "unassign") held.set(step.from.id, (held.get(step.from.id) ?? 0) - 1);
+  }
+  return tokenPlans.filter((t) => {
+    if (!t.newHolder) return true;
+    const count = (held.get(t.newHolder.id) ?? 0) + 1;
+    if (count > MAX_TOKENS_PER_USER) {
+      errors.push(
+        problem(
+          t.token,
+          "too-many-tokens",
+          `${t.newHolder.upn} already holds ${count - 1} tokens in Entra (including tokens tokens.yaml does not manage); Entra allows ${MAX_TOKENS_PER_USER}`,
+          "unassign one of their other tokens first, or give this one to someone else",
+        ),
+      );
+      return false;
+    }
+    held.set(t.newHolder.id, count);
+    return true;
+  });
+}

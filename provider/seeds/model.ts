@@ -1,0 +1,39 @@
+import type { HashFunction, TimeInterval } from "../model/index.js";
+import type { Secret } from "./secret.js";
+
+/** One token's seed as a vendor file describes it; everything but the secret is optional. */
+export interface Seed {
+  serial: string;
+  /** Unpadded upper-case base32, as Graph takes it. */
+  secret: Secret;
+  timeIntervalInSeconds?: TimeInterval;
+  hashFunction?: HashFunction;
+  manufacturer?: string;
+  model?: string;
+  upn?: string;
+}
+
+/** Seeds by serial (case-insensitive). */
+export class SeedStore {
+  private readonly seeds = new Map<string, Seed>();
+
+  add(seed: Seed): void {
+    this.seeds.set(seed.serial.toUpperCase(), seed);
+  }
+
+  get(serial: string): Seed | undefined {
+    return this.seeds.get(serial.toUpperCase());
+  }
+
+  serials(): Set<string> {
+    return new Set([...this.seeds.values()].map((s) => s.serial));
+  }
+
+  get size(): number {
+    return this.seeds.size;
+  }
+
+  all(): Seed[] {
+    return [...this.seeds.values()];
+  }
+}
