@@ -274,7 +274,7 @@ export class GraphEmulator {
     requestId: string,
     clientRequestId: string,
     batched: boolean,
-  ): GraphResponse {
+  ): GraphResponse | Promise<GraphResponse> {
     const [path = "", search = ""] = pathWithQuery.split("?");
     const fail = (error: GraphError) => graphError(error.status, error.code, error.message, requestId, clientRequestId);
     const claims = this.authority.check(authorization);
@@ -316,7 +316,7 @@ export class GraphEmulator {
       : fail(new GraphError(400, "BadRequest", `Resource not found for the segment '${path.split("/").filter(Boolean).pop() ?? ""}'.`));
   }
 
-  private batch(raw: string, authorization: string | undefined, requestId: string, clientRequestId: string): GraphResponse {
+  private async batch(raw: string, authorization: string | undefined, requestId: string, clientRequestId: string): Promise<GraphResponse> {
     let parsed: unknown;
     try {
       parsed = JSON.parse(raw);
@@ -351,11 +351,13 @@ export class GraphEmulator {
         response = graphError(424, "FailedDependency", "A request this one depends on failed.", innerRequestId, clientRequestId);
       } else {
         const decision = this.faults.decide(route);
+        // Graph works through a batch's items one by one: their latencies add up.
+        if (decision.latencyMs > 0) await new Promise((resolve) => setTimeout(resolve, decision.latencyMs));
         if (decision.kind === "throttle") response = throttled(decision.status, decision.retryAfterSeconds, innerRequestId, clientRequestId);
         else if (decision.kind === "error" || decision.kind === "drop") {
           response = graphError(decision.kind === "drop" ? 502 : decision.status, "serviceNotAvailable", "The service is temporarily unavailable. Please retry.", innerRequestId, clientRequestId);
         } else {
-          response = this.graph(method, relative, item["body"] ?? "", authorization, innerRequestId, clientRequestId, true);
+          response = await this.graph(method, relative, item["body"] ?? "", authorization, innerRequestId, clientRequestId, true);
         }
       }
       statusById.set(id, response.status);

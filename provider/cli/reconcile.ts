@@ -6,7 +6,8 @@ import { GraphClient } from "../graph/client.js";
 import { credentialFromEnv } from "../graph/credentials.js";
 import { GraphFailure } from "../graph/errors.js";
 import { TokenRepository } from "../graph/repository.js";
-import type { Desired, LiveState, Plan } from "../model/index.js";
+import { readLive } from "../graph/live.js";
+import type { Desired, Plan } from "../model/index.js";
 import { classifyDrift } from "../plan/drift.js";
 import { plan as makePlan } from "../plan/plan.js";
 import { actionableDrift, driftJson, hasChanges, planJson, renderDriftMarkdown, renderDriftText, renderPlanMarkdown, renderPlanText } from "../plan/render.js";
@@ -61,19 +62,6 @@ function connect(options: ConnectionOptions): TokenRepository {
       err(`Graph ${status === "network" ? "connection dropped" : `answered ${status}`}; retrying in ${(delayMs / 1000).toFixed(1)} s (attempt ${attempt})`),
   });
   return new TokenRepository(client, { concurrency: options.concurrency });
-}
-
-/** Reads the tenant: the inventory, and every user tokens.yaml names or a token is assigned to. */
-export async function readLive(repository: TokenRepository, desired: Desired): Promise<LiveState> {
-  const devices = await repository.listDevices();
-  const keys = [...desired.tokens.flatMap((t) => (t.upn === undefined ? [] : [t.upn])), ...devices.flatMap((d) => (d.assignedTo ? [d.assignedTo.id] : []))];
-  const users = await repository.resolveUsers(keys);
-  // Index each user by id and UPN so either reference finds them.
-  for (const user of [...users.values()]) if (user) {
-    users.set(user.id.toLowerCase(), user);
-    users.set(user.userPrincipalName.toLowerCase(), user);
-  }
-  return { devices, directory: { users } };
 }
 
 function renderPlan(plan: Plan, format: OutputFormat): string {

@@ -178,7 +178,10 @@ export class GraphClient {
   async batch(items: readonly BatchItem[], purpose: CallPurpose, concurrency = 4): Promise<BatchOutcome[]> {
     const outcomes: (BatchOutcome | undefined)[] = new Array(items.length);
     let pending = items.map((_, index) => index);
-    for (let attempt = 0; pending.length > 0; attempt++) {
+    // `attempt` counts rounds that settled nothing: under heavy throttling most rounds still make
+    // progress, and giving up on those would fail runs that are merely slow.
+    for (let attempt = 0; pending.length > 0; ) {
+      const pendingBefore = pending.length;
       const chunks: number[][] = [];
       for (let i = 0; i < pending.length; i += MAX_BATCH_REQUESTS) chunks.push(pending.slice(i, i + MAX_BATCH_REQUESTS));
       const retry: number[] = [];
@@ -215,6 +218,7 @@ export class GraphClient {
         }
       });
       pending = retry.sort((a, b) => a - b);
+      if (pending.length === pendingBefore) attempt++;
       if (pending.length > 0) {
         if (waitMs > this.policy.maxDelayMs) {
           for (const index of pending) outcomes[index] = { ok: false, error: new ThrottledError(`Graph asked us to wait ${Math.round(waitMs / 1000)} s, longer than the ${this.policy.maxDelayMs / 1000} s we accept`, purpose.operation, 429) };

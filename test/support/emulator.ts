@@ -1,6 +1,7 @@
 import { GraphEmulator, type EmulatorOptions } from "../../emulator/server.js";
 import type { AppRegistration } from "../../emulator/auth.js";
 import { demoUsers } from "../../emulator/demo.js";
+import { testTls } from "./tls.js";
 
 export const TENANT = "11111111-2222-4333-8444-555555555555";
 export const FULL_ROLES = ["Policy.ReadWrite.AuthenticationMethod", "UserAuthenticationMethod.ReadWrite.All", "User.Read.All"];
@@ -47,4 +48,21 @@ export async function call(emulator: GraphEmulator, token: string | undefined, m
   const response = await fetch(url, { method, headers, ...(body === undefined ? {} : { body: JSON.stringify(body) }) });
   const text = await response.text();
   return { status: response.status, headers: response.headers, body: text === "" ? undefined : JSON.parse(text) };
+}
+
+/** Environment for a client (in-process or the CLI) to reach `emulator` as `app`. */
+export function clientEnv(emulator: GraphEmulator, app: AppRegistration = ADMIN_APP): Record<string, string> {
+  return {
+    AZURE_TENANT_ID: TENANT,
+    AZURE_CLIENT_ID: app.clientId,
+    AZURE_CLIENT_SECRET: app.clientSecret,
+    AZURE_AUTHORITY_HOST: emulator.url,
+    ENTRA_TOKENS_GRAPH_URL: emulator.graphUrl,
+    NODE_EXTRA_CA_CERTS: process.env["NODE_EXTRA_CA_CERTS"] ?? "",
+  };
+}
+
+/** An HTTPS emulator the test process trusts (see prepare-tls). */
+export function startHttpsEmulator(options: EmulatorOptions = {}): Promise<GraphEmulator> {
+  return startEmulator({ https: testTls(), ...options });
 }

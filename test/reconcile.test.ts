@@ -1,0 +1,222 @@
+import assert from "node:assert/strict";
+import { spawn } from "node:child_process";
+import { mkdtempSync, readFileSync, writeFileSync } from "node:fs";
+import { tmpdir } from "node:os";
+import { join } from "node:path";
+import { applyPlan } from "../provider/apply/apply.js";
+import { loadDesired } from "../provider/desired/load.js";
+import { GraphClient } from "../provider/graph/client.js";
+import { credentialFromEnv } from "../provider/graph/credentials.js";
+import { PermissionError } from "../provider/graph/errors.js";
+import { readLive } from "../provider/graph/live.js";
+import { TokenRepository } from "../provider/graph/repository.js";
+import type { Desired } from "../provider/model/index.js";
+import { plan } from "../provider/plan/plan.js";
+import { encodeBase32 } from "../provider/seeds/normalize.js";
+import { readSeedFiles } from "../provider/seeds/read.js";
+import type { GraphEmulator } from "../emulator/server.js";
+import { CLI, runCli } from "./support/cli.js";
+import { ADMIN_APP, clientEnv, READER_APP, startHttpsEmulator } from "./support/emulator.js";
+
+/** A tenant's worth of tokens.yaml and seed file in a temp folder; returns the paths and secrets. */
+function workspace(count: number, assign: (i: number) => string): { file: string; secrets: string[] } {
+  const dir = mkdtempSync(join(tmpdir(), "entra-reconcile-"));
+  const secrets: string[] = [];
+  const csv = ["upn,serial number,secret key,time interval,manufacturer,model"];
+  const yaml = ["version: 1", "defaults: { manufacturer: Token2, model: C202 }", "policy: { unmanaged: report, maxDeletes: 2 }", "seeds: [{ file: seeds.csv }]", "tokens:"];
+  for (let i = 0; i < count; i++) {
+    const secret = encodeBase32(Buffer.from(`seed-for-token-${i}`.padEnd(20, "x")));
+    secrets.push(secret);
+    csv.push(`,T${i},${secret},30,Token2,C202`);
+    yaml.push(`  - { serial: "T${i}", ${assign(i)} }`);
+  }
+  writeFileSync(join(dir, "seeds.csv"), `${csv.join("\n")}\n`);
+  const file = join(dir, "tokens.yaml");
+  writeFileSync(file, `${yaml.join("\n")}\n`);
+  return { file, secrets };
+}
+
+const USERS = ["adele.vance", "alex.wilber", "megan.bowen", "lee.gu", "nestor.wilke", "diego.siciliani"].map((u) => `${u}@contoso.com`);
+const mixed = (i: number) => (i % 3 === 0 ? "state: available" : `state: ${i % 3 === 1 ? "activated" : "assigned"}, upn: ${USERS[i % USERS.length]}`);
+
+function repositoryFor(emulator: GraphEmulator, app = ADMIN_APP, retry = { baseDelayMs: 50 }): TokenRepository {
+  const { credential } = credentialFromEnv(clientEnv(emulator, app));
+  return new TokenRepository(new GraphClient({ credential, graphUrl: emulator.graphUrl, retry }));
+}
+
+async function loaded(file: string): Promise<Desired> {
+  const result = await loadDesired(file);
+  assert.ok(result.ok, JSON.stringify(result));
+  return result.desired;
+}
+
+async function converge(emulator: GraphEmulator, file: string, repository = repositoryFor(emulator)) {
+  const desired = await loaded(file);
+  const seeds = await readSeedFiles(desired.seedFiles);
+  const p = plan(desired, await readLive(repository, desired), { seeds: seeds.serials() });
+  assert.deepEqual(p.errors, []);
+  return { plan: p, report: await applyPlan(p, repository, { seeds }) };
+}
+
+async function planOf(emulator: GraphEmulator, file: string) {
+  const desired = await loaded(file);
+  const seeds = await readSeedFiles(desired.seedFiles);
+  return plan(desired, await readLive(repositoryFor(emulator), desired), { seeds: seeds.serials() });
+}
+
+describe("reconciler against the emulator (HTTPS, real credentials flow)", function () {
+  this.timeout(120_000);
+  let emulator: GraphEmulator;
+  beforeEach(async () => {
+    emulator = await startHttpsEmulator();
+  });
+  afterEach(() => emulator.stop());
+
+  it("converges an empty tenant, and a second run is a no-op", async () => {
+    const { file } = workspace(18, mixed);
+    const { report } = await converge(emulator, file);
+    assert.equal(report.failed, 0);
+    const devices = emulator.tenant.allDevices();
+    assert.equal(devices.length, 18);
+    assert.deepEqual(
+      devices.map((d) => d.status),
+      Array.from({ length: 18 }, (_, i) => (i % 3 === 0 ? "available" : i % 3 === 1 ? "activated" : "assigned")),
+    );
+    const again = await planOf(emulator, file);
+    assert.deepEqual(again.steps, []);
+    // Creates go in bulk and activations in $batch: far fewer requests than operations.
+    const counters = emulator.counters();
+    assert.equal(counters["PATCH bulkCreate 201"], 1);
+    assert.ok((counters["POST activate 204"] ?? 0) === 6);
+  });
+
+  it("repairs a messy tenant: wrong assignees, failed activations, unmanaged tokens", async () => {
+    const { file, secrets } = workspace(6, (i) => `state: activated, upn: ${USERS[i]}`);
+    const t = emulator.tenant;
+    const body = (i: number) => ({ serialNumber: `T${i}`, manufacturer: "Token2", model: "C202", secretKey: secrets[i]!, timeIntervalInSeconds: 30 });
+    t.createDevice({ ...body(0), assignTo: { id: USERS[3] } }, true); // wrong assignee
+    t.createDevice({ ...body(1), assignTo: { id: USERS[1] } }, true);
+    assert.throws(() => t.activate(USERS[1]!, t.deviceBySerial("T1")!.id, { verificationCode: "000000" })); // failedActivation
+    t.createDevice(body(2), false); // in the pool instead of assigned
+    t.createDevice({ serialNumber: "STRAY", manufacturer: "X", model: "Y", secretKey: "JBSWY3DPEHPK3PXP", timeIntervalInSeconds: 30 }, false);
+    const { plan: p, report } = await converge(emulator, file);
+    assert.deepEqual(p.unmanaged.map((u) => u.serial), ["STRAY"]);
+    assert.equal(report.failed, 0, JSON.stringify(report.outcomes));
+    for (let i = 0; i < 6; i++) {
+      const d = t.deviceBySerial(`T${i}`)!;
+      assert.equal(d.status, "activated", `T${i}`);
+      assert.equal(d.assignedToUserId, t.user(USERS[i]!).id);
+    }
+    assert.ok(t.deviceBySerial("STRAY"), "unmanaged tokens are reported, not deleted, under policy report");
+    assert.deepEqual((await planOf(emulator, file)).steps, []);
+  });
+
+  it("survives a throttling storm, 5xx and dropped connections", async () => {
+    const { file } = workspace(45, (i) => (i % 3 === 0 ? "state: available" : `state: activated, upn: user${i}@contoso.com`));
+    for (let i = 0; i < 45; i++) emulator.tenant.addUser({ userPrincipalName: `user${i}@contoso.com` });
+    emulator.setFaults({ seed: 7, throttle: { capacity: 4, refillPerSecond: 8 }, errorRate: 0.1, dropRate: 0.05, routes: { token: {} } });
+    const { report } = await converge(emulator, file);
+    assert.equal(report.failed, 0, JSON.stringify(report.outcomes.filter((o) => o.status !== "succeeded")));
+    emulator.setFaults({});
+    assert.deepEqual((await planOf(emulator, file)).steps, []);
+    const statuses = emulator.requests.map((r) => r.status);
+    assert.ok(statuses.includes(429) && statuses.includes(0), "the storm really happened");
+    assert.equal(emulator.tenant.allDevices().length, 45, "no duplicates");
+  });
+
+  it("names the missing permission and how to grant it", async () => {
+    const { file } = workspace(2, mixed);
+    const desired = await loaded(file);
+    const repository = repositoryFor(emulator, READER_APP);
+    const seeds = await readSeedFiles(desired.seedFiles);
+    const p = plan(desired, await readLive(repository, desired), { seeds: seeds.serials() });
+    const report = await applyPlan(p, repository, { seeds });
+    const failure = report.outcomes.find((o) => o.status === "failed");
+    assert.match(failure?.message ?? "", /Policy\.ReadWrite\.AuthenticationMethod.*Grant admin consent/);
+    const direct = await repository.createDevices([{ serial: "P", secretKey: "JBSWY3DPEHPK3PXP", manufacturer: "a", model: "b", timeIntervalInSeconds: 30, hashFunction: "hmacsha1" }]);
+    assert.ok(!direct[0]!.ok && direct[0]!.error instanceof PermissionError);
+  });
+
+  it("CLI: plan exits 2 then 0, apply refuses in CI without --yes, drift reports, and no secret is printed", async () => {
+    const { file, secrets } = workspace(9, mixed);
+    const env = clientEnv(emulator);
+    const outputs: string[] = [];
+    const run = async (...args: string[]) => {
+      const r = await runCli([...args, "--file", file], { ...env, CI: "true" });
+      outputs.push(r.stdout, r.stderr);
+      return r;
+    };
+    assert.equal((await run("plan")).code, 2);
+    const refused = await run("apply");
+    assert.equal(refused.code, 1);
+    assert.match(refused.stderr, /--yes/);
+    assert.equal(emulator.tenant.allDevices().length, 0, "nothing applied without --yes");
+    const applied = await run("apply", "--yes");
+    assert.equal(applied.code, 0, applied.stderr);
+    assert.match(applied.stdout, /Applied: 12 succeeded, 0 failed, 0 skipped/);
+    assert.equal((await run("plan")).code, 0);
+    const json = await run("plan", "--format", "json");
+    assert.equal(JSON.parse(json.stdout).changes, false);
+    // A self-service grab of a pool token and a deleted user:
+    emulator.tenant.assign("lee.gu@contoso.com", { device: { id: emulator.tenant.deviceBySerial("T3")!.id } });
+    emulator.tenant.deleteUser("alex.wilber@contoso.com");
+    const drift = await run("drift", "--format", "markdown");
+    assert.equal(drift.code, 2);
+    assert.match(drift.stdout, /\| Unexpected assignee \| 1 \|/);
+    assert.match(drift.stdout, /\| Orphaned \(user deleted or disabled\) \| 2 \|/);
+    const planAfter = await run("plan");
+    assert.equal(planAfter.code, 1, "a deleted user is an error to fix in tokens.yaml");
+    const everything = outputs.join("\n") + JSON.stringify(emulator.requests);
+    for (const secret of [...secrets, ADMIN_APP.clientSecret]) assert.ok(!everything.includes(secret), "a secret reached the output");
+    assert.doesNotMatch(everything, /eyJ[\w-]+\.[\w-]+\.[\w-]+/, "no bearer token in the output");
+  });
+
+  it("a run killed mid-way is finished by the next, with no duplicates", async () => {
+    const { file } = workspace(60, (i) => `state: activated, upn: user${i}@contoso.com`);
+    for (let i = 0; i < 60; i++) emulator.tenant.addUser({ userPrincipalName: `user${i}@contoso.com` });
+    emulator.setFaults({ routes: { activate: { latencyMs: 150 } } });
+    const child = spawn(process.execPath, [CLI, "apply", "--yes", "--file", file, "--concurrency", "1"], { env: { PATH: process.env["PATH"], ...clientEnv(emulator) }, stdio: "ignore" });
+    const exited = new Promise((resolve) => child.on("exit", resolve));
+    while (!emulator.requests.some((r) => r.route === "activate" && r.status === 204)) await new Promise((r) => setTimeout(r, 20));
+    child.kill("SIGKILL");
+    await exited;
+    const activatedBefore = emulator.tenant.allDevices().filter((d) => d.status === "activated").length;
+    assert.ok(activatedBefore > 0 && activatedBefore < 60, `killed mid-way (${activatedBefore} activated)`);
+    emulator.setFaults({});
+    const again = await runCli(["apply", "--yes", "--file", file], clientEnv(emulator));
+    assert.equal(again.code, 0, again.stdout + again.stderr);
+    const devices = emulator.tenant.allDevices();
+    assert.equal(devices.length, 60);
+    assert.ok(devices.every((d) => d.status === "activated"));
+    assert.equal((await runCli(["plan", "--file", file], clientEnv(emulator))).code, 0);
+  });
+
+  it("refuses deletions over the policy limit unless --allow-deletes", async () => {
+    const { file } = workspace(1, () => "state: available");
+    writeFileSync(file, readFileSync(file, "utf8").replace("unmanaged: report", "unmanaged: delete"));
+    for (const serial of ["X1", "X2", "X3"]) emulator.tenant.createDevice({ serialNumber: serial, manufacturer: "a", model: "b", secretKey: "JBSWY3DPEHPK3PXP", timeIntervalInSeconds: 30 }, false);
+    const guarded = await runCli(["apply", "--yes", "--file", file], clientEnv(emulator));
+    assert.equal(guarded.code, 1);
+    assert.match(guarded.stdout, /Deletion guard: this plan deletes 3 tokens, more than policy.maxDeletes \(2\)/);
+    assert.equal(emulator.tenant.allDevices().length, 3, "nothing deleted, nothing created");
+    const allowed = await runCli(["apply", "--yes", "--allow-deletes", "--file", file], clientEnv(emulator));
+    assert.equal(allowed.code, 0, allowed.stdout + allowed.stderr);
+    assert.deepEqual(emulator.tenant.allDevices().map((d) => d.serialNumber), ["T0"]);
+  });
+
+  it("reports missing credentials and bad input clearly, without touching the tenant", async () => {
+    const { file } = workspace(1, () => "state: available");
+    const noCreds = await runCli(["plan", "--file", file], { ENTRA_TOKENS_GRAPH_URL: emulator.graphUrl });
+    assert.equal(noCreds.code, 1);
+    assert.match(noCreds.stderr, /No Entra credentials found\. Set AZURE_TENANT_ID/);
+    const wrongSecret = await runCli(["plan", "--file", file], { ...clientEnv(emulator), AZURE_CLIENT_SECRET: "wrong" });
+    assert.equal(wrongSecret.code, 1);
+    assert.match(wrongSecret.stderr, /AADSTS7000215/);
+    assert.doesNotMatch(wrongSecret.stderr, /\n\s+at /, "no stack trace");
+    writeFileSync(file, "version: 1\ntokens:\n  - serial: 1\n");
+    const invalid = await runCli(["apply", "--yes", "--file", file], clientEnv(emulator));
+    assert.equal(invalid.code, 1);
+    assert.match(invalid.stderr, /nothing was sent to Entra/);
+    assert.equal(emulator.requests.filter((r) => r.route !== "identity" && r.route !== "token" && r.method !== "GET").length, 0);
+  });
+});
