@@ -338,6 +338,8 @@ export class GraphEmulator {
     }
     const statusById = new Map<string, number>();
     const responses: object[] = [];
+    // Graph runs a batch's items side by side: the batch takes as long as its slowest item.
+    let batchLatencyMs = 0;
     for (const item of requests.filter(isJson)) {
       const id = String(item["id"]);
       const method = String(item["method"]).toUpperCase();
@@ -351,8 +353,7 @@ export class GraphEmulator {
         response = graphError(424, "FailedDependency", "A request this one depends on failed.", innerRequestId, clientRequestId);
       } else {
         const decision = this.faults.decide(route);
-        // Graph works through a batch's items one by one: their latencies add up.
-        if (decision.latencyMs > 0) await new Promise((resolve) => setTimeout(resolve, decision.latencyMs));
+        batchLatencyMs = Math.max(batchLatencyMs, decision.latencyMs);
         if (decision.kind === "throttle") response = throttled(decision.status, decision.retryAfterSeconds, innerRequestId, clientRequestId);
         else if (decision.kind === "error" || decision.kind === "drop") {
           response = graphError(decision.kind === "drop" ? 502 : decision.status, "serviceNotAvailable", "The service is temporarily unavailable. Please retry.", innerRequestId, clientRequestId);
@@ -364,6 +365,7 @@ export class GraphEmulator {
       this.requests.push({ method, route, path: relative.split("?")[0] ?? relative, status: response.status, batched: true });
       responses.push({ id, status: response.status, headers: response.headers, ...(response.body === undefined ? {} : { body: response.body }) });
     }
+    if (batchLatencyMs > 0) await new Promise((resolve) => setTimeout(resolve, batchLatencyMs));
     return { status: 200, headers: { "content-type": "application/json", "request-id": requestId, "client-request-id": clientRequestId }, body: { responses } };
   }
 

@@ -174,7 +174,7 @@ describe("reconciler against the emulator (HTTPS, real credentials flow)", funct
   it("a run killed mid-way is finished by the next, with no duplicates", async () => {
     const { file } = workspace(60, (i) => `state: activated, upn: user${i}@contoso.com`);
     for (let i = 0; i < 60; i++) emulator.tenant.addUser({ userPrincipalName: `user${i}@contoso.com` });
-    emulator.setFaults({ routes: { activate: { latencyMs: 150 } } });
+    emulator.setFaults({ routes: { activate: { latencyMs: 400 } } });
     const child = spawn(process.execPath, [CLI, "apply", "--yes", "--file", file, "--concurrency", "1"], { env: { PATH: process.env["PATH"], ...clientEnv(emulator) }, stdio: "ignore" });
     const exited = new Promise((resolve) => child.on("exit", resolve));
     while (!emulator.requests.some((r) => r.route === "activate" && r.status === 204)) await new Promise((r) => setTimeout(r, 20));

@@ -69,6 +69,26 @@ function retryAfterMs(value: string | null | undefined): number | undefined {
   return Number.isNaN(date) ? undefined : Math.max(0, date - Date.now());
 }
 
+/**
+ * One pause for every request of a client: when Graph throttles, nothing else is sent until the
+ * Retry-After has passed (Graph's guidance), instead of each request walking into its own 429.
+ */
+class ThrottleGate {
+  private until = 0;
+
+  pause(ms: number): void {
+    this.until = Math.max(this.until, Date.now() + ms);
+  }
+
+  openNow(): boolean {
+    return this.until <= Date.now();
+  }
+
+  async wait(): Promise<void> {
+    for (let left = this.until - Date.now(); left > 0; left = this.until - Date.now()) await sleep(left);
+  }
+}
+
 /** Retries 429/5xx (honouring Retry-After) and dropped connections, and counts what goes on the wire. */
 class RetryMiddleware implements Middleware {
   private next: Middleware | undefined;
@@ -76,6 +96,7 @@ class RetryMiddleware implements Middleware {
 
   constructor(
     private readonly policy: RetryPolicy,
+    private readonly gate: ThrottleGate,
     private readonly onRetry: GraphClientOptions["onRetry"],
   ) {}
 
@@ -88,6 +109,7 @@ class RetryMiddleware implements Middleware {
     if (!next) throw new Error("RetryMiddleware needs a next handler");
     for (let attempt = 0; ; attempt++) {
       let status: number | "network";
+      await this.gate.wait();
       this.requestsSent++;
       try {
         await next.execute(context);
@@ -99,10 +121,13 @@ class RetryMiddleware implements Middleware {
         }
         status = "network";
       }
-      const delayMs = (status !== "network" ? retryAfterMs(context.response?.headers.get("retry-after")) : undefined) ?? backoff(this.policy, attempt);
+      const retryAfter = status !== "network" ? retryAfterMs(context.response?.headers.get("retry-after")) : undefined;
+      const delayMs = retryAfter ?? backoff(this.policy, attempt);
       if (delayMs > this.policy.maxDelayMs) return;
       this.onRetry?.({ status, delayMs, attempt: attempt + 1 });
-      await sleep(delayMs);
+      // A Retry-After speaks for the whole tenant; a backoff only for this request.
+      if (retryAfter !== undefined) this.gate.pause(delayMs);
+      else await sleep(delayMs);
     }
   }
 }
@@ -113,6 +138,7 @@ export class GraphClient {
   readonly policy: RetryPolicy;
   readonly graphUrl: string;
   private readonly onRetry: GraphClientOptions["onRetry"];
+  private readonly gate = new ThrottleGate();
 
   constructor(options: GraphClientOptions) {
     this.onRetry = options.onRetry;
@@ -121,7 +147,7 @@ export class GraphClient {
     if (url.protocol !== "https:") throw new Error(`the Graph URL must use https: ${this.graphUrl}`);
     const version = url.pathname.replace(/^\/+/, "");
     this.policy = { ...DEFAULT_RETRY, ...options.retry };
-    this.retry = new RetryMiddleware(this.policy, options.onRetry);
+    this.retry = new RetryMiddleware(this.policy, this.gate, options.onRetry);
     const auth = new AuthenticationHandler(new TokenCredentialAuthenticationProvider(options.credential, { scopes: [GRAPH_SCOPE] }));
     auth.setNext(this.retry);
     this.retry.setNext(new HTTPMessageHandler());
@@ -206,7 +232,10 @@ export class GraphClient {
             outcomes[index] = { ok: true, status: response.status, body: response.body };
           } else if (RETRYABLE.has(response.status) && attempt < this.policy.maxRetries) {
             retry.push(index);
-            waitMs = Math.max(waitMs, retryAfterMs(response.retryAfter) ?? backoff(this.policy, attempt));
+            const retryAfter = retryAfterMs(response.retryAfter);
+            // Hold back the batches not yet sent, rather than let them be throttled too.
+            if (retryAfter !== undefined && retryAfter <= this.policy.maxDelayMs) this.gate.pause(retryAfter);
+            waitMs = Math.max(waitMs, retryAfter ?? backoff(this.policy, attempt));
           } else {
             outcomes[index] = { ok: false, error: this.typedStatus(response.status, response.body, purpose, response.requestId) };
           }
@@ -225,7 +254,8 @@ export class GraphClient {
           break;
         }
         this.onRetry?.({ status: 429, delayMs: waitMs, attempt: attempt + 1 });
-        await sleep(waitMs);
+        // Throttled items wait at the gate; only a plain backoff needs its own sleep.
+        if (this.gate.openNow()) await sleep(waitMs);
       }
     }
     return outcomes.map((o) => o ?? { ok: false, error: new UnexpectedResponseError("no outcome", purpose.operation) });
