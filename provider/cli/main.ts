@@ -2,6 +2,12 @@
 import { CommanderError } from "commander";
 import { buildProgram, EXIT } from "./program.js";
 
+// `entra-tokens plan | head` closes our stdout early: that is the reader's choice, not an error.
+process.stdout.on("error", (error: NodeJS.ErrnoException) => {
+  if (error.code === "EPIPE") process.exit(process.exitCode ?? 0);
+  throw error;
+});
+
 async function main(): Promise<void> {
   const program = buildProgram();
   try {

@@ -1,6 +1,8 @@
 import { Command, InvalidArgumentError, Option } from "commander";
 import { applyCommand, driftCommand, OUTPUT_FORMATS, planCommand, type OutputFormat, type ReconcileOptions } from "./reconcile.js";
+import { assignCommand, DEFAULT_PASSPHRASE_ENV, exportCommand, importCommand, type ImportOptions } from "./seeds.js";
 import { validateCommand } from "./validate.js";
+import { SEED_FORMATS } from "../model/index.js";
 
 /** Exit codes shared by every command (plan/drift add 2 for changes, as terraform's -detailed-exitcode). */
 export const EXIT = { ok: 0, failure: 1, usage: 2 } as const;
@@ -91,6 +93,48 @@ export function buildProgram(): Command {
     .addHelpText("after", "\nExit codes: 0 no drift, 2 drift, 1 error.")
     .action(async (flags: CommonFlags) => {
       process.exitCode = await driftCommand(reconcileOptions(flags));
+    });
+
+  const seeds = program.command("seeds").description("import vendor seed files into an encrypted store, or export them for the Entra portal");
+  seeds
+    .command("import")
+    .description("read vendor seed files (Entra CSV/JSON, PSKC, custom CSV; zip/OpenPGP wrapped) and write one encrypted seed file for the repository")
+    .argument("<files...>", "vendor seed files")
+    .requiredOption("-o, --out <file>", "the encrypted seed file to write (e.g. seeds/2026-11.pskc)")
+    .option("--passphrase-env <var>", "variable holding the passphrase that protects the output", DEFAULT_PASSPHRASE_ENV)
+    .option("--recipient <public-key.asc>", "encrypt to this OpenPGP public key instead of a passphrase")
+    .addOption(new Option("--format <format>", "input format (default: detected)").choices(SEED_FORMATS.filter((f) => f !== "custom-csv")))
+    .option("--input-passphrase-env <var>", "variable holding the passphrase of a PBKDF2-protected PSKC input")
+    .option("--psk-env <var>", "variable holding the pre-shared key (hex) of a PSKC input")
+    .option("--zip-password-env <var>", "variable holding the zip password")
+    .option("--pgp-key <file>", "armored OpenPGP private key for an encrypted input")
+    .option("--pgp-passphrase-env <var>", "variable holding that key's passphrase")
+    .option("--force", "replace the output file if it exists")
+    .addHelpText("after", "\nSecrets are read from the variables named, never from arguments, and never printed.")
+    .action(async (files: string[], flags: Omit<ImportOptions, "force" | "preSharedKeyEnv"> & { force?: boolean; pskEnv?: string }) => {
+      const { pskEnv, force, ...rest } = flags;
+      process.exitCode = await importCommand(files, { ...rest, force: force === true, ...(pskEnv ? { preSharedKeyEnv: pskEnv } : {}) });
+    });
+  seeds
+    .command("export")
+    .description("write the seeds of tokens.yaml as Entra CSV or JSON (with upn from tokens.yaml), for the portal upload")
+    .option("-f, --file <path>", "the desired-state file", "tokens.yaml")
+    .addOption(new Option("--format <format>", "output format").choices(["entra-csv", "entra-json"]).default("entra-csv"))
+    .requiredOption("-o, --out <file>", "the file to write (it holds secrets: mode 600; delete it after the upload)")
+    .option("--force", "replace the output file if it exists")
+    .action(async (flags: { file: string; format: "entra-csv" | "entra-json"; out: string; force?: boolean }) => {
+      process.exitCode = await exportCommand({ ...flags, force: flags.force === true });
+    });
+
+  program
+    .command("assign")
+    .description("give each user listed in a file a free token from the pool, by editing tokens.yaml (comments kept)")
+    .requiredOption("--users <file>", "one `upn` or `upn,display name` per line")
+    .option("-f, --file <path>", "the desired-state file", "tokens.yaml")
+    .addOption(new Option("--state <state>", "the state to give the tokens").choices(["assigned", "activated"]).default("assigned"))
+    .option("--dry-run", "show the assignments without changing the file")
+    .action(async (flags: { users: string; file: string; state: "assigned" | "activated"; dryRun?: boolean }) => {
+      process.exitCode = await assignCommand({ ...flags, dryRun: flags.dryRun === true });
     });
 
   return program;

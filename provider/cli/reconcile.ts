@@ -1,4 +1,5 @@
 import { createInterface } from "node:readline/promises";
+import { AssignError } from "../desired/assign.js";
 import { applyPlan, ApplyRefusedError, type ApplyReport, type ProgressEvent } from "../apply/apply.js";
 import { formatDiagnostic, githubAnnotation } from "../desired/diagnostics.js";
 import { loadDesired } from "../desired/load.js";
@@ -38,7 +39,7 @@ export class ReportedFailure extends Error {}
 const err = (text: string) => process.stderr.write(`${text}\n`);
 const colorWanted = (stream: NodeJS.WriteStream) => stream.isTTY === true && process.env["NO_COLOR"] === undefined;
 
-async function loadValidDesired(file: string): Promise<Desired> {
+export async function loadValidDesired(file: string): Promise<Desired> {
   const loaded = await loadDesired(file);
   if (!loaded.ok) {
     for (const d of loaded.diagnostics) err(formatDiagnostic(d));
@@ -158,12 +159,14 @@ function renderReport(report: ApplyReport): string {
   return `${lines.join("\n")}\n`;
 }
 
-/** Typed failures become one clear line and exit 1; nothing else escapes as a stack trace. */
-async function guard(run: () => Promise<number>): Promise<number> {
+/** Typed failures (and files that cannot be read) become one clear line and exit 1, never a stack trace. */
+export async function guard(run: () => Promise<number>): Promise<number> {
   try {
     return await run();
   } catch (error: unknown) {
-    if (error instanceof ReportedFailure || error instanceof GraphFailure || error instanceof SeedFileError || error instanceof ApplyRefusedError) {
+    const known = error instanceof ReportedFailure || error instanceof GraphFailure || error instanceof SeedFileError || error instanceof ApplyRefusedError || error instanceof AssignError;
+    const fileError = error instanceof Error && "code" in error && typeof error.code === "string" && "path" in error;
+    if (known || fileError) {
       err(`error: ${error.message}`);
       return 1;
     }

@@ -9,6 +9,7 @@ import {
   type DesiredToken,
   type HashFunction,
   type Policy,
+  type SeedFileRef,
   type TimeInterval,
   type TokenState,
   type UnmanagedPolicy,
@@ -36,13 +37,13 @@ interface TokenInFile extends AttributesInFile {
 }
 interface TokensFile {
   version: 1;
-  seeds?: { file: string; format?: "entra-csv" }[];
+  seeds?: (Omit<SeedFileRef, "path"> & { file: string })[];
   defaults?: AttributesInFile;
   policy?: { unmanaged?: UnmanagedPolicy; maxDeletes?: number };
   tokens: TokenInFile[];
 }
 
-const ajv = new Ajv2020({ allErrors: true, strict: true, verbose: true });
+const ajv = new Ajv2020({ allErrors: true, strict: true, allowUnionTypes: true, verbose: true });
 const validateSchema = ajv.compile<TokensFile>(schema);
 
 export type LoadResult = { ok: true; desired: Desired } | { ok: false; diagnostics: Diagnostic[] };
@@ -395,6 +396,10 @@ function semanticChecks(file: TokensFile, fileName: string, source: SourceMap): 
 
   if (diagnostics.length > 0) return { ok: false, diagnostics };
   const policy: Policy = { unmanaged: file.policy?.unmanaged ?? "report", maxDeletes: file.policy?.maxDeletes ?? 0 };
-  const seedFiles = (file.seeds ?? []).map((s) => ({ path: resolve(dirname(fileName), s.file), ...(s.format === undefined ? {} : { format: s.format }) }));
+  const seedFiles = (file.seeds ?? []).map(({ file: seedFile, pgpKeyFile, ...rest }) => ({
+    ...rest,
+    path: resolve(dirname(fileName), seedFile),
+    ...(pgpKeyFile === undefined ? {} : { pgpKeyFile: resolve(dirname(fileName), pgpKeyFile) }),
+  }));
   return { ok: true, desired: { file: fileName, version: 1, policy, seedFiles, tokens } };
 }

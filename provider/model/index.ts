@@ -49,10 +49,36 @@ export interface Policy {
   maxDeletes: number;
 }
 
-/** A seed file tokens.yaml names, its path resolved against the file's folder. */
+export const SEED_FORMATS = ["entra-csv", "entra-json", "pskc", "custom-csv"] as const;
+export type SeedFormat = (typeof SEED_FORMATS)[number];
+
+/** Columns of a custom CSV: header names, or 1-based numbers for files without a header. */
+export interface CsvLayout {
+  serial: string | number;
+  secret: string | number;
+  timeInterval?: string | number;
+  manufacturer?: string | number;
+  model?: string | number;
+  counter?: string | number;
+  header?: boolean;
+  encoding?: "base32" | "hex" | "base64";
+  delimiter?: string;
+}
+
+/**
+ * A seed file tokens.yaml names, paths resolved against tokens.yaml's folder. Secrets needed to
+ * open it are never here: only the names of the environment variables that hold them.
+ */
 export interface SeedFileRef {
   path: string;
-  format?: "entra-csv";
+  format?: SeedFormat;
+  passphraseEnv?: string;
+  preSharedKeyEnv?: string;
+  zipPasswordEnv?: string;
+  pgpKeyFile?: string;
+  pgpPassphraseEnv?: string;
+  pgpPasswordEnv?: string;
+  csv?: CsvLayout;
 }
 
 export interface Desired {

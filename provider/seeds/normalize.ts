@@ -20,7 +20,7 @@ export function normalizeSecret(raw: string, encoding: SecretEncoding = "base32"
   } else {
     const bytes = encoding === "hex" ? decodeHex(compact) : decodeBase64(compact);
     if (!bytes) return { ok: false, reason: `the secret is not valid ${encoding}` };
-    base32 = encodeBase32(bytes);
+    return secretFromBytes(bytes);
   }
   if (base32.length > MAX_SECRET_CHARS) return { ok: false, reason: `the secret is ${base32.length} base32 characters; Graph accepts at most ${MAX_SECRET_CHARS}` };
   return { ok: true, secret: new Secret(base32) };
@@ -52,4 +52,28 @@ export function encodeBase32(bytes: Uint8Array): string {
   }
   if (bits > 0) out += ALPHABET[(value << (5 - bits)) & 31];
   return out;
+}
+
+/** Raw seed bytes (from PSKC, hex, base64) → the base32 Graph takes, within Graph's length limit. */
+export function secretFromBytes(bytes: Uint8Array): Normalized {
+  if (bytes.length === 0) return { ok: false, reason: "the secret is empty" };
+  const base32 = encodeBase32(bytes);
+  if (base32.length > MAX_SECRET_CHARS) return { ok: false, reason: `the secret is ${base32.length} base32 characters; Graph accepts at most ${MAX_SECRET_CHARS}` };
+  return { ok: true, secret: new Secret(base32) };
+}
+
+/** Inverse of encodeBase32, for secrets already normalised (upper case, no padding). */
+export function decodeBase32(base32: string): Buffer {
+  let bits = 0;
+  let value = 0;
+  const out: number[] = [];
+  for (const char of base32) {
+    value = (value << 5) | ALPHABET.indexOf(char);
+    bits += 5;
+    if (bits >= 8) {
+      out.push((value >>> (bits - 8)) & 0xff);
+      bits -= 8;
+    }
+  }
+  return Buffer.from(out);
 }
