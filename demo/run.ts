@@ -7,6 +7,7 @@ import { DEMO_TENANT_ID, demoApp, demoUsers } from "../emulator/demo.js";
 import { GraphEmulator } from "../emulator/server.js";
 
 const CLI = join(__dirname, "..", "provider", "cli", "main.js");
+const DEMO_SEED_PASSPHRASE = "entra-tokens demo passphrase (public, demo only)";
 
 /** Runs the CLI in a child process (asynchronously: the emulator answers from this process). */
 async function step(title: string, args: string[], env: NodeJS.ProcessEnv, expectedExit: number): Promise<void> {
@@ -32,6 +33,8 @@ async function main(): Promise<void> {
       AZURE_AUTHORITY_HOST: emulator.url,
       ENTRA_TOKENS_GRAPH_URL: emulator.graphUrl,
       NODE_EXTRA_CA_CERTS: caFile,
+      // The demo seed store's passphrase is public on purpose: its seeds are made up.
+      ENTRA_TOKENS_SEED_PASSPHRASE: DEMO_SEED_PASSPHRASE,
     };
     await step("check tokens.yaml", ["validate"], env, 0);
     await step("what would change (exit 2: changes)", ["plan"], env, 2);

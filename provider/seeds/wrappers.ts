@@ -48,7 +48,11 @@ async function unzip(bytes: Buffer, name: string, secrets: WrapperSecrets, depth
   let entries;
   try {
     entries = await reader.getEntries();
-  } catch {
+  } catch (error: unknown) {
+    // zip.js refuses "../" and absolute entry names itself (zip-slip).
+    if (error instanceof Error && /unsafe filename/i.test(error.message)) {
+      throw new SeedFileError(name, "a zip entry points outside the archive", "do not use this file; ask the vendor for a clean one");
+    }
     throw new SeedFileError(name, "the zip file is damaged or truncated", "ask the vendor for the file again");
   }
   const files = entries.filter((e) => !e.directory);
@@ -59,7 +63,7 @@ async function unzip(bytes: Buffer, name: string, secrets: WrapperSecrets, depth
     const entryName = entry.filename;
     // Zip-slip: we never write entries to disk, but such names only come from crafted archives.
     if (entryName.split(/[\\/]/).includes("..") || /^([\\/]|[A-Za-z]:)/.test(entryName)) {
-      throw new SeedFileError(name, `the zip entry "${entryName}" points outside the archive`, "do not use this file; ask the vendor for a clean one");
+      throw new SeedFileError(name, `a zip entry ("${entryName}") points outside the archive`, "do not use this file; ask the vendor for a clean one");
     }
     if (entry.encrypted && secrets.zipPassword === undefined) {
       throw new SeedFileError(name, "the zip is password-protected", "set the password in the environment variable that tokens.yaml `seeds[].zipPasswordEnv` names");
