@@ -45,7 +45,7 @@ describe("tokens.yaml loading", () => {
     );
     const first = result.desired.tokens[0]!;
     assert.equal(first.serial, "60234561");
-    assert.equal(first.location.line, 19);
+    assert.equal(first.location.line, 20);
     assert.deepEqual(result.desired.seedFiles.map((f) => f.path.endsWith("demo/seeds.pskc")), [true]);
     assert.deepEqual(result.desired.policy, { unmanaged: "report", maxDeletes: 5 });
   });
