@@ -53,6 +53,16 @@ export class TokenRepository {
     return devices;
   }
 
+  /** One device by id; undefined when Graph says it does not exist. */
+  async getDevice(id: string): Promise<LiveToken | undefined> {
+    try {
+      return parseDevice(await this.client.send("GET", `${DEVICES}/${encodeURIComponent(id)}`, READ_DEVICES), READ_DEVICES.operation);
+    } catch (error: unknown) {
+      if (error instanceof NotFoundError) return undefined;
+      throw error;
+    }
+  }
+
   async deviceBySerial(serial: string): Promise<LiveToken | undefined> {
     const filter = encodeURIComponent(`serialNumber eq '${serial.replace(/'/g, "''")}'`);
     for await (const page of this.client.pages(`${DEVICES}?$filter=${filter}`, READ_DEVICES)) {

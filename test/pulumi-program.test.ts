@@ -1,0 +1,65 @@
+import assert from "node:assert/strict";
+import * as pulumi from "@pulumi/pulumi";
+
+// The stack program under pulumi.runtime.setMocks: one resource per token, right inputs, secret seeds.
+
+interface Registered {
+  type: string;
+  name: string;
+  inputs: Record<string, unknown>;
+}
+
+function outputValue<T>(output: pulumi.Output<T>): Promise<T> {
+  return new Promise((resolve) => output.apply((v) => resolve(v)));
+}
+
+describe("Pulumi program (stacks/index.ts) with mocks", () => {
+  const registered: Registered[] = [];
+  let program: () => Promise<Record<string, unknown>>;
+
+  before(async () => {
+    process.env["ENTRA_TOKENS_SEED_PASSPHRASE"] = "entra-tokens demo passphrase (public, demo only)";
+    await pulumi.runtime.setMocks(
+      {
+        newResource: (args) => {
+          registered.push({ type: args.type, name: args.name, inputs: args.inputs });
+          return { id: `${args.name}-id`, state: { ...args.inputs, deviceId: `${args.name}-device` } };
+        },
+        call: (args) => args.inputs,
+      },
+      "entra-tokens",
+      "test",
+      false,
+    );
+    program = require("../stacks/index.js");
+  });
+
+  it("registers one HardwareOathToken per token of tokens.yaml, named by serial, with its inputs", async () => {
+    const outputs = await program();
+    // Registration completes asynchronously: wait for every resource's outputs.
+    const deviceIds = outputs["deviceIds"] as Record<string, pulumi.Output<string>>;
+    await Promise.all(Object.values(deviceIds).map(outputValue));
+    assert.equal(outputs["tokens"], 7);
+    assert.deepEqual(registered.map((r) => r.name).sort(), ["60234561", "60234562", "60234563", "60234564", "60234565", "60234566", "FT-0001"]);
+    assert.ok(registered.every((r) => r.type.endsWith("HardwareOathToken")), registered[0]?.type);
+    const feitian = registered.find((r) => r.name === "FT-0001")!.inputs;
+    assert.deepEqual(
+      [feitian["state"], feitian["upn"], feitian["manufacturer"], feitian["timeIntervalInSeconds"], feitian["hashFunction"]],
+      ["activated", "nestor.wilke@contoso.com", "Feitian", 60, "hmacsha1"],
+    );
+    assert.equal(registered.find((r) => r.name === "60234565")!.inputs["upn"], undefined);
+    assert.ok(typeof feitian["__provider"] === "string", "the serialized provider travels with the inputs");
+  });
+
+  it("sends every seed to the engine as a secret, and keeps it out of the serialized provider", () => {
+    const SECRET_SIG = "1b47061264138c4ac30d75fd1eb44270";
+    for (const r of registered) {
+      const secretKey = r.inputs["secretKey"];
+      assert.ok(typeof secretKey === "object" && secretKey !== null, `${r.name}: secretKey should be a secret`);
+      assert.equal(Object.values(secretKey).includes(SECRET_SIG), true, `${r.name}: secretKey is not marked secret`);
+      const seed = Reflect.get(secretKey, "value");
+      assert.match(String(seed), /^[A-Z2-7]{32}$/);
+      assert.ok(!String(r.inputs["__provider"]).includes(String(seed)));
+    }
+  });
+});
