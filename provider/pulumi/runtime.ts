@@ -48,15 +48,19 @@ export function fingerprint(serial: string, secretKey: string): string {
 }
 
 /** The same rules as tokens.yaml: the token is checked by the very loader `validate` uses. */
+/** Properties the resource carries that are not token fields: the SDK's and our outputs. */
+const NOT_TOKEN_FIELDS = new Set(["__provider", "deviceId", "status", "secretFingerprint", "secretKey"]);
+
 export function check(news: Props): { inputs: Props; failures: CheckFailure[] } {
-  const { secretKey, ...token } = news;
+  const secretKey = news["secretKey"];
+  const token = Object.fromEntries(Object.entries(news).filter(([key, value]) => !NOT_TOKEN_FIELDS.has(key) && value !== undefined));
   const failures: CheckFailure[] = [];
   // JSON is YAML: the token goes through the schema and the semantic checks unchanged.
   const document = JSON.stringify({ version: 1, tokens: [token] });
   const result = parseDesired(document, `HardwareOathToken ${String(token["serial"] ?? "")}`);
   if (!result.ok) {
     for (const d of result.diagnostics) {
-      const property = /field (\w+)/.exec(d.message)?.[1] ?? /"(\w+)"/.exec(d.message)?.[1] ?? "serial";
+      const property = /field "?(\w+)/.exec(d.message)?.[1] ?? (d.code === "upn-state" ? "upn" : "serial");
       failures.push({ property, reason: `${d.message}. Fix: ${d.fix}` });
     }
   }
