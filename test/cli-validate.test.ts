@@ -1,4 +1,5 @@
 import assert from "node:assert/strict";
+import { execFileSync } from "node:child_process";
 import { mkdtempSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
@@ -54,5 +55,14 @@ describe("entra-tokens validate", () => {
     const r = await runCli(["validate", join(dir, "nope.yaml")]);
     assert.equal(r.code, 1);
     assert.match(r.stdout, /file-unreadable/);
+  });
+});
+
+describe("the entra-tokens command", () => {
+  it("runs as `npx entra-tokens` from the built project, as README shows", function () {
+    this.timeout(30_000);
+    const root = join(__dirname, "..", "..");
+    const version = execFileSync("npx", ["--no-install", "entra-tokens", "--version"], { cwd: root, encoding: "utf8", stdio: ["ignore", "pipe", "ignore"] });
+    assert.match(version, /^\d+\.\d+\.\d+\n$/);
   });
 });
