@@ -1,13 +1,29 @@
-import { generateKeyPairSync, randomUUID, sign, timingSafeEqual, verify, type KeyObject } from "node:crypto";
+import { createPublicKey, generateKeyPairSync, randomUUID, sign, timingSafeEqual, verify, type JsonWebKey, type KeyObject } from "node:crypto";
 
-// The identity side: an OAuth2 client-credentials token endpoint issuing RS256 JWTs whose
-// `roles` claim comes from the configured app registration, and their verification.
+// The identity side: an OAuth2 client-credentials token endpoint (client secret or federated
+// assertion) issuing RS256 JWTs whose `roles` claim comes from the configured app registration,
+// and their verification.
 
 export const GRAPH_AUDIENCE = "https://graph.microsoft.com";
 
+/** A trust between the app and an outside identity provider (workload identity federation). */
+export interface FederatedCredential {
+  /** The assertion's `iss`, e.g. https://token.actions.githubusercontent.com. */
+  issuer: string;
+  /** The assertion's `sub`, e.g. repo:contoso/tokens:environment:entra-read. */
+  subject: string;
+  /** Accepted `aud` values; Entra's default is api://AzureADTokenExchange. */
+  audiences?: string[];
+}
+
+export const FEDERATION_AUDIENCE = "api://AzureADTokenExchange";
+const JWT_BEARER = "urn:ietf:params:oauth:client-assertion-type:jwt-bearer";
+
 export interface AppRegistration {
   clientId: string;
-  clientSecret: string;
+  /** Absent for apps that only sign in with federated credentials. */
+  clientSecret?: string;
+  federatedCredentials?: FederatedCredential[];
   displayName?: string;
   /** Application permissions granted with admin consent, e.g. Policy.ReadWrite.AuthenticationMethod. */
   roles: string[];
@@ -45,8 +61,8 @@ export class Authority {
     this.publicKey = pair.publicKey;
   }
 
-  /** The client-credentials grant. */
-  issue(form: URLSearchParams): { access_token: string; token_type: "Bearer"; expires_in: number; ext_expires_in: number } {
+  /** The client-credentials grant, with a client secret or a federated client assertion. */
+  async issue(form: URLSearchParams): Promise<{ access_token: string; token_type: "Bearer"; expires_in: number; ext_expires_in: number }> {
     if (form.get("grant_type") !== "client_credentials") {
       throw new OAuthError(400, "unsupported_grant_type", "AADSTS70003: The app requested an unsupported grant type; only client_credentials is supported.");
     }
@@ -55,8 +71,10 @@ export class Authority {
     if (!app) {
       throw new OAuthError(400, "unauthorized_client", `AADSTS700016: Application with identifier '${clientId}' was not found in the directory '${this.tenantId}'.`);
     }
-    const secret = form.get("client_secret") ?? "";
-    if (!sameText(secret, app.clientSecret)) {
+    const assertion = form.get("client_assertion");
+    if (assertion !== null) {
+      await this.checkAssertion(app, form.get("client_assertion_type"), assertion);
+    } else if (app.clientSecret === undefined || !sameText(form.get("client_secret") ?? "", app.clientSecret)) {
       throw new OAuthError(401, "invalid_client", `AADSTS7000215: Invalid client secret provided. Ensure the secret being sent in the request is the client secret value, not the client secret ID, for a secret added to app '${clientId}'.`);
     }
     const scope = form.get("scope") ?? "";
@@ -77,6 +95,40 @@ export class Authority {
       tid: this.tenantId,
     });
     return { access_token: token, token_type: "Bearer", expires_in: TOKEN_LIFETIME_SECONDS, ext_expires_in: TOKEN_LIFETIME_SECONDS };
+  }
+
+  /**
+   * Workload identity federation as Entra does it: the assertion's issuer, subject and audience must
+   * match one of the app's federated credentials, and its signature must verify against the keys
+   * the issuer publishes through OpenID discovery.
+   */
+  private async checkAssertion(app: AppRegistration, type: string | null, assertion: string): Promise<void> {
+    if (type !== JWT_BEARER) throw new OAuthError(400, "invalid_request", `AADSTS50027: client_assertion_type must be ${JWT_BEARER}.`);
+    const [header, payload, signature] = assertion.split(".");
+    const decoded = header && payload && signature ? { header: parseJson(header), claims: parseJson(payload) } : undefined;
+    if (!decoded || typeof decoded.claims !== "object" || decoded.claims === null) throw new OAuthError(400, "invalid_request", "AADSTS50027: JWT token is invalid or malformed.");
+    const claims = decoded.claims as Record<string, unknown>;
+    const trusts = app.federatedCredentials ?? [];
+    const byIssuer = trusts.filter((t) => t.issuer === claims["iss"]);
+    if (byIssuer.length === 0) {
+      throw new OAuthError(400, "invalid_client", `AADSTS700211: No matching federated identity record found for presented assertion issuer '${String(claims["iss"])}'. Please check your federated identity credential Subject, Audience and Issuer against the presented assertion.`);
+    }
+    const bySubject = byIssuer.filter((t) => t.subject === claims["sub"]);
+    if (bySubject.length === 0) {
+      throw new OAuthError(400, "invalid_client", `AADSTS700213: No matching federated identity record found for presented assertion subject '${String(claims["sub"])}'. Please check your federated identity credential Subject, Audience and Issuer against the presented assertion.`);
+    }
+    const audiences = Array.isArray(claims["aud"]) ? claims["aud"] : [claims["aud"]];
+    if (!bySubject.some((t) => (t.audiences ?? [FEDERATION_AUDIENCE]).some((a) => audiences.includes(a)))) {
+      throw new OAuthError(400, "invalid_client", `AADSTS700212: No matching federated identity record found for presented assertion audience '${String(claims["aud"])}'.`);
+    }
+    if (typeof claims["exp"] !== "number" || claims["exp"] * 1000 <= this.now()) {
+      throw new OAuthError(400, "invalid_client", "AADSTS700024: Client assertion is not within its valid time range.");
+    }
+    const kid = typeof decoded.header === "object" && decoded.header !== null ? Reflect.get(decoded.header, "kid") : undefined;
+    const key = await issuerKey(String(claims["iss"]), kid);
+    if (!key || !verify("sha256", Buffer.from(`${header}.${payload}`), key, Buffer.from(signature ?? "", "base64url"))) {
+      throw new OAuthError(401, "invalid_client", "AADSTS700027: Client assertion failed signature validation.");
+    }
   }
 
   /** Checks a bearer token; returns its claims or a reason Graph would give in a 401. */
@@ -113,6 +165,29 @@ export class Authority {
     const payload = Buffer.from(JSON.stringify(claims)).toString("base64url");
     const signature = sign("sha256", Buffer.from(`${header}.${payload}`), this.privateKey).toString("base64url");
     return `${header}.${payload}.${signature}`;
+  }
+}
+
+function parseJson(base64url: string): unknown {
+  try {
+    return JSON.parse(Buffer.from(base64url, "base64url").toString("utf8"));
+  } catch {
+    return undefined;
+  }
+}
+
+/** The issuer's signing key with this id, found through its OpenID discovery document. */
+async function issuerKey(issuer: string, kid: unknown): Promise<KeyObject | undefined> {
+  try {
+    const configuration: unknown = await (await fetch(`${issuer.replace(/\/$/, "")}/.well-known/openid-configuration`)).json();
+    const jwksUri = typeof configuration === "object" && configuration !== null ? Reflect.get(configuration, "jwks_uri") : undefined;
+    if (typeof jwksUri !== "string") return undefined;
+    const jwks: unknown = await (await fetch(jwksUri)).json();
+    const keys = typeof jwks === "object" && jwks !== null ? Reflect.get(jwks, "keys") : undefined;
+    const jwk: unknown = Array.isArray(keys) ? keys.find((k: unknown) => typeof k === "object" && k !== null && Reflect.get(k, "kid") === kid) : undefined;
+    return typeof jwk === "object" && jwk !== null ? createPublicKey({ key: jwk as JsonWebKey, format: "jwk" }) : undefined;
+  } catch {
+    return undefined;
   }
 }
 

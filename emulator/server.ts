@@ -236,7 +236,7 @@ export class GraphEmulator {
 
   // ---- identity ------------------------------------------------------------------------------
 
-  private identity(method: string, path: string, raw: string): GraphResponse {
+  private async identity(method: string, path: string, raw: string): Promise<GraphResponse> {
     const json = (status: number, body: unknown): GraphResponse => ({ status, headers: { "content-type": "application/json" }, body });
     const segments = path.split("/").filter(Boolean);
     const tenant = segments[0] ?? "";
@@ -250,7 +250,7 @@ export class GraphEmulator {
     if (method === "GET" && rest === "discovery/v2.0/keys") return json(200, this.authority.jwks());
     if (method === "POST" && rest === "oauth2/v2.0/token") {
       try {
-        return json(200, this.authority.issue(new URLSearchParams(raw)));
+        return json(200, await this.authority.issue(new URLSearchParams(raw)));
       } catch (error: unknown) {
         if (error instanceof OAuthError) return json(error.status, oauthBody(error.error, error.description));
         throw error;

@@ -263,6 +263,8 @@ export class GraphClient {
 
   private typed(error: unknown, purpose: CallPurpose): GraphFailure {
     if (error instanceof GraphFailure) return error;
+    // statusCode -1: no HTTP answer from Graph at all, typically because Entra refused the sign-in.
+    if (error instanceof GraphError && error.statusCode === -1) return signInFailure(`${error.message}\n${String(error.body)}`, purpose.operation);
     if (error instanceof GraphError) {
       let body: unknown = error.body;
       if (typeof body === "string") {
@@ -276,9 +278,7 @@ export class GraphClient {
     }
     const name = error instanceof Error ? error.name : "";
     const message = error instanceof Error ? error.message : String(error);
-    if (/Credential|Authentication/i.test(name)) {
-      return new AuthenticationError(`Entra did not issue a token to ${purpose.operation}: ${firstLine(message)}`, purpose.operation);
-    }
+    if (/Credential|Authentication/i.test(name)) return signInFailure(message, purpose.operation);
     return new GraphUnavailableError(`Could not ${purpose.operation}: ${firstLine(message)}`, purpose.operation);
   }
 
@@ -296,6 +296,25 @@ export class GraphClient {
     if (status >= 500) return new GraphUnavailableError(`Graph failed to ${purpose.operation} (HTTP ${status} ${code}: ${message})${where}; run again: applying is safe to repeat`, purpose.operation, status, code, requestId);
     return new GraphRejectedError(`Graph refused to ${purpose.operation} (HTTP ${status} ${code}: ${message})${where}`, purpose.operation, status, code, requestId);
   }
+}
+
+// What to do about Entra's most common sign-in refusals (AADSTS codes).
+const SIGN_IN_FIXES: Record<string, string> = {
+  "7000215": "AZURE_CLIENT_SECRET is wrong or expired: use the secret's value (not its ID), or create a new one",
+  "700016": "AZURE_CLIENT_ID names no app in AZURE_TENANT_ID: check both",
+  "90002": "AZURE_TENANT_ID names no tenant: check it",
+  "700211": "the app has no federated credential for this issuer: add one (App registration → Certificates & secrets → Federated credentials)",
+  "700212": "the federated credential's audience differs: use api://AzureADTokenExchange",
+  "700213": "the app has no federated credential for this subject: add one whose subject is exactly the one above (for GitHub: repo:OWNER/REPO:environment:NAME)",
+  "700024": "the federated token expired: run the job again",
+};
+
+/** Entra's own reason (the AADSTS line) and the fix for it; never the credential itself. */
+function signInFailure(text: string, operation: string): AuthenticationError {
+  const aadsts = /AADSTS(\d+):[^\n]*?(?=\s+-?\s*(?:Trace ID|Correlation ID|Timestamp):|\n|$)/.exec(text);
+  const reason = (aadsts ? aadsts[0] : firstLine(text)).replace(/\.$/, "");
+  const fix = aadsts?.[1] ? SIGN_IN_FIXES[aadsts[1]] : undefined;
+  return new AuthenticationError(`Entra did not issue a token to ${operation}: ${reason}${fix ? `. Fix: ${fix}` : ""}`, operation);
 }
 
 function firstLine(text: string): string {

@@ -6,9 +6,12 @@ import { testTls } from "./tls.js";
 export const TENANT = "11111111-2222-4333-8444-555555555555";
 export const FULL_ROLES = ["Policy.ReadWrite.AuthenticationMethod", "UserAuthenticationMethod.ReadWrite.All", "User.Read.All"];
 
-export const ADMIN_APP: AppRegistration = { clientId: "admin-app", clientSecret: "admin-secret-value-123", roles: FULL_ROLES };
-export const READER_APP: AppRegistration = { clientId: "reader-app", clientSecret: "reader-secret-value-456", roles: ["Policy.Read.All", "UserAuthenticationMethod.Read.All", "User.Read.All"] };
-export const NOTHING_APP: AppRegistration = { clientId: "nothing-app", clientSecret: "nothing-secret-value-789", roles: [] };
+/** The test apps sign in with a client secret. */
+export type SecretApp = AppRegistration & { clientSecret: string };
+
+export const ADMIN_APP: SecretApp = { clientId: "admin-app", clientSecret: "admin-secret-value-123", roles: FULL_ROLES };
+export const READER_APP: SecretApp = { clientId: "reader-app", clientSecret: "reader-secret-value-456", roles: ["Policy.Read.All", "UserAuthenticationMethod.Read.All", "User.Read.All"] };
+export const NOTHING_APP: SecretApp = { clientId: "nothing-app", clientSecret: "nothing-secret-value-789", roles: [] };
 
 /** An emulator on a free loopback port with the demo users and three apps of different rights. */
 export function startEmulator(options: EmulatorOptions = {}): Promise<GraphEmulator> {
@@ -20,7 +23,7 @@ export function startEmulator(options: EmulatorOptions = {}): Promise<GraphEmula
   });
 }
 
-export async function tokenFor(emulator: GraphEmulator, app: AppRegistration): Promise<string> {
+export async function tokenFor(emulator: GraphEmulator, app: SecretApp): Promise<string> {
   const response = await fetch(`${emulator.url}/${TENANT}/oauth2/v2.0/token`, {
     method: "POST",
     headers: { "content-type": "application/x-www-form-urlencoded" },
@@ -51,7 +54,7 @@ export async function call(emulator: GraphEmulator, token: string | undefined, m
 }
 
 /** Environment for a client (in-process or the CLI) to reach `emulator` as `app`. */
-export function clientEnv(emulator: GraphEmulator, app: AppRegistration = ADMIN_APP): Record<string, string> {
+export function clientEnv(emulator: GraphEmulator, app: SecretApp = ADMIN_APP): Record<string, string> {
   return {
     AZURE_TENANT_ID: TENANT,
     AZURE_CLIENT_ID: app.clientId,
