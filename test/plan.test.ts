@@ -136,7 +136,11 @@ describe("planner (pure)", () => {
     assert.match(renderPlanText(p), /^Plan: 1 to create, 0 to assign, 1 to activate/);
     assert.doesNotMatch(renderPlanText(p, { color: false }), /\u001b\[/);
     assert.match(renderPlanText(p, { color: true }), /\u001b\[/);
-    assert.match(renderPlanMarkdown(p), /\| \+ create \| `S1` \|/);
+    const markdown = renderPlanMarkdown(p, { locate: (serial) => ({ file: "tokens.yaml", line: serial === "S1" ? 7 : 1, column: 5 }), sourceLink: (at) => `https://example.test/${at.file}#L${at.line}` });
+    // Counts first, then one table per kind, each serial linked to its tokens.yaml line.
+    assert.match(markdown, /\| step \| tokens \|\n\|---\|---\|\n\| \+ create \| 1 \|\n\| \* activate \| 1 \|/);
+    assert.match(markdown, /#### \+ create \(1\)\n\n\| serial \| details \|\n\|---\|---\|\n\| \[`S1`\]\(https:\/\/example\.test\/tokens\.yaml#L7\) \|/);
+    assert.match(renderPlanMarkdown(p), /\| `S1` \| Token2/);
     const json = planJson(p) as { formatVersion: number; summary: Record<string, number> };
     assert.equal(json.formatVersion, 1);
     assert.deepEqual(json.summary, { unassign: 0, delete: 0, update: 0, create: 1, assign: 0, activate: 1, errors: 0, warnings: 0, unmanaged: 0 });

@@ -10,6 +10,8 @@ export interface RenderOptions {
   color?: boolean;
   /** Turns a tokens.yaml position into a link (Markdown only), e.g. to the file on GitHub. */
   sourceLink?: (location: SourceLocation) => string | undefined;
+  /** Where tokens.yaml declares a serial, so plan steps can link to it too (Markdown only). */
+  locate?: (serial: string) => SourceLocation | undefined;
 }
 
 const ANSI = { red: 31, green: 32, yellow: 33, blue: 34, magenta: 35, cyan: 36, dim: 2, bold: 1 } as const;
@@ -105,7 +107,7 @@ export function deletionGuardText(guard: { deletes: number; limit: number }): st
 
 const escapeCell = (text: string) => text.replace(/\|/g, "\\|").replace(/\r?\n/g, " ");
 
-function linked(p: { serial: string; location?: SourceLocation }, options: RenderOptions): string {
+function linked(p: { serial: string; location?: SourceLocation | undefined }, options: RenderOptions): string {
   const url = p.location ? options.sourceLink?.(p.location) : undefined;
   return url ? `[\`${escapeCell(p.serial)}\`](${url})` : `\`${escapeCell(p.serial)}\``;
 }
@@ -113,8 +115,16 @@ function linked(p: { serial: string; location?: SourceLocation }, options: Rende
 export function renderPlanMarkdown(plan: Plan, options: RenderOptions = {}): string {
   const lines: string[] = ["### entra-tokens plan", ""];
   if (hasChanges(plan)) {
-    lines.push(`**${summaryLine(plan)}**`, "", "| step | serial | details |", "|---|---|---|");
-    for (const step of plan.steps) lines.push(`| ${SYMBOL[step.kind].mark} ${step.kind} | \`${escapeCell(step.serial)}\` | ${escapeCell(describe(step))} |`);
+    // Counts first, so a reviewer sees the size of the change before the detail.
+    const counts = countSteps(plan);
+    lines.push("| step | tokens |", "|---|---|");
+    for (const kind of STEP_KINDS) if (counts[kind] > 0) lines.push(`| ${SYMBOL[kind].mark} ${kind} | ${counts[kind]} |`);
+    for (const kind of STEP_KINDS) {
+      const group = plan.steps.filter((s) => s.kind === kind);
+      if (group.length === 0) continue;
+      lines.push("", `#### ${SYMBOL[kind].mark} ${kind} (${group.length})`, "", "| serial | details |", "|---|---|");
+      for (const step of group) lines.push(`| ${linked({ serial: step.serial, location: options.locate?.(step.serial) }, options)} | ${escapeCell(describe(step))} |`);
+    }
   } else {
     lines.push("**No changes**: the tenant matches tokens.yaml.");
   }
