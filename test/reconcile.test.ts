@@ -1,8 +1,6 @@
 import assert from "node:assert/strict";
 import { spawn } from "node:child_process";
-import { mkdtempSync, readFileSync, writeFileSync } from "node:fs";
-import { tmpdir } from "node:os";
-import { join } from "node:path";
+import { readFileSync, writeFileSync } from "node:fs";
 import { applyPlan } from "../provider/apply/apply.js";
 import { loadDesired } from "../provider/desired/load.js";
 import { GraphClient } from "../provider/graph/client.js";
@@ -12,29 +10,11 @@ import { readLive } from "../provider/graph/live.js";
 import { TokenRepository } from "../provider/graph/repository.js";
 import type { Desired } from "../provider/model/index.js";
 import { plan } from "../provider/plan/plan.js";
-import { encodeBase32 } from "../provider/seeds/normalize.js";
 import { readSeedFiles } from "../provider/seeds/read.js";
 import type { GraphEmulator } from "../emulator/server.js";
 import { CLI, runCli } from "./support/cli.js";
 import { ADMIN_APP, clientEnv, READER_APP, startHttpsEmulator } from "./support/emulator.js";
-
-/** A tenant's worth of tokens.yaml and seed file in a temp folder; returns the paths and secrets. */
-function workspace(count: number, assign: (i: number) => string): { file: string; secrets: string[] } {
-  const dir = mkdtempSync(join(tmpdir(), "entra-reconcile-"));
-  const secrets: string[] = [];
-  const csv = ["upn,serial number,secret key,time interval,manufacturer,model"];
-  const yaml = ["version: 1", "defaults: { manufacturer: Token2, model: C202 }", "policy: { unmanaged: report, maxDeletes: 2 }", "seeds: [{ file: seeds.csv }]", "tokens:"];
-  for (let i = 0; i < count; i++) {
-    const secret = encodeBase32(Buffer.from(`seed-for-token-${i}`.padEnd(20, "x")));
-    secrets.push(secret);
-    csv.push(`,T${i},${secret},30,Token2,C202`);
-    yaml.push(`  - { serial: "T${i}", ${assign(i)} }`);
-  }
-  writeFileSync(join(dir, "seeds.csv"), `${csv.join("\n")}\n`);
-  const file = join(dir, "tokens.yaml");
-  writeFileSync(file, `${yaml.join("\n")}\n`);
-  return { file, secrets };
-}
+import { workspace } from "./support/workspace.js";
 
 const USERS = ["adele.vance", "alex.wilber", "megan.bowen", "lee.gu", "nestor.wilke", "diego.siciliani"].map((u) => `${u}@contoso.com`);
 const mixed = (i: number) => (i % 3 === 0 ? "state: available" : `state: ${i % 3 === 1 ? "activated" : "assigned"}, upn: ${USERS[i % USERS.length]}`);

@@ -74,9 +74,10 @@ export function buildProgram(): Command {
   withReconcileOptions(program.command("plan"))
     .description("show what apply would change in Entra; changes nothing")
     .option("--allow-deletes", "lift policy.maxDeletes for this plan")
+    .option("--github-comment", "post the plan as the pull request's sticky comment (GITHUB_TOKEN, GITHUB_REPOSITORY, the PR event)")
     .addHelpText("after", "\nExit codes: 0 no changes, 2 changes, 1 error (like terraform plan -detailed-exitcode).")
-    .action(async (flags: CommonFlags) => {
-      process.exitCode = await planCommand(reconcileOptions(flags));
+    .action(async (flags: CommonFlags & { githubComment?: boolean }) => {
+      process.exitCode = await planCommand({ ...reconcileOptions(flags), githubComment: flags.githubComment === true });
     });
 
   withReconcileOptions(program.command("apply"))
@@ -90,9 +91,10 @@ export function buildProgram(): Command {
 
   withReconcileOptions(program.command("drift"))
     .description("report where Entra differs from tokens.yaml; changes nothing")
-    .addHelpText("after", "\nExit codes: 0 no drift, 2 drift, 1 error.")
-    .action(async (flags: CommonFlags) => {
-      process.exitCode = await driftCommand(reconcileOptions(flags));
+    .option("--github-issue", "open, update or close the repository's drift issue (GITHUB_TOKEN, GITHUB_REPOSITORY)")
+    .addHelpText("after", "\nExit codes: 0 no drift, 2 drift, 1 error. In GitHub Actions the report also goes to the job summary.")
+    .action(async (flags: CommonFlags & { githubIssue?: boolean }) => {
+      process.exitCode = await driftCommand({ ...reconcileOptions(flags), githubIssue: flags.githubIssue === true });
     });
 
   const seeds = program.command("seeds").description("import vendor seed files into an encrypted store, or export them for the Entra portal");

@@ -10,8 +10,9 @@ import { TokenRepository } from "../graph/repository.js";
 import { readLive } from "../graph/live.js";
 import type { Desired, Plan } from "../model/index.js";
 import { classifyDrift } from "../plan/drift.js";
+import { contextFromEnv, GitHubError, GitHubReporter, pullRequestNumber, sourceLinker, writeJobSummary } from "../github/github.js";
 import { plan as makePlan } from "../plan/plan.js";
-import { actionableDrift, driftJson, hasChanges, planJson, renderDriftMarkdown, renderDriftText, renderPlanMarkdown, renderPlanText } from "../plan/render.js";
+import { actionableDrift, driftJson, hasChanges, planJson, renderDriftMarkdown, renderDriftText, renderPlanMarkdown, renderPlanText, type RenderOptions } from "../plan/render.js";
 import { SeedFileError } from "../seeds/errors.js";
 import type { SeedStore } from "../seeds/model.js";
 import { readSeedFiles } from "../seeds/read.js";
@@ -31,6 +32,10 @@ export interface ReconcileOptions extends ConnectionOptions {
   seeds?: string[];
   format: OutputFormat;
   allowDeletes: boolean;
+  /** plan: post the plan as the pull request's sticky comment. */
+  githubComment?: boolean;
+  /** drift: open, update or close the drift issue. */
+  githubIssue?: boolean;
 }
 
 /** A failure already explained to the user; the command exits 1 without more output. */
@@ -65,34 +70,59 @@ function connect(options: ConnectionOptions): TokenRepository {
   return new TokenRepository(client, { concurrency: options.concurrency });
 }
 
-function renderPlan(plan: Plan, format: OutputFormat): string {
+/** Markdown links each token to its tokens.yaml line on GitHub (in Actions; plain serials elsewhere). */
+function markdownOptions(desired: Desired): RenderOptions {
+  const bySerial = new Map(desired.tokens.map((t) => [t.serial, t.location]));
+  return { sourceLink: sourceLinker(), locate: (serial) => bySerial.get(serial) };
+}
+
+function renderPlan(plan: Plan, format: OutputFormat, desired: Desired): string {
   if (format === "json") return `${JSON.stringify(planJson(plan), null, 2)}\n`;
-  if (format === "markdown") return renderPlanMarkdown(plan);
+  if (format === "markdown") return renderPlanMarkdown(plan, markdownOptions(desired));
   return renderPlanText(plan, { color: colorWanted(process.stdout) });
 }
 
-async function computePlan(options: ReconcileOptions): Promise<{ plan: Plan; repository: TokenRepository; seeds: SeedStore }> {
+async function computePlan(options: ReconcileOptions): Promise<{ plan: Plan; desired: Desired; repository: TokenRepository; seeds: SeedStore }> {
   const desired = await loadValidDesired(options.file);
   const seeds = await loadSeeds(options, desired);
   const repository = connect(options);
   const live = await readLive(repository, desired);
-  return { plan: makePlan(desired, live, { seeds: seeds.serials(), allowDeletes: options.allowDeletes }), repository, seeds };
+  return { plan: makePlan(desired, live, { seeds: seeds.serials(), allowDeletes: options.allowDeletes }), desired, repository, seeds };
 }
 
 /** Exit 0: no changes; 2: changes; 1: errors (like terraform plan -detailed-exitcode). */
 export async function planCommand(options: ReconcileOptions): Promise<number> {
   return guard(async () => {
-    const { plan } = await computePlan(options);
-    process.stdout.write(renderPlan(plan, options.format));
-    if (plan.errors.length > 0) return 1;
-    return hasChanges(plan) ? 2 : 0;
+    const { plan, desired } = await computePlan(options);
+    process.stdout.write(renderPlan(plan, options.format, desired));
+    const code = plan.errors.length > 0 ? 1 : hasChanges(plan) ? 2 : 0;
+    const markdown = renderPlanMarkdown(plan, markdownOptions(desired));
+    await reportGitHubFailure("the job summary", () => writeJobSummary(markdown));
+    if (options.githubComment) {
+      await reportGitHubFailure("the plan", async () => {
+        const result = await new GitHubReporter(contextFromEnv()).upsertPullRequestComment(await pullRequestNumber(), markdown);
+        err(`Plan comment ${result.action}: ${result.url}`);
+      });
+    }
+    return code;
   });
+}
+
+/** A GitHub failure is reported, but never replaces the command's own exit code: the plan's verdict is what CI needs. */
+async function reportGitHubFailure(what: string, run: () => Promise<unknown>): Promise<void> {
+  try {
+    await run();
+  } catch (error: unknown) {
+    if (!(error instanceof GitHubError)) throw error;
+    err(`GitHub: ${error.message}`);
+    if (process.env["GITHUB_ACTIONS"] === "true") process.stdout.write(`::warning title=entra-tokens::${`could not publish ${what} to GitHub: ${error.message}`.replace(/%/g, "%25").replace(/\r?\n/g, "%0A")}\n`);
+  }
 }
 
 export async function applyCommand(options: ReconcileOptions & { yes: boolean }): Promise<number> {
   return guard(async () => {
-    const { plan, repository, seeds } = await computePlan(options);
-    process.stdout.write(renderPlan(plan, options.format === "json" ? "text" : options.format));
+    const { plan, desired, repository, seeds } = await computePlan(options);
+    process.stdout.write(renderPlan(plan, options.format === "json" ? "text" : options.format, desired));
     if (plan.errors.length > 0 || plan.deletionGuard) {
       err("Nothing was applied.");
       return 1;
@@ -111,10 +141,18 @@ export async function driftCommand(options: ReconcileOptions): Promise<number> {
     const desired = await loadValidDesired(options.file);
     const live = await readLive(connect(options), desired);
     const items = classifyDrift(desired, live);
-    const text =
-      options.format === "json" ? `${JSON.stringify(driftJson(items), null, 2)}\n` : options.format === "markdown" ? renderDriftMarkdown(items) : renderDriftText(items, { color: colorWanted(process.stdout) });
+    const markdown = renderDriftMarkdown(items, markdownOptions(desired));
+    const text = options.format === "json" ? `${JSON.stringify(driftJson(items), null, 2)}\n` : options.format === "markdown" ? markdown : renderDriftText(items, { color: colorWanted(process.stdout) });
     process.stdout.write(text);
-    return actionableDrift(items).length > 0 ? 2 : 0;
+    const drifted = actionableDrift(items).length > 0;
+    await reportGitHubFailure("the job summary", () => writeJobSummary(markdown));
+    if (options.githubIssue) {
+      await reportGitHubFailure("the drift report", async () => {
+        const result = await new GitHubReporter(contextFromEnv()).syncDriftIssue(markdown, drifted);
+        err(`Drift issue: ${result.action}${result.url ? ` ${result.url}` : ""}`);
+      });
+    }
+    return drifted ? 2 : 0;
   });
 }
 

@@ -1,0 +1,201 @@
+import { appendFile, readFile } from "node:fs/promises";
+import { relative } from "node:path";
+import { retry } from "@octokit/plugin-retry";
+import { throttling } from "@octokit/plugin-throttling";
+import { Octokit } from "@octokit/rest";
+import type { SourceLocation } from "../model/index.js";
+
+// Reports on GitHub: one sticky plan comment per pull request, one drift issue per repository,
+// and the Actions job summary. The hidden markers let us find our own comment and issue again.
+
+export const PLAN_MARKER = "<!-- entra-tokens:plan -->";
+export const DRIFT_MARKER = "<!-- entra-tokens:drift -->";
+export const DRIFT_LABEL = "entra-tokens-drift";
+
+export class GitHubError extends Error {}
+
+/** One property of parsed outside data (an event payload, an Octokit error), unchecked until the caller checks it. */
+const field = (value: unknown, key: string): unknown => (typeof value === "object" && value !== null ? Reflect.get(value, key) : undefined);
+
+export interface GitHubContext {
+  owner: string;
+  repo: string;
+  token: string;
+  apiUrl: string;
+}
+
+type Env = Readonly<Record<string, string | undefined>>;
+
+/** The standard GitHub Actions environment; outside Actions, set the same variables by hand. */
+export function contextFromEnv(env: Env = process.env): GitHubContext {
+  const repository = env["GITHUB_REPOSITORY"];
+  const token = env["GITHUB_TOKEN"];
+  if (!repository || !/^[^/\s]+\/[^/\s]+$/.test(repository)) {
+    throw new GitHubError("GITHUB_REPOSITORY is not set (owner/name); it is set in GitHub Actions, or set it by hand");
+  }
+  if (!token) throw new GitHubError("GITHUB_TOKEN is not set; in a workflow pass `env: GITHUB_TOKEN: ${{ github.token }}`");
+  const [owner = "", repo = ""] = repository.split("/");
+  return {
+    owner,
+    repo,
+    token,
+    apiUrl: env["GITHUB_API_URL"] ?? "https://api.github.com",
+  };
+}
+
+/** The pull request number from the Actions event payload (or GITHUB_REF refs/pull/N/merge). */
+export async function pullRequestNumber(env: Env = process.env): Promise<number> {
+  const eventPath = env["GITHUB_EVENT_PATH"];
+  if (eventPath) {
+    try {
+      const event: unknown = JSON.parse(await readFile(eventPath, "utf8"));
+      const number = field(field(event, "pull_request"), "number");
+      if (typeof number === "number") return number;
+    } catch {
+      // fall back to GITHUB_REF below
+    }
+  }
+  const match = /^refs\/pull\/(\d+)\//.exec(env["GITHUB_REF"] ?? "");
+  if (match?.[1]) return Number(match[1]);
+  throw new GitHubError("no pull request here: --github-comment runs on pull_request events (GITHUB_EVENT_PATH or GITHUB_REF refs/pull/N/merge)");
+}
+
+/** Links a tokens.yaml position to the file on GitHub at this commit (no links outside Actions). */
+export function sourceLinker(env: Env = process.env): (location: SourceLocation) => string | undefined {
+  const repository = env["GITHUB_REPOSITORY"];
+  const sha = env["GITHUB_SHA"];
+  const server = env["GITHUB_SERVER_URL"] ?? "https://github.com";
+  return (location) => {
+    if (!repository || !sha) return undefined;
+    const path = relative(env["GITHUB_WORKSPACE"] ?? process.cwd(), location.file).split("\\").join("/");
+    return `${server}/${repository}/blob/${sha}/${path}#L${location.line}`;
+  };
+}
+
+// GitHub refuses comment and issue bodies over 65,536 characters, and job summaries over 1 MiB.
+const BODY_LIMIT = 65_536;
+const SUMMARY_LIMIT = 1_000_000;
+
+/** Cuts a long report at a line, saying so, rather than letting GitHub reject the whole of it. */
+export function fitToLimit(markdown: string, limit: number): string {
+  if (markdown.length <= limit) return markdown;
+  const note = "\n\n> :scissors: Report cut to fit GitHub's size limit; the full report is in the job log (`--format markdown` or `--format json`).\n";
+  const cut = markdown.lastIndexOf("\n", limit - note.length);
+  return `${markdown.slice(0, Math.max(cut, 0))}${note}`;
+}
+
+const RetryingOctokit = Octokit.plugin(throttling, retry);
+
+const FIXES: Record<number, string> = {
+  401: "GITHUB_TOKEN is invalid or expired; pass the job's token (`GITHUB_TOKEN: ${{ github.token }}`)",
+  403: "the token may not do this: give the job `permissions: pull-requests: write` (plan comment) or `issues: write` (drift issue)",
+  404: "the repository, pull request or issue was not found, or the token cannot see it: check GITHUB_REPOSITORY",
+  422: "GitHub rejected the content; report this as a bug in entra-tokens",
+};
+
+/** Octokit's error, as a sentence saying what failed and what to do; never the token. */
+function describe(error: unknown, what: string): GitHubError {
+  const status = field(error, "status");
+  const headers = field(field(error, "response"), "headers");
+  const message = (error instanceof Error ? error.message : String(error)).split("\n")[0];
+  const reset = Number(field(headers, "x-ratelimit-reset"));
+  let fix: string;
+  if (field(headers, "x-ratelimit-remaining") === "0" && (status === 403 || status === 429)) {
+    fix = `GitHub's API rate limit is used up${Number.isFinite(reset) && reset > 0 ? ` until ${new Date(reset * 1000).toISOString()}` : ""}; run the job again later`;
+  } else if (typeof status === "number") {
+    fix = FIXES[status] ?? "GitHub is failing; run the job again later";
+  } else {
+    fix = "GitHub could not be reached: check GITHUB_API_URL and the network";
+  }
+  return new GitHubError(`could not ${what} (${typeof status === "number" ? `HTTP ${status}: ` : ""}${message}): ${fix}`);
+}
+
+export class GitHubReporter {
+  private readonly octokit: InstanceType<typeof RetryingOctokit>;
+
+  constructor(
+    private readonly context: GitHubContext,
+    options: { retries?: number } = {},
+  ) {
+    const retries = options.retries ?? 2;
+    this.octokit = new RetryingOctokit({
+      auth: context.token,
+      baseUrl: context.apiUrl,
+      userAgent: "entra-tokens",
+      // Failures become one GitHubError with a fix; Octokit's own request log would only repeat it.
+      log: { debug: () => undefined, info: () => undefined, warn: () => undefined, error: () => undefined },
+      throttle: {
+        // Wait out GitHub's limits a couple of times, then give up with a clear error.
+        onRateLimit: (_after: number, _options: object, _octokit: object, retryCount: number) => retryCount < retries,
+        onSecondaryRateLimit: (_after: number, _options: object, _octokit: object, retryCount: number) => retryCount < retries,
+      },
+      retry: { retries },
+    });
+  }
+
+  /** Creates the plan comment, or updates the one already there: never a second one. */
+  async upsertPullRequestComment(pullNumber: number, markdown: string): Promise<{ action: "created" | "updated"; url: string }> {
+    const body = fitToLimit(`${PLAN_MARKER}\n${markdown}`, BODY_LIMIT);
+    const { owner, repo } = this.context;
+    try {
+      const comments = await this.octokit.paginate(this.octokit.rest.issues.listComments, { owner, repo, issue_number: pullNumber, per_page: 100 });
+      const ours = comments.find((c) => c.body?.includes(PLAN_MARKER));
+      if (ours) {
+        const updated = await this.octokit.rest.issues.updateComment({ owner, repo, comment_id: ours.id, body });
+        return { action: "updated", url: updated.data.html_url };
+      }
+      const created = await this.octokit.rest.issues.createComment({ owner, repo, issue_number: pullNumber, body });
+      return { action: "created", url: created.data.html_url };
+    } catch (error: unknown) {
+      throw describe(error, `post the plan on pull request #${pullNumber}`);
+    }
+  }
+
+  /**
+   * Our open drift issue: by label first; then by marker alone, because GitHub silently drops labels
+   * set by a token without push access, and a second issue every morning is what we must avoid.
+   */
+  private async findDriftIssue(): Promise<{ number: number } | undefined> {
+    const { owner, repo } = this.context;
+    const isOurs = (issue: { body?: string | null; pull_request?: unknown }) => issue.pull_request === undefined && issue.body?.includes(DRIFT_MARKER) === true;
+    const labelled = await this.octokit.paginate(this.octokit.rest.issues.listForRepo, { owner, repo, labels: DRIFT_LABEL, state: "open", per_page: 100 });
+    return labelled.find(isOurs) ?? (await this.octokit.paginate(this.octokit.rest.issues.listForRepo, { owner, repo, state: "open", per_page: 100 })).find(isOurs);
+  }
+
+  /** Opens or updates the one drift issue while there is drift; closes it when drift is gone. */
+  async syncDriftIssue(markdown: string, drift: boolean): Promise<{ action: "opened" | "updated" | "closed" | "none"; url?: string }> {
+    const { owner, repo } = this.context;
+    const body = fitToLimit(`${DRIFT_MARKER}\n${markdown}`, BODY_LIMIT);
+    try {
+      const ours = await this.findDriftIssue();
+      if (drift && ours) {
+        const updated = await this.octokit.rest.issues.update({ owner, repo, issue_number: ours.number, body, labels: [DRIFT_LABEL] });
+        return { action: "updated", url: updated.data.html_url };
+      }
+      if (drift) {
+        const created = await this.octokit.rest.issues.create({ owner, repo, title: "Entra hardware tokens drifted from tokens.yaml", body, labels: [DRIFT_LABEL] });
+        return { action: "opened", url: created.data.html_url };
+      }
+      if (ours) {
+        await this.octokit.rest.issues.createComment({ owner, repo, issue_number: ours.number, body: "The tenant matches tokens.yaml again; closing." });
+        const closed = await this.octokit.rest.issues.update({ owner, repo, issue_number: ours.number, body, state: "closed", state_reason: "completed" });
+        return { action: "closed", url: closed.data.html_url };
+      }
+      return { action: "none" };
+    } catch (error: unknown) {
+      throw describe(error, "update the drift issue");
+    }
+  }
+}
+
+/** Appends to the Actions job summary when running in Actions. */
+export async function writeJobSummary(markdown: string, env: Env = process.env): Promise<boolean> {
+  const path = env["GITHUB_STEP_SUMMARY"];
+  if (!path) return false;
+  try {
+    await appendFile(path, `${fitToLimit(markdown, SUMMARY_LIMIT)}\n`);
+  } catch (error: unknown) {
+    throw new GitHubError(`could not write the job summary to ${path} (${error instanceof Error ? error.message : String(error)}): check GITHUB_STEP_SUMMARY`);
+  }
+  return true;
+}
