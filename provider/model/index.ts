@@ -59,6 +59,7 @@ export interface CsvLayout {
   timeInterval?: string | number;
   manufacturer?: string | number;
   model?: string | number;
+  /** A column that means a counter-based (HOTP) token when filled: refused, Entra takes TOTP only. */
   counter?: string | number;
   header?: boolean;
   encoding?: "base32" | "hex" | "base64";

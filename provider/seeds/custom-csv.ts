@@ -1,26 +1,12 @@
 import { parse } from "csv-parse/sync";
-import type { TimeInterval } from "../model/index.js";
+import type { CsvLayout, TimeInterval } from "../model/index.js";
 import { SeedFileError } from "./errors.js";
 import type { Seed } from "./model.js";
-import { normalizeSecret, type SecretEncoding } from "./normalize.js";
+import { normalizeSecret } from "./normalize.js";
 
 // Vendor CSVs of every other shape (Duo-, Okta- or vendor-style): the columns are named in tokens.yaml.
 
-export interface CustomCsvLayout {
-  /** Column of each field: a header name, or a 1-based number when the file has no header. */
-  serial: string | number;
-  secret: string | number;
-  timeInterval?: string | number;
-  manufacturer?: string | number;
-  model?: string | number;
-  /** Columns that mean a counter-based (HOTP) token when filled. */
-  counter?: string | number;
-  header?: boolean;
-  encoding?: SecretEncoding;
-  delimiter?: string;
-}
-
-export function readCustomCsv(text: string, file: string, layout: CustomCsvLayout): Seed[] {
+export function readCustomCsv(text: string, file: string, layout: CsvLayout): Seed[] {
   let rows: string[][];
   try {
     rows = parse(text.replace(/^\uFEFF/, ""), { skip_empty_lines: true, trim: true, relax_column_count: true, delimiter: layout.delimiter ?? "," });

@@ -1,9 +1,10 @@
+import type { CsvLayout } from "../model/index.js";
 import { Secret } from "./secret.js";
 
 /** Graph's limit on secretKey length. */
 export const MAX_SECRET_CHARS = 128;
 
-export type SecretEncoding = "base32" | "hex" | "base64";
+export type SecretEncoding = NonNullable<CsvLayout["encoding"]>;
 
 export type Normalized = { ok: true; secret: Secret } | { ok: false; reason: string };
 
