@@ -1,7 +1,7 @@
 import { createInterface } from "node:readline/promises";
 import { AssignError } from "../desired/assign.js";
 import { applyPlan, ApplyRefusedError, type ApplyReport, type ProgressEvent } from "../apply/apply.js";
-import { formatDiagnostic, githubAnnotation } from "../desired/diagnostics.js";
+import { formatDiagnostic, githubAnnotation, workflowCommand } from "../desired/diagnostics.js";
 import { loadDesired } from "../desired/load.js";
 import { GraphClient } from "../graph/client.js";
 import { credentialFromEnv } from "../graph/credentials.js";
@@ -115,7 +115,7 @@ async function reportGitHubFailure(what: string, run: () => Promise<unknown>): P
   } catch (error: unknown) {
     if (!(error instanceof GitHubError)) throw error;
     err(`GitHub: ${error.message}`);
-    if (process.env["GITHUB_ACTIONS"] === "true") process.stdout.write(`::warning title=entra-tokens::${`could not publish ${what} to GitHub: ${error.message}`.replace(/%/g, "%25").replace(/\r?\n/g, "%0A")}\n`);
+    if (process.env["GITHUB_ACTIONS"] === "true") process.stdout.write(`${workflowCommand("warning", { title: "entra-tokens" }, `could not publish ${what} to GitHub: ${error.message}`)}\n`);
   }
 }
 

@@ -43,11 +43,16 @@ function escapeProperty(text: string): string {
   return escapeData(text).replace(/:/g, "%3A").replace(/,/g, "%2C");
 }
 
+/** A GitHub Actions workflow command such as `::warning title=…::message`, escaped. */
+export function workflowCommand(command: "error" | "warning", properties: Record<string, string | number>, message: string): string {
+  const props = Object.entries(properties)
+    .map(([name, value]) => `${name}=${escapeProperty(String(value))}`)
+    .join(",");
+  return `::${command} ${props}::${escapeData(message)}`;
+}
+
 /** A GitHub Actions annotation, so a pull request shows the error on the offending line. */
 export function githubAnnotation(d: Diagnostic): string {
   const value = d.value === undefined ? "" : ` (found: ${d.value})`;
-  return (
-    `::error file=${escapeProperty(d.file)},line=${d.line},col=${d.column},` +
-    `title=${escapeProperty(`tokens.yaml: ${d.code}`)}::${escapeData(`${d.message}${value}. Fix: ${d.fix}`)}`
-  );
+  return workflowCommand("error", { file: d.file, line: d.line, col: d.column, title: `tokens.yaml: ${d.code}` }, `${d.message}${value}. Fix: ${d.fix}`);
 }
