@@ -124,8 +124,7 @@ export class Authority {
     if (typeof claims["exp"] !== "number" || claims["exp"] * 1000 <= this.now()) {
       throw new OAuthError(400, "invalid_client", "AADSTS700024: Client assertion is not within its valid time range.");
     }
-    const kid = typeof decoded.header === "object" && decoded.header !== null ? Reflect.get(decoded.header, "kid") : undefined;
-    const key = await issuerKey(String(claims["iss"]), kid);
+    const key = await issuerKey(String(claims["iss"]), field(decoded.header, "kid"));
     if (!key || !verify("sha256", Buffer.from(`${header}.${payload}`), key, Buffer.from(signature ?? "", "base64url"))) {
       throw new OAuthError(401, "invalid_client", "AADSTS700027: Client assertion failed signature validation.");
     }
@@ -168,6 +167,11 @@ export class Authority {
   }
 }
 
+/** One property of parsed outside JSON, or undefined when it is not an object. */
+function field(value: unknown, key: string): unknown {
+  return typeof value === "object" && value !== null ? Reflect.get(value, key) : undefined;
+}
+
 function parseJson(base64url: string): unknown {
   try {
     return JSON.parse(Buffer.from(base64url, "base64url").toString("utf8"));
@@ -180,11 +184,11 @@ function parseJson(base64url: string): unknown {
 async function issuerKey(issuer: string, kid: unknown): Promise<KeyObject | undefined> {
   try {
     const configuration: unknown = await (await fetch(`${issuer.replace(/\/$/, "")}/.well-known/openid-configuration`)).json();
-    const jwksUri = typeof configuration === "object" && configuration !== null ? Reflect.get(configuration, "jwks_uri") : undefined;
+    const jwksUri = field(configuration, "jwks_uri");
     if (typeof jwksUri !== "string") return undefined;
     const jwks: unknown = await (await fetch(jwksUri)).json();
-    const keys = typeof jwks === "object" && jwks !== null ? Reflect.get(jwks, "keys") : undefined;
-    const jwk: unknown = Array.isArray(keys) ? keys.find((k: unknown) => typeof k === "object" && k !== null && Reflect.get(k, "kid") === kid) : undefined;
+    const keys = field(jwks, "keys");
+    const jwk: unknown = Array.isArray(keys) ? keys.find((k: unknown) => field(k, "kid") === kid) : undefined;
     return typeof jwk === "object" && jwk !== null ? createPublicKey({ key: jwk as JsonWebKey, format: "jwk" }) : undefined;
   } catch {
     return undefined;
