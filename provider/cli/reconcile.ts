@@ -94,9 +94,9 @@ async function computePlan(options: ReconcileOptions): Promise<{ plan: Plan; des
 export async function planCommand(options: ReconcileOptions): Promise<number> {
   return guard(async () => {
     const { plan, desired } = await computePlan(options);
-    process.stdout.write(renderPlan(plan, options.format, desired));
-    const code = plan.errors.length > 0 ? 1 : hasChanges(plan) ? 2 : 0;
     const markdown = renderPlanMarkdown(plan, markdownOptions(desired));
+    process.stdout.write(options.format === "markdown" ? markdown : renderPlan(plan, options.format, desired));
+    const code = plan.errors.length > 0 ? 1 : hasChanges(plan) ? 2 : 0;
     await reportGitHubFailure("the job summary", () => writeJobSummary(markdown));
     if (options.githubComment) {
       await reportGitHubFailure("the plan", async () => {
