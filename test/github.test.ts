@@ -225,6 +225,34 @@ describe("GitHub Actions OIDC → Entra workload identity federation (the workfl
     assert.match(refused.stderr, /AADSTS700213: No matching federated identity record found for presented assertion subject 'repo:someone-else\/fork:pull_request'.*Fix: the app has no federated credential for this subject/);
     assert.doesNotMatch(refused.stderr, /\n\s+at /, "no stack trace");
   });
+
+  it("the emulator refuses assertions from another issuer, for another audience, tampered, or a secret for a federated-only app", async () => {
+    await start("repo:contoso/tokens:environment:entra-read");
+    const stranger = await new FakeActionsOidc("repo:contoso/tokens:environment:entra-read").start();
+    const assertion = async (issuer: FakeActionsOidc, audience = "api://AzureADTokenExchange") => {
+      const response = await fetch(`${issuer.url}/token?audience=${encodeURIComponent(audience)}`, { headers: { authorization: `Bearer ${issuer.requestToken}` } });
+      return String(((await response.json()) as { value: unknown }).value);
+    };
+    const exchange = async (form: Record<string, string>) => {
+      const response = await fetch(`${emulator.url}/${TENANT}/oauth2/v2.0/token`, {
+        method: "POST",
+        body: new URLSearchParams({ grant_type: "client_credentials", client_id: FEDERATED_APP.clientId, scope: "https://graph.microsoft.com/.default", ...form }),
+      });
+      return { status: response.status, text: await response.text() };
+    };
+    const jwtBearer = (value: string) => ({ client_assertion_type: "urn:ietf:params:oauth:client-assertion-type:jwt-bearer", client_assertion: value });
+    try {
+      assert.equal((await exchange(jwtBearer(await assertion(oidc)))).status, 200, "the trusted job gets a token");
+      assert.match((await exchange(jwtBearer(await assertion(stranger)))).text, /AADSTS700211/);
+      assert.match((await exchange(jwtBearer(await assertion(oidc, "api://SomethingElse")))).text, /AADSTS700212/);
+      const [header, payload] = (await assertion(oidc)).split(".");
+      const forged = await assertion(stranger);
+      assert.match((await exchange(jwtBearer(`${header}.${payload}.${forged.split(".")[2]}`))).text, /AADSTS700027/);
+      assert.match((await exchange({ client_secret: "" })).text, /AADSTS7000215/, "no secret configured: an empty one must not match");
+    } finally {
+      await stranger.stop();
+    }
+  });
 });
 
 describe("workflow files", () => {
