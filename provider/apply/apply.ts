@@ -35,6 +35,8 @@ export interface ApplyReport {
   succeeded: number;
   failed: number;
   skipped: number;
+  /** Ids of devices this run created (or found already created), by upper-case serial. */
+  createdDeviceIds: ReadonlyMap<string, string>;
 }
 
 type Activate = Extract<Step, { kind: "activate" }>;
@@ -154,6 +156,7 @@ export async function applyPlan(plan: Plan, repository: TokenRepository, options
     succeeded: ordered.filter((o) => o.status === "succeeded").length,
     failed: ordered.filter((o) => o.status === "failed").length,
     skipped: ordered.filter((o) => o.status === "skipped").length,
+    createdDeviceIds: deviceIds,
   };
 }
 

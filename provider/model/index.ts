@@ -150,7 +150,8 @@ export type ProblemCode =
   | "missing-seed"
   | "too-many-tokens"
   | "attribute-locked"
-  | "self-service";
+  | "self-service"
+  | "deletion-guard";
 
 /** Something the plan cannot do (error) or wants a human to know (warning), tied to a token. */
 export interface PlanProblem {
