@@ -313,6 +313,7 @@ export class GraphEmulator {
     // Graph answers segments it does not serve (`/$count`, `/$ref`, `/assignTo`…) with 400, never by ignoring them.
     const dollarSegment = path.split("/").find((segment) => segment.startsWith("$"));
     if (dollarSegment) return fail(new GraphError(400, "BadRequest", `Resource not found for the segment '${dollarSegment}'.`));
+    const shape = this.variants.next();
     for (const route of this.routes) {
       if (route.method !== method) continue;
       const match = route.pattern.exec(path);
@@ -321,12 +322,12 @@ export class GraphEmulator {
         const query = new URLSearchParams(search);
         refuseUnsupportedOptions(query, route.options);
         const params = match.slice(1).map((p) => decodeURIComponent(p));
-        const response = route.handle({ params, query, body, claims, shape: this.variants.next() });
+        const response = route.handle({ params, query, body, claims, shape });
         response.headers["request-id"] = requestId;
         response.headers["client-request-id"] = clientRequestId;
         return response;
       } catch (error: unknown) {
-        if (error instanceof GraphError) return fail(error);
+        if (error instanceof GraphError) return fail(new GraphError(error.status, Variants.code(shape, error.code), error.message));
         if (error instanceof URIError) return fail(new GraphError(400, "BadRequest", "The request URL is not correctly encoded."));
         throw error;
       }
@@ -563,11 +564,11 @@ export class GraphEmulator {
         const device = this.tenant.createDevice(item, canAssign);
         return { ...idOf(contentId), ...this.methodJson(device, shape) };
       } catch (error: unknown) {
-        if (error instanceof GraphError) return { ...idOf(contentId), error: { code: error.code, message: error.message } };
+        if (error instanceof GraphError) return { ...idOf(contentId), error: { code: Variants.code(shape, error.code), message: error.message } };
         throw error;
       }
     });
-    return { ...this.context(shape, "directory/authenticationMethodDevices/hardwareOathDevices"), value: documented ? value : this.variants.shuffle(value) };
+    return { ...this.context(shape, "directory/authenticationMethodDevices/hardwareOathDevices"), value: shape.bulkCreate === "shuffled" ? this.variants.shuffle(value) : value };
   }
 
   private checkSelect(fields: string[]): void {

@@ -14,10 +14,11 @@ export interface ResponseShape {
   /**
    * Answer to the bulk `#$delta` create. documented: wrapped items, no `@contentId`, request order
    * (authenticationmethoddevice-update.md, the example response); contentId: `@contentId` on every
-   * item and the items in any order (the request carries `@contentId`, and OData JSON batch answers
-   * need not keep request order: concepts/json-batching.md).
+   * item, in request order (the emulator's choice); shuffled: `@contentId` and any order (the request
+   * carries `@contentId` for matching, and OData batch answers need not keep request order:
+   * concepts/json-batching.md).
    */
-  bulkCreate: "documented" | "contentId";
+  bulkCreate: "documented" | "contentId" | "shuffled";
   /** POST create and bulk create: 201 (both pages' text and examples) or 200 (OData allows either; SDKs accept both). */
   createStatus: 201 | 200;
   /**
@@ -36,7 +37,26 @@ export interface ResponseShape {
   retryAfter: "seconds" | "http-date";
   /** Throttled answers: 429 (concepts/throttling.md) or 503 with Retry-After (concepts/errors.md, "503 Service Unavailable"). */
   throttleStatus: 429 | 503;
+  /**
+   * No Microsoft page defines the codes of these endpoints' refusals (graph-api.md, "Error codes"):
+   * emulator answers with the emulator's own codes; generic answers every unconfirmed one as
+   * `BadRequest` (status kept), what a client must survive if Graph's codes differ.
+   */
+  errorCodes: "emulator" | "generic";
 }
+
+/** The codes graph-api.md marks as the emulator's choice: no Microsoft doc confirms them. */
+export const UNCONFIRMED_CODES: readonly string[] = [
+  "serialNumberAlreadyExists",
+  "tokenAlreadyAssigned",
+  "tokenAssigned",
+  "invalidVerificationCode",
+  "tooManyDevices",
+  "guestUserNotAllowed",
+  "invalidSecretKey",
+  "invalidTimeInterval",
+  "invalidRequest",
+];
 
 /** The emulator's own choices (the **emulator** notes of graph-api.md): what it serves with no variant set. */
 export const CANONICAL: ResponseShape = {
@@ -48,6 +68,7 @@ export const CANONICAL: ResponseShape = {
   annotations: false,
   retryAfter: "seconds",
   throttleStatus: 429,
+  errorCodes: "emulator",
 };
 
 /** Each variant alone: the canonical shape with one documented alternative switched on. */
@@ -55,12 +76,14 @@ export const VARIANTS = {
   canonical: {},
   "wrapped-list": { listItems: "wrapped" },
   "bulk-documented": { bulkCreate: "documented" },
+  "bulk-shuffled": { bulkCreate: "shuffled" },
   "create-200": { createStatus: 200 },
   "update-200": { updateStatus: 200 },
   "get-wrapped": { getById: "wrapped" },
   annotations: { annotations: true },
   "retry-after-date": { retryAfter: "http-date" },
   "throttle-503": { throttleStatus: 503 },
+  "generic-errors": { errorCodes: "generic" },
 } as const satisfies Record<string, Partial<ResponseShape>>;
 
 export type VariantName = keyof typeof VARIANTS;
@@ -87,17 +110,23 @@ export class Variants {
   /** The shape of the next answer. */
   next(): ResponseShape {
     if (this.setting !== "mix") return { ...CANONICAL, ...VARIANTS[this.setting] };
-    const pick = <T>(a: T, b: T): T => (this.random() < 0.5 ? a : b);
+    const pick = <T>(...choices: T[]): T => choices[Math.floor(this.random() * choices.length)]!;
     return {
       listItems: pick("flat", "wrapped"),
-      bulkCreate: pick("documented", "contentId"),
+      bulkCreate: pick("documented", "contentId", "shuffled"),
       createStatus: pick(201, 200),
       updateStatus: pick(204, 200),
       getById: pick("plain", "wrapped"),
       annotations: pick(false, true),
       retryAfter: pick("seconds", "http-date"),
       throttleStatus: pick(429, 503),
+      errorCodes: pick("emulator", "generic"),
     };
+  }
+
+  /** The code this answer gives for an error the emulator raised. */
+  static code(shape: ResponseShape, code: string): string {
+    return shape.errorCodes === "generic" && UNCONFIRMED_CODES.includes(code) ? "BadRequest" : code;
   }
 
   /** Shuffles in place (for answers Graph may give in any order). */

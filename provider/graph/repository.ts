@@ -1,6 +1,6 @@
 import type { HashFunction, LiveStatus, LiveToken, LiveUser, TimeInterval, TokenAttributes } from "../model/index.js";
 import { forEachConcurrently, type BatchItem, type BatchOutcome, type CallPurpose, type GraphClient } from "./client.js";
-import { GraphFailure, GraphRejectedError, NotFoundError, UnexpectedResponseError, UnsupportedDeviceError } from "./errors.js";
+import { GraphFailure, NotFoundError, UnexpectedResponseError, UnsupportedDeviceError } from "./errors.js";
 
 // Typed operations on the hardware OATH endpoints of ../shared/graph-api.md. No policy here:
 // callers decide what to do; this module only knows how to ask Graph.
@@ -295,10 +295,6 @@ function itemStatus(error: unknown): number {
   if (code === "Authorization_RequestDenied") return 403;
   if (code === "serialNumberAlreadyExists") return 409;
   return 400;
-}
-
-export function isAlreadyExists(error: GraphFailure): boolean {
-  return error instanceof GraphRejectedError && (error.status === 409 || error.code === "serialNumberAlreadyExists");
 }
 
 const STATUSES: readonly LiveStatus[] = ["available", "assigned", "activated", "failedActivation"];
