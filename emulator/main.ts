@@ -6,7 +6,7 @@ import { DEMO_TENANT_ID, demoApp, demoUsers } from "./demo.js";
 import type { FaultConfig } from "./faults.js";
 import { GraphEmulator } from "./server.js";
 import { isJson } from "./tenant.js";
-import { isVariantSetting, VARIANT_SETTINGS, type VariantSetting } from "./variants.js";
+import { isVariantSetting, VARIANT_SETTINGS, type VariantName } from "./variants.js";
 
 // `npm run emulator`: a standalone Graph emulator with the demo tenant, until Ctrl-C.
 
@@ -22,7 +22,7 @@ function seed(value: string): number {
   return n;
 }
 
-function variant(value: string): VariantSetting {
+function variant(value: string): VariantName | "mix" {
   if (!isVariantSetting(value)) throw new InvalidArgumentError(`must be one of ${VARIANT_SETTINGS.join(", ")}`);
   return value;
 }
@@ -42,11 +42,11 @@ async function main(): Promise<void> {
     .option("--http", "serve plain HTTP instead of HTTPS (@azure/identity needs HTTPS)")
     .option("--state <file>", "load the tenant from this JSON file and save every change to it")
     .option("--faults <file>", "fault injection config (JSON: latencyMs, throttle, errorRate, dropRate, routes, script)")
-    .option("--variant <name>", `documented response shapes to serve: ${VARIANT_SETTINGS.join(" | ")}`, variant, "canonical" as VariantSetting)
+    .option("--variant <name>", `documented response shapes to serve: ${VARIANT_SETTINGS.join(" | ")}`, variant, "canonical" as VariantName | "mix")
     .option("--variant-seed <n>", "seed of the mix variant's random choices", seed, 1)
     .option("--write-env <file>", "where to write the AZURE_* settings a client needs", "emulator.env")
     .parse();
-  const options = program.opts<{ port: number; host: string; http?: boolean; state?: string; faults?: string; variant: VariantSetting; variantSeed: number; writeEnv: string }>();
+  const options = program.opts<{ port: number; host: string; http?: boolean; state?: string; faults?: string; variant: VariantName | "mix"; variantSeed: number; writeEnv: string }>();
   const app = demoApp();
   const emulator = await GraphEmulator.start({
     tenantId: DEMO_TENANT_ID,

@@ -87,12 +87,16 @@ export const VARIANTS = {
 } as const satisfies Record<string, Partial<ResponseShape>>;
 
 export type VariantName = keyof typeof VARIANTS;
-/** A named variant, or "mix": every answer picks each alternative at random (seeded, so a run repeats). */
-export type VariantSetting = VariantName | "mix";
+/**
+ * A named variant; "mix": every answer picks each alternative at random (seeded, so a run repeats);
+ * or a combination of alternatives, e.g. `{ bulkCreate: "documented", errorCodes: "generic" }`.
+ */
+export type VariantSetting = VariantName | "mix" | Partial<ResponseShape>;
 
-export const VARIANT_SETTINGS: readonly VariantSetting[] = [...(Object.keys(VARIANTS) as VariantName[]), "mix"];
+/** Every named setting: each variant alone, and the mix. */
+export const VARIANT_SETTINGS: readonly (VariantName | "mix")[] = [...(Object.keys(VARIANTS) as VariantName[]), "mix"];
 
-export function isVariantSetting(value: string): value is VariantSetting {
+export function isVariantSetting(value: string): value is VariantName | "mix" {
   return (VARIANT_SETTINGS as readonly string[]).includes(value);
 }
 
@@ -109,6 +113,7 @@ export class Variants {
 
   /** The shape of the next answer. */
   next(): ResponseShape {
+    if (typeof this.setting === "object") return { ...CANONICAL, ...this.setting };
     if (this.setting !== "mix") return { ...CANONICAL, ...VARIANTS[this.setting] };
     const pick = <T>(...choices: T[]): T => choices[Math.floor(this.random() * choices.length)]!;
     return {
