@@ -285,6 +285,15 @@ describe("reconciler decisions that do not depend on unconfirmed error codes", f
     assert.match(again.error.message, /HTTP 409 serialNumberAlreadyExists: A hardware OATH token with serial number 'D1' already exists/);
   });
 
+  it("shows the code of a refused bulk create (a request outside $batch) in apply's report", async () => {
+    emulator = await startHttpsEmulator({ variant: "canonical", maxBulkItems: 2 });
+    const { file } = workspace(3, () => "state: available");
+    const applied = await runCli(["apply", "--yes", "--file", file], clientEnv(emulator));
+    assert.equal(applied.code, 1);
+    assert.match(applied.stdout + applied.stderr, /HTTP 400 BadRequest: A request may create at most 2 devices; this one has 3/);
+    assert.equal(emulator.tenant.allDevices().length, 0);
+  });
+
   it("refuses a token whose step or hash it does not know, naming it, instead of reading it as another", async () => {
     emulator = await startHttpsEmulator({ variant: "canonical" });
     const odd = emulator.tenant.createDevice({ serialNumber: "ODD", manufacturer: "a", model: "b", secretKey: "JBSWY3DPEHPK3PXP", timeIntervalInSeconds: 30 }, false);
