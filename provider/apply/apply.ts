@@ -213,14 +213,15 @@ async function activateRound(
   seeds: SeedStore,
   deviceIds: Map<string, string>,
   now: () => number,
-): Promise<(ItemResult | { ok: false; message: string })[]> {
-  const results: (ItemResult | { ok: false; message: string })[] = new Array(steps.length);
+): Promise<Outcome[]> {
+  const results: Outcome[] = new Array(steps.length);
+  const deviceIdOf = (step: Activate) => step.deviceId ?? deviceIds.get(step.serial.toUpperCase());
   const attempt = async (indexes: number[], stepOffset: number) => {
     const items: { index: number; request: Parameters<TokenRepository["activate"]>[0][number] }[] = [];
     for (const index of indexes) {
       const step = steps[index]!;
       const seed = seeds.get(step.serial);
-      const deviceId = step.deviceId ?? deviceIds.get(step.serial.toUpperCase());
+      const deviceId = deviceIdOf(step);
       if (!seed || !deviceId) {
         results[index] = { ok: false, message: seed ? "the device id is unknown (its creation failed)" : "no seed for this serial" };
         continue;
@@ -238,7 +239,7 @@ async function activateRound(
       const r = results[i];
       return r !== undefined && !r.ok && "error" in r && worthReadingBack(r.error);
     });
-    const devices = await repository.readBackById(failed.map((i) => steps[i]!.deviceId ?? deviceIds.get(steps[i]!.serial.toUpperCase()) ?? ""));
+    const devices = await repository.readBackById(failed.map((i) => deviceIdOf(steps[i]!) ?? ""));
     const retry: number[] = [];
     failed.forEach((index, i) => {
       const device = known(devices[i]);
