@@ -1,12 +1,14 @@
-import { GraphRejectedError, NotFoundError, type GraphFailure } from "../graph/errors.js";
-import { isAlreadyExists, type CreateRequest, type ItemResult, type TokenRepository } from "../graph/repository.js";
-import { STEP_KINDS, type Plan, type Step, type StepKind } from "../model/index.js";
+import { AuthenticationError, CredentialConfigError, NotFoundError, PermissionError, type GraphFailure } from "../graph/errors.js";
+import type { CreateRequest, ItemResult, TokenRepository } from "../graph/repository.js";
+import { STEP_KINDS, type LiveToken, type Plan, type Step, type StepKind } from "../model/index.js";
 import type { SeedStore } from "../seeds/model.js";
 import { verificationCode } from "./totp.js";
 
 // Executes a plan through the typed Graph operations, one phase per step kind, batched. Every
 // step ends up succeeded, failed (with why) or skipped (because an earlier step of its token
-// failed); nothing goes unreported. Safe to repeat: "already done" answers count as success.
+// failed); nothing goes unreported. Safe to repeat: "already done" counts as success. No Microsoft
+// page defines the error codes of these endpoints, so after a failed create, assign or activate the
+// device is read back and its state decides, never the code alone.
 
 export class ApplyRefusedError extends Error {}
 
@@ -112,29 +114,39 @@ export async function applyPlan(plan: Plan, repository: TokenRepository, options
           });
         }
         const results = await repository.createDevices(requests.map((r) => r.request), progress);
+        const failed: { step: (typeof steps)[number]; failure: GraphFailure }[] = [];
         for (const [i, { step }] of requests.entries()) {
           const result = results[i]!;
           if (result.ok) {
             deviceIds.set(key(step.serial), result.value.id);
             settle(step, result);
-          } else if (isAlreadyExists(result.error)) {
-            // An interrupted earlier run (or a retried request) created it: adopt it if it is as planned.
-            settle(step, await adoptExisting(repository, step, deviceIds));
-          } else {
-            settle(step, result);
-          }
+          } else if (worthReadingBack(result.error)) failed.push({ step, failure: result.error });
+          else settle(step, result);
         }
+        // An interrupted earlier run, a retried request or an answer we could not match may have
+        // created it: what Graph holds under our serial decides.
+        const found = await repository.readBackBySerial(failed.map((f) => f.step.serial));
+        const toAssign: { step: (typeof steps)[number]; device: LiveToken; userId: string }[] = [];
+        for (const [i, { step, failure }] of failed.entries()) {
+          const device = known(found[i]);
+          if (!device) {
+            settle(step, { ok: false, error: failure });
+            continue;
+          }
+          deviceIds.set(key(step.serial), device.id);
+          if (step.assignTo === undefined || device.assignedTo?.id === step.assignTo.id) settle(step, { ok: true, value: undefined });
+          else if (device.assignedTo) settle(step, { ok: false, message: `the serial already exists in Entra, ${heldBy(device)}; run plan again` });
+          else toAssign.push({ step, device, userId: step.assignTo.id });
+        }
+        const assigned = await assignDecided(repository, toAssign.map((a) => ({ userId: a.userId, deviceId: a.device.id })));
+        toAssign.forEach((a, i) => settle(a.step, assigned[i]!));
         break;
       }
       case "assign": {
         const steps = runnable.filter((s): s is Extract<Step, { kind: "assign" }> => s.kind === "assign");
         const items = steps.map((s) => ({ userId: s.to.id, deviceId: s.deviceId ?? deviceIds.get(key(s.serial)) ?? "" }));
-        const results = await repository.assign(items, progress);
-        for (const [i, step] of steps.entries()) {
-          const result = results[i]!;
-          const alreadyAssigned = !result.ok && result.error instanceof GraphRejectedError && result.error.code === "tokenAlreadyAssigned";
-          settle(step, alreadyAssigned ? await confirmHolder(repository, step.serial, step.to.id, result) : result);
-        }
+        const results = await assignDecided(repository, items, progress);
+        steps.forEach((s, i) => settle(s, results[i]!));
         break;
       }
       case "activate": {
@@ -164,19 +176,37 @@ function tolerate<T>(result: ItemResult<T>, done: (error: GraphFailure) => boole
   return !result.ok && done(result.error) ? { ok: true, value: undefined } : result;
 }
 
-async function adoptExisting(repository: TokenRepository, step: Extract<Step, { kind: "create" }>, deviceIds: Map<string, string>): Promise<ItemResult<unknown> | { ok: false; message: string }> {
-  const existing = await repository.deviceBySerial(step.serial);
-  if (!existing) return { ok: false, message: "Graph says the serial exists but it cannot be found; run again" };
-  deviceIds.set(step.serial.toUpperCase(), existing.id);
-  if (step.assignTo === undefined || existing.assignedTo?.id === step.assignTo.id) return { ok: true, value: undefined };
-  if (existing.assignedTo) return { ok: false, message: `the serial already exists, held by someone else (${existing.assignedTo.id}); run plan again` };
-  const [assigned] = await repository.assign([{ userId: step.assignTo.id, deviceId: existing.id }]);
-  return assigned ?? { ok: false, message: "no answer to the assignment" };
+type Outcome = ItemResult<unknown> | { ok: false; message: string };
+
+/** Failures after which the device's state can tell what happened (not a sign-in or permission refusal). */
+function worthReadingBack(error: GraphFailure): boolean {
+  return !(error instanceof PermissionError || error instanceof AuthenticationError || error instanceof CredentialConfigError);
 }
 
-async function confirmHolder(repository: TokenRepository, serial: string, userId: string, original: ItemResult): Promise<ItemResult<unknown>> {
-  const device = await repository.deviceBySerial(serial);
-  return device?.assignedTo?.id === userId ? { ok: true, value: undefined } : original;
+/** The device a read-back found; undefined when it found none or could not read. */
+function known(result: ItemResult<LiveToken | undefined> | undefined): LiveToken | undefined {
+  return result?.ok ? result.value : undefined;
+}
+
+function heldBy(device: LiveToken): string {
+  return `held by ${device.assignedTo?.displayName ?? "another user"} (user id ${device.assignedTo?.id ?? "unknown"})`;
+}
+
+/** Assigns; a failed assignment is decided by who holds the device afterwards. */
+async function assignDecided(repository: TokenRepository, items: readonly { userId: string; deviceId: string }[], onProgress?: (done: number) => void): Promise<Outcome[]> {
+  if (items.length === 0) return [];
+  const results: Outcome[] = await repository.assign(items, onProgress);
+  const failed = items.flatMap((_, i) => {
+    const result = results[i]!;
+    return !result.ok && "error" in result && worthReadingBack(result.error) ? [{ index: i, failure: result.error }] : [];
+  });
+  const devices = await repository.readBackById(failed.map((f) => items[f.index]!.deviceId));
+  failed.forEach(({ index, failure }, i) => {
+    const device = known(devices[i]);
+    if (device?.assignedTo?.id === items[index]!.userId) results[index] = { ok: true, value: undefined };
+    else if (device?.assignedTo) results[index] = { ok: false, message: `${failure.message}: the token is ${heldBy(device)}; unassign it there first, or change tokens.yaml` };
+  });
+  return results;
 }
 
 /** One round of activations; a wrong code is retried once with the next step's code (clock skew). */
@@ -186,14 +216,15 @@ async function activateRound(
   seeds: SeedStore,
   deviceIds: Map<string, string>,
   now: () => number,
-): Promise<(ItemResult | { ok: false; message: string })[]> {
-  const results: (ItemResult | { ok: false; message: string })[] = new Array(steps.length);
+): Promise<Outcome[]> {
+  const results: Outcome[] = new Array(steps.length);
+  const deviceIdOf = (step: Activate) => step.deviceId ?? deviceIds.get(step.serial.toUpperCase());
   const attempt = async (indexes: number[], stepOffset: number) => {
     const items: { index: number; request: Parameters<TokenRepository["activate"]>[0][number] }[] = [];
     for (const index of indexes) {
       const step = steps[index]!;
       const seed = seeds.get(step.serial);
-      const deviceId = step.deviceId ?? deviceIds.get(step.serial.toUpperCase());
+      const deviceId = deviceIdOf(step);
       if (!seed || !deviceId) {
         results[index] = { ok: false, message: seed ? "the device id is unknown (its creation failed)" : "no seed for this serial" };
         continue;
@@ -204,19 +235,35 @@ async function activateRound(
     const answers = await repository.activate(items.map((i) => i.request));
     items.forEach((item, i) => (results[item.index] = answers[i]!));
   };
-  await attempt(steps.map((_, i) => i), 0);
-  const wrongCode = steps
-    .map((_, i) => i)
-    .filter((i) => {
+  // Decided by the device's state after each failure: activated by us is done; failedActivation
+  // is retried once with the next step's code (clock skew); a holder other than ours is named.
+  const decide = async (indexes: number[], lastTry: boolean): Promise<number[]> => {
+    const failed = indexes.filter((i) => {
       const r = results[i];
-      return r !== undefined && !r.ok && "error" in r && r.error.code === "invalidVerificationCode";
+      return r !== undefined && !r.ok && "error" in r && worthReadingBack(r.error);
     });
-  if (wrongCode.length > 0) await attempt(wrongCode, 1);
-  for (const i of wrongCode) {
-    const r = results[i];
-    if (r && !r.ok && "error" in r && r.error.code === "invalidVerificationCode") {
-      results[i] = { ok: false, message: `${r.error.message}. The seed does not match the token (or the clock is off by more than a step): check the seed file and the machine's time` };
-    }
+    const devices = await repository.readBackById(failed.map((i) => deviceIdOf(steps[i]!) ?? ""));
+    const retry: number[] = [];
+    failed.forEach((index, i) => {
+      const device = known(devices[i]);
+      const failure = results[index]!;
+      const message = !failure.ok && "error" in failure ? failure.error.message : "";
+      const ours = device?.assignedTo?.id === steps[index]!.user.id;
+      if (ours && device?.status === "activated") results[index] = { ok: true, value: undefined };
+      else if (device?.assignedTo && !ours) results[index] = { ok: false, message: `${message}: the token is ${heldBy(device)}` };
+      else if (ours && device?.status === "failedActivation") {
+        if (!lastTry) retry.push(index);
+        else results[index] = { ok: false, message: `${message}. The seed does not match the token (or the clock is off by more than a step): check the seed file and the machine's time` };
+      }
+    });
+    return retry;
+  };
+  const all = steps.map((_, i) => i);
+  await attempt(all, 0);
+  const retry = await decide(all, false);
+  if (retry.length > 0) {
+    await attempt(retry, 1);
+    await decide(retry, true);
   }
   return results;
 }

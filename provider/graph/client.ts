@@ -321,9 +321,14 @@ function firstLine(text: string): string {
   return text.split("\n")[0] ?? text;
 }
 
+/**
+ * Code and message of a Graph error body: `{"error":{code,message}}` as Graph sends it (and as a
+ * $batch item carries it), or the inner `{code,message}` the Graph client library hands over for a
+ * direct request.
+ */
 function errorFields(body: unknown): { code: string; message: string } {
-  if (typeof body === "object" && body !== null && "error" in body && typeof body.error === "object" && body.error !== null) {
-    const error = body.error;
+  const error = typeof body === "object" && body !== null && "error" in body && typeof body.error === "object" && body.error !== null ? body.error : body;
+  if (typeof error === "object" && error !== null && ("code" in error || "message" in error)) {
     const code = "code" in error && typeof error.code === "string" ? error.code : "unknown";
     const message = "message" in error && typeof error.message === "string" ? error.message : "no message";
     return { code, message };

@@ -66,6 +66,14 @@ export class GraphRejectedError extends GraphFailure {
   readonly kind = "rejected";
 }
 
+/**
+ * Graph reports a token with a step or hash function entra-tokens cannot compute codes for
+ * (anything but 30/60 seconds and hmacsha1/hmacsha256): refused rather than read as something else.
+ */
+export class UnsupportedDeviceError extends GraphFailure {
+  readonly kind = "unsupported-device";
+}
+
 /** Graph answered something we cannot read: not the documented shape. */
 export class UnexpectedResponseError extends GraphFailure {
   readonly kind = "unexpected-response";
