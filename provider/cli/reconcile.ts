@@ -16,6 +16,7 @@ import { actionableDrift, driftJson, hasChanges, planJson, renderDriftMarkdown, 
 import { SeedFileError } from "../seeds/errors.js";
 import type { SeedStore } from "../seeds/model.js";
 import { readSeedFiles } from "../seeds/read.js";
+import { seedFacts } from "../seeds/facts.js";
 
 // plan / apply / drift: the I/O edge around the pure planner.
 
@@ -87,7 +88,7 @@ async function computePlan(options: ReconcileOptions): Promise<{ plan: Plan; des
   const seeds = await loadSeeds(options, desired);
   const repository = connect(options);
   const live = await readLive(repository, desired);
-  return { plan: makePlan(desired, live, { seeds: seeds.serials(), allowDeletes: options.allowDeletes }), desired, repository, seeds };
+  return { plan: makePlan(desired, live, { seeds: seeds.serials(), seedFacts: seedFacts(seeds), allowDeletes: options.allowDeletes }), desired, repository, seeds };
 }
 
 /** Exit 0: no changes; 2: changes; 1: errors (like terraform plan -detailed-exitcode). */

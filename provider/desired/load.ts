@@ -10,6 +10,7 @@ import {
   type HashFunction,
   type Policy,
   type SeedFileRef,
+  type SelfServicePolicy,
   type TimeInterval,
   type TokenState,
   type UnmanagedPolicy,
@@ -39,7 +40,7 @@ interface TokensFile {
   version: 1;
   seeds?: (Omit<SeedFileRef, "path"> & { file: string })[];
   defaults?: AttributesInFile;
-  policy?: { unmanaged?: UnmanagedPolicy; maxDeletes?: number };
+  policy?: { unmanaged?: UnmanagedPolicy; maxDeletes?: number; selfService?: SelfServicePolicy };
   tokens: TokenInFile[];
 }
 
@@ -278,8 +279,8 @@ function schemaDiagnostic(error: ErrorObject, source: SourceMap, data: unknown):
       return make("missing-field", `${what} is missing the required field ${JSON.stringify(missing)}`, fix, source.at(path), false);
     }
     case "false schema":
-      // Only `upn` under state available is schema-false.
-      return make("upn-state", `${what}: a token with state available must not name a user`, "remove `upn`, or set `state: assigned` (the user activates) or `state: activated` (we activate)", source.keyAt(path.slice(0, -1), "upn"));
+      // Only `upn` under state available or retired is schema-false.
+      return make("upn-state", `${what}: a token with state ${stateOf(source, path.slice(0, -1))} must not name a user`, "remove `upn`, or set `state: assigned` (the user activates) or `state: activated` (we activate)", source.keyAt(path.slice(0, -1), "upn"));
     case "type": {
       const expected = String(error.params["type"]);
       if (expected === "string" && source.isUnquotedNonString(path)) {
@@ -395,7 +396,7 @@ function semanticChecks(file: TokensFile, fileName: string, source: SourceMap): 
   });
 
   if (diagnostics.length > 0) return { ok: false, diagnostics };
-  const policy: Policy = { unmanaged: file.policy?.unmanaged ?? "report", maxDeletes: file.policy?.maxDeletes ?? 0 };
+  const policy: Policy = { unmanaged: file.policy?.unmanaged ?? "report", maxDeletes: file.policy?.maxDeletes ?? 0, selfService: file.policy?.selfService ?? "keep" };
   const seedFiles = (file.seeds ?? []).map(({ file: seedFile, pgpKeyFile, ...rest }) => ({
     ...rest,
     path: resolve(dirname(fileName), seedFile),
