@@ -16,6 +16,10 @@ export const PERMISSIONS = {
   readMethods: ["UserAuthenticationMethod.Read.All", "UserAuthenticationMethod.ReadWrite.All"],
   writeMethods: ["UserAuthenticationMethod.ReadWrite.All"],
   readUsers: ["User.Read.All", "User.ReadWrite.All", "Directory.Read.All", "Directory.ReadWrite.All"],
+  // hardwareoathauthenticationmethodconfiguration-get.md
+  readMethodPolicy: ["Policy.Read.All", "Policy.ReadWrite.AuthenticationMethod"],
+  // directoryobject-checkmembergroups.md: a user's groups need a group-reading permission besides the user one.
+  readGroupMembers: ["GroupMember.Read.All", "Group.Read.All", "Group.ReadWrite.All", "Directory.Read.All", "Directory.ReadWrite.All"],
 } as const;
 type Permission = keyof typeof PERMISSIONS;
 
@@ -462,6 +466,15 @@ export class GraphEmulator {
         tenant.deactivate(param(ctx, 0), param(ctx, 1));
         return ok(204);
       }),
+      route("getMethodPolicy", "GET", "/policies/authenticationMethodsPolicy/authenticationMethodConfigurations/hardwareOath", (ctx) => {
+        this.require(ctx.claims, "readMethodPolicy");
+        return ok(200, { "@odata.context": `${this.graphUrl}/$metadata#policies/authenticationMethodsPolicy/authenticationMethodConfigurations/$entity`, ...tenant.methodPolicy.json() });
+      }),
+      route("checkMemberGroups", "POST", "/users/([^/]+)/checkMemberGroups", (ctx) => {
+        this.require(ctx.claims, "readUsers", "readGroupMembers");
+        const user = tenant.user(param(ctx, 0));
+        return ok(200, { value: tenant.methodPolicy.checkMemberGroups(user.id, ctx.body) });
+      }),
       route("unassign", "DELETE", `${METHODS}/([^/]+)`, (ctx) => {
         this.require(ctx.claims, "writeMethods");
         tenant.unassign(param(ctx, 0), param(ctx, 1));
@@ -564,7 +577,7 @@ export class GraphEmulator {
     }
     if (path === "/_emulator/state" && method === "GET") {
       const snapshot = this.tenant.snapshot();
-      return json(200, { users: snapshot.users, devices: snapshot.devices.map((d) => this.deviceJson(d)) });
+      return json(200, { users: snapshot.users, devices: snapshot.devices.map((d) => this.deviceJson(d)), methodPolicy: snapshot.methodPolicy, groups: snapshot.groups });
     }
     return json(404, { error: `unknown control endpoint ${method} ${path}` });
   }

@@ -17,6 +17,7 @@ import { SeedFileError } from "../seeds/errors.js";
 import type { SeedStore } from "../seeds/model.js";
 import { readSeedFiles } from "../seeds/read.js";
 import { seedFacts } from "../seeds/facts.js";
+import { formatPreflight, runPreflight } from "./preflight.js";
 
 // plan / apply / drift: the I/O edge around the pure planner.
 
@@ -88,6 +89,8 @@ async function computePlan(options: ReconcileOptions): Promise<{ plan: Plan; des
   const seeds = await loadSeeds(options, desired);
   const repository = connect(options);
   const live = await readLive(repository, desired);
+  const preflightText = formatPreflight(await runPreflight(repository, desired, live, options.concurrency));
+  if (preflightText !== "") process.stderr.write(preflightText);
   return { plan: makePlan(desired, live, { seeds: seeds.serials(), seedFacts: seedFacts(seeds), allowDeletes: options.allowDeletes }), desired, repository, seeds };
 }
 

@@ -112,6 +112,17 @@ export interface SeedFacts {
   model?: string;
 }
 
+/** The hardware OATH method in the authentication methods policy: who may use hardware tokens. */
+export interface MethodConfiguration {
+  state: "enabled" | "disabled";
+  /** Group ids, or "all_users". */
+  includeTargets: string[];
+  excludeTargets: string[];
+}
+
+/** The id Graph gives the "all users" target. */
+export const ALL_USERS_TARGET = "all_users";
+
 /** A user as Graph describes it, as far as the reconciler cares. */
 export interface LiveUser {
   id: string;
