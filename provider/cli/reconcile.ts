@@ -60,7 +60,7 @@ function loadSeeds(options: ReconcileOptions, desired: Desired): Promise<SeedSto
   return readSeedFiles(options.seeds ? options.seeds.map((path) => ({ path })) : desired.seedFiles);
 }
 
-function connect(options: ConnectionOptions): TokenRepository {
+export function connect(options: ConnectionOptions): TokenRepository {
   const { credential } = credentialFromEnv();
   const graphUrl = options.graphUrl ?? process.env["ENTRA_TOKENS_GRAPH_URL"];
   const client = new GraphClient({

@@ -34,6 +34,7 @@ interface TokenInFile extends AttributesInFile {
   serial: string;
   state: TokenState;
   upn?: string;
+  returnedBy?: string;
   displayName?: string;
 }
 interface TokensFile {
@@ -279,7 +280,10 @@ function schemaDiagnostic(error: ErrorObject, source: SourceMap, data: unknown):
       return make("missing-field", `${what} is missing the required field ${JSON.stringify(missing)}`, fix, source.at(path), false);
     }
     case "false schema":
-      // Only `upn` under state available or retired is schema-false.
+      if (path[path.length - 1] === "returnedBy") {
+        return make("schema", `${what}: returnedBy is for pool tokens (state available) only`, "remove `returnedBy`", source.keyAt(path.slice(0, -1), "returnedBy"));
+      }
+      // Otherwise only `upn` under state available or retired is schema-false.
       return make("upn-state", `${what}: a token with state ${stateOf(source, path.slice(0, -1))} must not name a user`, "remove `upn`, or set `state: assigned` (the user activates) or `state: activated` (we activate)", source.keyAt(path.slice(0, -1), "upn"));
     case "type": {
       const expected = String(error.params["type"]);
@@ -301,7 +305,7 @@ function schemaDiagnostic(error: ErrorObject, source: SourceMap, data: unknown):
       return make("schema", `${what} must be ${JSON.stringify(error.params["allowedValue"])}`, `write ${JSON.stringify(error.params["allowedValue"])}; this version of entra-tokens reads format version 1`);
     case "pattern": {
       const field = path[path.length - 1];
-      if (field === "upn") {
+      if (field === "upn" || field === "returnedBy") {
         return make("upn-syntax", `${what} is not a user principal name`, "write it as name@domain.tld, without spaces, e.g. alice@contoso.com");
       }
       return make("schema", `${what} must not start or end with spaces`, "remove the surrounding spaces");
@@ -386,6 +390,7 @@ function semanticChecks(file: TokensFile, fileName: string, source: SourceMap): 
       serial: token.serial,
       state: token.state,
       ...(token.upn === undefined ? {} : { upn: token.upn }),
+      ...(token.returnedBy === undefined ? {} : { returnedBy: token.returnedBy }),
       ...(token.displayName === undefined ? {} : { displayName: token.displayName }),
       manufacturer,
       model,

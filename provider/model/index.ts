@@ -42,6 +42,8 @@ export interface DesiredToken extends TokenAttributes {
   state: TokenState;
   /** Present exactly when state is assigned or activated. */
   upn?: string;
+  /** A pool token this user gave back (a leaver): unassigned from them even when claims are kept. */
+  returnedBy?: string;
   displayName?: string;
   location: SourceLocation;
 }

@@ -28,7 +28,8 @@ export function classifyDrift(desired: Desired, live: LiveState): DriftItem[] {
       else if (!user.accountEnabled) add("orphaned", liveText, `${token.upn} is disabled: set the token \`state: available\` to return it to the pool`);
     }
     const targetId = token.upn === undefined ? undefined : lookupUser(live.directory, token.upn)?.id;
-    if (token.state === "available" && holder !== undefined && (desired.policy.selfService ?? "keep") === "keep") {
+    const returnedByHolder = token.returnedBy !== undefined && lookupUser(live.directory, token.returnedBy)?.id === device.assignedTo?.id;
+    if (token.state === "available" && holder !== undefined && (desired.policy.selfService ?? "keep") === "keep" && !returnedByHolder) {
       // Kept by policy: a notice, and its attributes are the holder's business until it returns to the pool.
       add("selfServiceClaim", liveText, `record it in tokens.yaml with \`entra-tokens import --self-service\`, or set \`policy.selfService: revoke\``);
       continue;

@@ -12,7 +12,7 @@ import {
   type TokenAttributes,
   type UserRef,
 } from "../model/index.js";
-import { assigneeLabel, attributeChanges, indexBySerial, serialKey, targetUser } from "./compare.js";
+import { assigneeLabel, attributeChanges, indexBySerial, lookupUser, serialKey, targetUser } from "./compare.js";
 import { describeSeedMismatch, seedMismatches } from "./seed-facts.js";
 
 // The heart: desired state + live state + policy → ordered steps. Pure: no I/O, no clock.
@@ -122,21 +122,22 @@ export function plan(desired: Desired, live: LiveState, options: PlanOptions): P
         steps.push({ kind: "activate", serial: token.serial, deviceId: device.id, user: target, totp: totpOf(device), ...(displayName === undefined ? {} : { displayName }) });
       }
     } else {
-      if (holder && !target && selfService === "keep") {
+      const returnedByHolder = token.returnedBy !== undefined && lookupUser(live.directory, token.returnedBy)?.id === holderId;
+      if (holder && !target && selfService === "keep" && !returnedByHolder) {
         // policy.selfService: keep. The claim is the user's sign-in method: never take it away on an unrelated run.
         warnings.push(
           problem(
             token,
             "self-service-claim",
             `${holder.upn} claimed this pool token by self-service (${device.status}); kept, as policy.selfService is keep`,
-            "record it in tokens.yaml with `entra-tokens import --self-service`, or set `policy.selfService: revoke` to return claimed tokens to the pool",
+            `record it in tokens.yaml with \`entra-tokens import --self-service\`; to take it back, add \`returnedBy: ${holder.upn}\` to this token (as \`entra-tokens leaver\` does) or set \`policy.selfService: revoke\``,
           ),
         );
         continue;
       }
       if (holder) {
         steps.push({ kind: "unassign", serial: token.serial, deviceId: device.id, from: holder, reason: target ? "reassign" : "return-to-pool" });
-        if (!target) {
+        if (!target && !returnedByHolder) {
           warnings.push(
             problem(
               token,

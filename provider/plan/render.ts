@@ -62,7 +62,7 @@ function describe(step: Step): string {
     case "update":
       return step.changes.map((c) => `${c.field} ${JSON.stringify(c.from)} → ${JSON.stringify(c.to)}`).join(", ");
     case "delete":
-      return step.reason === "retired" ? "retired in tokens.yaml (lost or broken)" : "not in tokens.yaml (policy.unmanaged: delete)";
+      return step.reason === "retired" ? "retired in tokens.yaml" : "not in tokens.yaml (policy.unmanaged: delete)";
   }
 }
 
