@@ -1,4 +1,4 @@
-import { applyPatch, createTwoFilesPatch, structuredPatch } from "diff";
+import { createTwoFilesPatch, diffArrays } from "diff";
 import { Document, isMap, isSeq, parseDocument, Scalar, type YAMLMap, type YAMLSeq } from "yaml";
 import type { Desired, TokenAttributes } from "../model/index.js";
 import { AssignError } from "./assign.js";
@@ -52,16 +52,68 @@ export function appendToken(edit: TokensEdit, fields: Record<string, string | nu
 /**
  * The new text, checked: an edit never leaves tokens.yaml invalid. The yaml library re-prints the
  * whole file (moving comments, spacing), so only the lines the edit changed are patched into the
- * file as written; where that patch does not apply cleanly, the re-printed file is used.
+ * file as written; where that cannot be done exactly, the re-printed file is used.
  */
 export function finishEdit(edit: TokensEdit): string {
   const printed = edit.doc.toString({ lineWidth: 0 });
   const unchanged = parseDocument(edit.original.replace(/^\uFEFF/, "")).toString({ lineWidth: 0 });
-  const patched = applyPatch(edit.original, structuredPatch("a", "b", unchanged, printed, undefined, undefined, { context: 1 }), { fuzzFactor: 1 });
-  const text = patched !== false && sameData(patched, printed) ? patched : printed;
+  const patched = patchAsWritten(edit.original, unchanged, printed);
+  const text = patched !== undefined && sameData(patched, printed) ? patched : printed;
   const after = parseDesired(text, edit.file);
   if (!after.ok) throw new EditError(`the edit would make ${edit.file} invalid (${after.diagnostics[0]?.message ?? "unknown"}); nothing was changed`);
   return text;
+}
+
+/**
+ * Applies the change unchanged → printed (both re-printed by the library) to the original text.
+ * Lines are located through a diff of original → unchanged; a change touching a line the library
+ * re-printed differently gives up (undefined).
+ */
+function patchAsWritten(original: string, unchanged: string, printed: string): string | undefined {
+  const source = original.split("\n");
+  const before: number[] = [];
+  const after: number[] = [];
+  const exact: boolean[] = [];
+  let at = 0;
+  let removedFrom: number | undefined;
+  for (const part of diffArrays(source, unchanged.split("\n"))) {
+    if (part.removed) {
+      removedFrom = at;
+      at += part.count ?? part.value.length;
+      continue;
+    }
+    for (let k = 0; k < part.value.length; k++) {
+      if (part.added) {
+        before.push(removedFrom ?? at);
+        after.push(at);
+        exact.push(false);
+      } else {
+        before.push(at);
+        after.push(++at);
+        exact.push(true);
+      }
+    }
+    removedFrom = undefined;
+  }
+  const operations: { from: number; to: number; lines: string[] }[] = [];
+  let line = 0;
+  for (const part of diffArrays(unchanged.split("\n"), printed.split("\n"))) {
+    const count = part.value.length;
+    if (part.added) {
+      const position = line === 0 ? 0 : after[line - 1]!;
+      const last = operations[operations.length - 1];
+      if (last && last.to === position && last.lines.length === 0) last.lines = part.value;
+      else operations.push({ from: position, to: position, lines: part.value });
+    } else if (part.removed) {
+      for (let k = line; k < line + count; k++) if (!exact[k]) return undefined;
+      operations.push({ from: before[line]!, to: after[line + count - 1]!, lines: [] });
+      line += count;
+    } else {
+      line += count;
+    }
+  }
+  for (const op of operations.reverse()) source.splice(op.from, op.to - op.from, ...op.lines);
+  return source.join("\n");
 }
 
 /** The patch is only trusted when it says exactly what the re-printed file says. */
