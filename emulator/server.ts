@@ -575,6 +575,28 @@ export class GraphEmulator {
         return json(400, { error: "faults must be valid JSON" });
       }
     }
+    if (path === "/_emulator/self-service" && method === "POST") {
+      // What a user does in My Security Info: claim a pool token by its serial (for demos and tests).
+      let body: unknown;
+      try {
+        body = JSON.parse(raw);
+      } catch {
+        return json(400, { error: "the body must be JSON: {\"userPrincipalName\", \"serialNumber\"}" });
+      }
+      const upn = isJson(body) ? body["userPrincipalName"] : undefined;
+      const serial = isJson(body) ? body["serialNumber"] : undefined;
+      if (typeof upn !== "string" || typeof serial !== "string") return json(400, { error: "the body must be {\"userPrincipalName\", \"serialNumber\"}" });
+      const device = this.tenant.deviceBySerial(serial);
+      if (!device) return json(404, { error: `no token with serial ${serial}` });
+      try {
+        this.tenant.assign(upn, { device: { id: device.id } });
+      } catch (error: unknown) {
+        if (error instanceof GraphError) return json(error.status, { error: { code: error.code, message: error.message } });
+        throw error;
+      }
+      this.scheduleSave();
+      return json(204);
+    }
     if (path === "/_emulator/state" && method === "GET") {
       const snapshot = this.tenant.snapshot();
       return json(200, { users: snapshot.users, devices: snapshot.devices.map((d) => this.deviceJson(d)), methodPolicy: snapshot.methodPolicy, groups: snapshot.groups });
