@@ -17,6 +17,10 @@ export const PERMISSIONS = {
   readMethods: ["UserAuthenticationMethod.Read.All", "UserAuthenticationMethod.ReadWrite.All"],
   writeMethods: ["UserAuthenticationMethod.ReadWrite.All"],
   readUsers: ["User.Read.All", "User.ReadWrite.All", "Directory.Read.All", "Directory.ReadWrite.All"],
+  // hardwareoathauthenticationmethodconfiguration-get.md
+  readMethodPolicy: ["Policy.Read.All", "Policy.ReadWrite.AuthenticationMethod"],
+  // directoryobject-checkmembergroups.md: a user's groups need a group-reading permission besides the user one.
+  readGroupMembers: ["GroupMember.Read.All", "Group.Read.All", "Group.ReadWrite.All", "Directory.Read.All", "Directory.ReadWrite.All"],
 } as const;
 type Permission = keyof typeof PERMISSIONS;
 
@@ -511,6 +515,15 @@ export class GraphEmulator {
         tenant.deactivate(param(ctx, 0), param(ctx, 1));
         return ok(204);
       }),
+      route("getMethodPolicy", "GET", "/policies/authenticationMethodsPolicy/authenticationMethodConfigurations/hardwareOath", (ctx) => {
+        this.require(ctx.claims, "readMethodPolicy");
+        return ok(200, { "@odata.context": `${this.graphUrl}/$metadata#policies/authenticationMethodsPolicy/authenticationMethodConfigurations/$entity`, ...tenant.methodPolicy.json() });
+      }),
+      route("checkMemberGroups", "POST", "/users/([^/]+)/checkMemberGroups", (ctx) => {
+        this.require(ctx.claims, "readUsers", "readGroupMembers");
+        const user = tenant.user(param(ctx, 0));
+        return ok(200, { value: tenant.methodPolicy.checkMemberGroups(user.id, ctx.body) });
+      }),
       route("unassign", "DELETE", `${METHODS}/([^/]+)`, (ctx) => {
         this.require(ctx.claims, "writeMethods");
         tenant.unassign(param(ctx, 0), param(ctx, 1));
@@ -636,9 +649,31 @@ export class GraphEmulator {
         return json(400, { error: "faults must be valid JSON" });
       }
     }
+    if (path === "/_emulator/self-service" && method === "POST") {
+      // What a user does in My Security Info: claim a pool token by its serial (for demos and tests).
+      let body: unknown;
+      try {
+        body = JSON.parse(raw);
+      } catch {
+        return json(400, { error: "the body must be JSON: {\"userPrincipalName\", \"serialNumber\"}" });
+      }
+      const upn = isJson(body) ? body["userPrincipalName"] : undefined;
+      const serial = isJson(body) ? body["serialNumber"] : undefined;
+      if (typeof upn !== "string" || typeof serial !== "string") return json(400, { error: "the body must be {\"userPrincipalName\", \"serialNumber\"}" });
+      const device = this.tenant.deviceBySerial(serial);
+      if (!device) return json(404, { error: `no token with serial ${serial}` });
+      try {
+        this.tenant.assign(upn, { device: { id: device.id } });
+      } catch (error: unknown) {
+        if (error instanceof GraphError) return json(error.status, { error: { code: error.code, message: error.message } });
+        throw error;
+      }
+      this.scheduleSave();
+      return json(204);
+    }
     if (path === "/_emulator/state" && method === "GET") {
       const snapshot = this.tenant.snapshot();
-      return json(200, { users: snapshot.users, devices: snapshot.devices.map((d) => this.deviceJson(d)) });
+      return json(200, { users: snapshot.users, devices: snapshot.devices.map((d) => this.deviceJson(d)), methodPolicy: snapshot.methodPolicy, groups: snapshot.groups });
     }
     return json(404, { error: `unknown control endpoint ${method} ${path}` });
   }

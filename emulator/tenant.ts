@@ -1,4 +1,5 @@
 import { randomUUID } from "node:crypto";
+import { MethodPolicy, type Group, type HardwareOathConfiguration } from "./method-policy.js";
 import { verifyTotp } from "./totp.js";
 
 // The tenant's state and the rules Graph enforces on it (../shared/graph-api.md).
@@ -43,6 +44,9 @@ export interface Device {
 export interface TenantSnapshot {
   users: User[];
   devices: Device[];
+  /** The hardware OATH method's configuration; absent: enabled for all users. */
+  methodPolicy?: HardwareOathConfiguration;
+  groups?: Group[];
 }
 
 export const MAX_DEVICES_PER_USER = 5;
@@ -60,6 +64,8 @@ export class Tenant {
   private readonly usersByUpn = new Map<string, User>();
   private readonly devices = new Map<string, Device>();
   private readonly devicesBySerial = new Map<string, Device>();
+  /** The authentication methods policy's hardware OATH configuration, and the groups it targets. */
+  readonly methodPolicy: MethodPolicy;
 
   constructor(
     private readonly now: () => number = Date.now,
@@ -67,10 +73,16 @@ export class Tenant {
   ) {
     for (const user of snapshot?.users ?? []) this.putUser(user);
     for (const device of snapshot?.devices ?? []) this.putDevice(device);
+    this.methodPolicy = new MethodPolicy(snapshot?.methodPolicy, snapshot?.groups);
   }
 
   snapshot(): TenantSnapshot {
-    return { users: [...this.users.values()].map((u) => ({ ...u })), devices: [...this.devices.values()].map((d) => ({ ...d })) };
+    return {
+      users: [...this.users.values()].map((u) => ({ ...u })),
+      devices: [...this.devices.values()].map((d) => ({ ...d })),
+      methodPolicy: structuredClone(this.methodPolicy.configuration),
+      groups: this.methodPolicy.allGroups(),
+    };
   }
 
   // ---- users -------------------------------------------------------------------------------

@@ -13,7 +13,7 @@ describe("entra-tokens validate", () => {
   it("exits 0 on the example file and summarises it", async () => {
     const r = await runCli(["validate", "tokens.yaml"]);
     assert.equal(r.code, 0, r.stderr);
-    assert.match(r.stdout, /valid, 7 tokens \(2 available, 2 assigned, 3 activated\)/);
+    assert.match(r.stdout, /valid, 7 tokens \(2 available, 2 assigned, 3 activated, 0 retired\)/);
   });
 
   it("exits 1 with file:line:col diagnostics on an invalid file", async () => {

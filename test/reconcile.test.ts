@@ -183,7 +183,8 @@ describe("reconciler against the emulator (HTTPS, real credentials flow)", funct
     emulator.tenant.deleteUser("alex.wilber@contoso.com");
     const drift = await run("drift", "--format", "markdown");
     assert.equal(drift.code, 2);
-    assert.match(drift.stdout, /\| Unexpected assignee \| 1 \|/);
+    // policy.selfService defaults to keep: the claim is reported as a notice, not as drift to undo.
+    assert.match(drift.stdout, /\| Claimed by self-service \(kept\) \| 1 \|/);
     assert.match(drift.stdout, /\| Orphaned \(user deleted or disabled\) \| 2 \|/);
     const planAfter = await run("plan");
     assert.equal(planAfter.code, 1, "a deleted user is an error to fix in tokens.yaml");

@@ -2,6 +2,7 @@ import { Command, InvalidArgumentError, Option } from "commander";
 import { applyCommand, driftCommand, OUTPUT_FORMATS, planCommand, type OutputFormat, type ReconcileOptions } from "./reconcile.js";
 import { assignCommand, DEFAULT_PASSPHRASE_ENV, exportCommand, importCommand, type ImportOptions } from "./seeds.js";
 import { validateCommand } from "./validate.js";
+import { addCommand, importCommand as importTenantCommand, leaverCommand, replaceCommand, retireCommand, type AddFlags } from "./lifecycle.js";
 import { SEED_FORMATS } from "../model/index.js";
 
 /** Exit codes shared by every command (plan/drift add 2 for changes, as terraform's -detailed-exitcode). */
@@ -137,6 +138,78 @@ export function buildProgram(): Command {
     .option("--dry-run", "show the assignments without changing the file")
     .action(async (flags: { users: string; file: string; state: "assigned" | "activated"; dryRun?: boolean }) => {
       process.exitCode = await assignCommand({ ...flags, dryRun: flags.dryRun === true });
+    });
+
+  program
+    .command("import")
+    .description("write the tenant's tokens into tokens.yaml (a new file, or added to an existing one with comments kept); plan then has nothing to do")
+    .option("-f, --file <path>", "the desired-state file", "tokens.yaml")
+    .option("--self-service", "also record pool tokens users claimed in My Security Info as theirs")
+    .option("--dry-run", "show the change as a diff without writing the file")
+    .option("--graph-url <url>", "Graph base URL (env ENTRA_TOKENS_GRAPH_URL; default https://graph.microsoft.com/beta)")
+    .option("--concurrency <n>", "Graph requests in flight at once", positiveInt, 4)
+    .addHelpText("after", "\nEntries already in tokens.yaml are kept as written: the file stays the source of truth. Reads the tenant with Policy.Read.All and User.Read.All.")
+    .action(async (flags: { file: string; selfService?: boolean; dryRun?: boolean; graphUrl?: string; concurrency: number }) => {
+      process.exitCode = await importTenantCommand({
+        file: flags.file,
+        selfService: flags.selfService === true,
+        dryRun: flags.dryRun === true,
+        concurrency: flags.concurrency,
+        ...(flags.graphUrl ? { graphUrl: flags.graphUrl } : {}),
+      });
+    });
+
+  program
+    .command("add")
+    .description("add a delivery to tokens.yaml: every serial of a seed file (or encrypted store), with the attributes it states, to the pool or to users")
+    .argument("<seed-file>", "the vendor's seed file or an encrypted store from `seeds import`")
+    .option("-f, --file <path>", "the desired-state file", "tokens.yaml")
+    .option("--users <file>", "give the new tokens to these users, in order (`upn` or `upn,display name` per line); the rest go to the pool")
+    .addOption(new Option("--state <state>", "the state for tokens given to users").choices(["assigned", "activated"]).default("assigned"))
+    .addOption(new Option("--format <format>", "seed file format (default: detected)").choices(SEED_FORMATS.filter((f) => f !== "custom-csv")))
+    .option("--passphrase-env <var>", "variable holding the passphrase of a PBKDF2-protected PSKC file (e.g. ENTRA_TOKENS_SEED_PASSPHRASE)")
+    .option("--psk-env <var>", "variable holding the pre-shared key (hex) of a PSKC file")
+    .option("--zip-password-env <var>", "variable holding the zip password")
+    .option("--pgp-key <file>", "armored OpenPGP private key for an encrypted file")
+    .option("--pgp-passphrase-env <var>", "variable holding that key's passphrase")
+    .option("--pgp-password-env <var>", "variable holding the password of a symmetrically encrypted OpenPGP file")
+    .option("--dry-run", "show the change as a diff without writing the file")
+    .addHelpText("after", "\nThe seed file is also added to `seeds:` (with the variable names, never the secrets). Its interval and hash are the tokens' truth.")
+    .action(async (seedFile: string, flags: Omit<AddFlags, "dryRun"> & { dryRun?: boolean }) => {
+      process.exitCode = await addCommand(seedFile, { ...flags, dryRun: flags.dryRun === true });
+    });
+
+  program
+    .command("retire")
+    .description("retire lost or broken tokens: the next apply unassigns and deletes them in Entra; tokens.yaml keeps them as history")
+    .argument("<serials...>", "the tokens' serials")
+    .option("-f, --file <path>", "the desired-state file", "tokens.yaml")
+    .option("--reason <text>", "why, for the history note", "lost or broken")
+    .option("--dry-run", "show the change as a diff without writing the file")
+    .action(async (serials: string[], flags: { file: string; reason: string; dryRun?: boolean }) => {
+      process.exitCode = await retireCommand(serials, { ...flags, dryRun: flags.dryRun === true });
+    });
+
+  program
+    .command("replace")
+    .description("replace a user's lost or broken token: they get a free pool token in the same state, the old one is retired (one edit)")
+    .argument("<serial>", "the serial of the token to replace")
+    .option("-f, --file <path>", "the desired-state file", "tokens.yaml")
+    .option("--with <serial>", "the pool token to give instead (default: the first available one)")
+    .option("--dry-run", "show the change as a diff without writing the file")
+    .action(async (serial: string, flags: { file: string; with?: string; dryRun?: boolean }) => {
+      process.exitCode = await replaceCommand(serial, { file: flags.file, dryRun: flags.dryRun === true, ...(flags.with ? { with: flags.with } : {}) });
+    });
+
+  program
+    .command("leaver")
+    .description("a user leaves: their tokens go back to the pool (name cleared), or are retired with --retire")
+    .argument("<upn>", "the leaver's user principal name")
+    .option("-f, --file <path>", "the desired-state file", "tokens.yaml")
+    .option("--retire", "retire their tokens instead of returning them to the pool")
+    .option("--dry-run", "show the change as a diff without writing the file")
+    .action(async (upn: string, flags: { file: string; retire?: boolean; dryRun?: boolean }) => {
+      process.exitCode = await leaverCommand(upn, { file: flags.file, retire: flags.retire === true, dryRun: flags.dryRun === true });
     });
 
   return program;

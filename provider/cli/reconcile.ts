@@ -16,6 +16,8 @@ import { actionableDrift, driftJson, hasChanges, planJson, renderDriftMarkdown, 
 import { SeedFileError } from "../seeds/errors.js";
 import type { SeedStore } from "../seeds/model.js";
 import { readSeedFiles } from "../seeds/read.js";
+import { seedFacts } from "../seeds/facts.js";
+import { formatPreflight, runPreflight } from "./preflight.js";
 
 // plan / apply / drift: the I/O edge around the pure planner.
 
@@ -58,7 +60,7 @@ function loadSeeds(options: ReconcileOptions, desired: Desired): Promise<SeedSto
   return readSeedFiles(options.seeds ? options.seeds.map((path) => ({ path })) : desired.seedFiles);
 }
 
-function connect(options: ConnectionOptions): TokenRepository {
+export function connect(options: ConnectionOptions): TokenRepository {
   const { credential } = credentialFromEnv();
   const graphUrl = options.graphUrl ?? process.env["ENTRA_TOKENS_GRAPH_URL"];
   const client = new GraphClient({
@@ -87,7 +89,9 @@ async function computePlan(options: ReconcileOptions): Promise<{ plan: Plan; des
   const seeds = await loadSeeds(options, desired);
   const repository = connect(options);
   const live = await readLive(repository, desired);
-  return { plan: makePlan(desired, live, { seeds: seeds.serials(), allowDeletes: options.allowDeletes }), desired, repository, seeds };
+  const preflightText = formatPreflight(await runPreflight(repository, desired, live, options.concurrency));
+  if (preflightText !== "") process.stderr.write(preflightText);
+  return { plan: makePlan(desired, live, { seeds: seeds.serials(), seedFacts: seedFacts(seeds), allowDeletes: options.allowDeletes }), desired, repository, seeds };
 }
 
 /** Exit 0: no changes; 2: changes; 1: errors (like terraform plan -detailed-exitcode). */

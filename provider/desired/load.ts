@@ -10,6 +10,7 @@ import {
   type HashFunction,
   type Policy,
   type SeedFileRef,
+  type SelfServicePolicy,
   type TimeInterval,
   type TokenState,
   type UnmanagedPolicy,
@@ -33,13 +34,14 @@ interface TokenInFile extends AttributesInFile {
   serial: string;
   state: TokenState;
   upn?: string;
+  returnedBy?: string;
   displayName?: string;
 }
 interface TokensFile {
   version: 1;
   seeds?: (Omit<SeedFileRef, "path"> & { file: string })[];
   defaults?: AttributesInFile;
-  policy?: { unmanaged?: UnmanagedPolicy; maxDeletes?: number };
+  policy?: { unmanaged?: UnmanagedPolicy; maxDeletes?: number; selfService?: SelfServicePolicy };
   tokens: TokenInFile[];
 }
 
@@ -278,8 +280,11 @@ function schemaDiagnostic(error: ErrorObject, source: SourceMap, data: unknown):
       return make("missing-field", `${what} is missing the required field ${JSON.stringify(missing)}`, fix, source.at(path), false);
     }
     case "false schema":
-      // Only `upn` under state available is schema-false.
-      return make("upn-state", `${what}: a token with state available must not name a user`, "remove `upn`, or set `state: assigned` (the user activates) or `state: activated` (we activate)", source.keyAt(path.slice(0, -1), "upn"));
+      if (path[path.length - 1] === "returnedBy") {
+        return make("schema", `${what}: returnedBy is for pool tokens (state available) only`, "remove `returnedBy`", source.keyAt(path.slice(0, -1), "returnedBy"));
+      }
+      // Otherwise only `upn` under state available or retired is schema-false.
+      return make("upn-state", `${what}: a token with state ${stateOf(source, path.slice(0, -1))} must not name a user`, "remove `upn`, or set `state: assigned` (the user activates) or `state: activated` (we activate)", source.keyAt(path.slice(0, -1), "upn"));
     case "type": {
       const expected = String(error.params["type"]);
       if (expected === "string" && source.isUnquotedNonString(path)) {
@@ -300,7 +305,7 @@ function schemaDiagnostic(error: ErrorObject, source: SourceMap, data: unknown):
       return make("schema", `${what} must be ${JSON.stringify(error.params["allowedValue"])}`, `write ${JSON.stringify(error.params["allowedValue"])}; this version of entra-tokens reads format version 1`);
     case "pattern": {
       const field = path[path.length - 1];
-      if (field === "upn") {
+      if (field === "upn" || field === "returnedBy") {
         return make("upn-syntax", `${what} is not a user principal name`, "write it as name@domain.tld, without spaces, e.g. alice@contoso.com");
       }
       return make("schema", `${what} must not start or end with spaces`, "remove the surrounding spaces");
@@ -385,6 +390,7 @@ function semanticChecks(file: TokensFile, fileName: string, source: SourceMap): 
       serial: token.serial,
       state: token.state,
       ...(token.upn === undefined ? {} : { upn: token.upn }),
+      ...(token.returnedBy === undefined ? {} : { returnedBy: token.returnedBy }),
       ...(token.displayName === undefined ? {} : { displayName: token.displayName }),
       manufacturer,
       model,
@@ -395,7 +401,7 @@ function semanticChecks(file: TokensFile, fileName: string, source: SourceMap): 
   });
 
   if (diagnostics.length > 0) return { ok: false, diagnostics };
-  const policy: Policy = { unmanaged: file.policy?.unmanaged ?? "report", maxDeletes: file.policy?.maxDeletes ?? 0 };
+  const policy: Policy = { unmanaged: file.policy?.unmanaged ?? "report", maxDeletes: file.policy?.maxDeletes ?? 0, selfService: file.policy?.selfService ?? "keep" };
   const seedFiles = (file.seeds ?? []).map(({ file: seedFile, pgpKeyFile, ...rest }) => ({
     ...rest,
     path: resolve(dirname(fileName), seedFile),

@@ -20,7 +20,7 @@ export async function readSeedFiles(files: readonly SeedFileRef[], env: Env = pr
   for (const ref of files) {
     for (const seed of await readSeedFile(ref, env)) {
       if (store.get(seed.serial)) throw new SeedFileError(ref.path, "this serial already came from another seed file", "keep each token's seed in one file", undefined, seed.serial);
-      store.add(seed);
+      store.add({ ...seed, file: ref.path });
     }
   }
   return store;
