@@ -4,6 +4,8 @@ import * as pulumi from "@pulumi/pulumi";
 import { formatDiagnostic } from "../provider/desired/diagnostics.js";
 import { loadDesired } from "../provider/desired/load.js";
 import { HardwareOathToken, TokenInventory } from "../provider/pulumi/provider.js";
+import { describeSeedMismatch, seedMismatches } from "../provider/plan/seed-facts.js";
+import { seedFacts } from "../provider/seeds/facts.js";
 import { readSeedFiles } from "../provider/seeds/read.js";
 
 // The Pulumi program: tokens.yaml, validated exactly as `entra-tokens validate` does, becomes one
@@ -32,6 +34,15 @@ export = async () => {
   }
   const desired = loaded.desired;
   const seeds = await readSeedFiles(desired.seedFiles);
+  // The seed file describes the physical token: a disagreement would give Entra a token whose codes never verify.
+  const facts = seedFacts(seeds, projectRoot());
+  const mismatches = desired.tokens.flatMap((token) => {
+    const found = seedMismatches(token, facts.get(token.serial.toUpperCase()));
+    if (found.length === 0) return [];
+    const { message, fix } = describeSeedMismatch(token, found);
+    return [`${message}\n    fix: ${fix}`];
+  });
+  if (mismatches.length > 0) throw new Error(`${file} disagrees with its seed files; nothing was changed:\n${mismatches.join("\n")}`);
   // Registered first and waited for: its Check refuses a run that deletes more than policy.maxDeletes.
   const inventory = new TokenInventory("tokens", {
     tokens: Object.fromEntries(desired.tokens.map((t) => [t.serial, t.state])),
@@ -50,6 +61,7 @@ export = async () => {
         state: token.state,
         ...(token.upn === undefined ? {} : { upn: token.upn }),
         ...(token.displayName === undefined ? {} : { displayName: token.displayName }),
+        ...(token.returnedBy === undefined ? {} : { returnedBy: token.returnedBy }),
         manufacturer: token.manufacturer,
         model: token.model,
         timeIntervalInSeconds: token.timeIntervalInSeconds,

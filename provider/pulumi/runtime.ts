@@ -19,6 +19,8 @@ export interface TokenInputs {
   state: TokenState;
   upn?: string;
   displayName?: string;
+  /** A pool token handed back by this user (a leaver): unassigned from them even when claims are kept. */
+  returnedBy?: string;
   manufacturer: string;
   model: string;
   timeIntervalInSeconds: 30 | 60;
@@ -27,7 +29,7 @@ export interface TokenInputs {
   secretKey?: string;
 }
 
-export interface TokenOutputs extends Omit<TokenInputs, "secretKey" | "state"> {
+export interface TokenOutputs extends Omit<TokenInputs, "secretKey" | "state" | "returnedBy"> {
   /** The state the token is in now (`absent` once deleted). */
   state: TokenState | "absent";
   /** Graph's status, failedActivation included; `absent` when the device does not exist. */
@@ -256,11 +258,14 @@ export const v1: ProviderRuntimeV1 = {
       return { id: token.serial, outs: { ...outs } };
     },
 
-    /** Refresh: the token as the tenant has it now; gone when its device was deleted behind our back. */
+    /**
+     * Refresh: the token as the tenant has it now. A device deleted behind our back is gone (the next
+     * up creates it again); a retired token recorded as absent stays absent.
+     */
     async read(id, props) {
       const serial = typeof props["serial"] === "string" ? props["serial"] : id;
       const { device, holder } = await graph().token(serial);
-      if (!device) return {};
+      if (!device) return props["status"] === "absent" ? { id, props } : {};
       return { id, props: { ...outputs(serial, device, device, holder, props["secretFingerprint"]) } };
     },
 
