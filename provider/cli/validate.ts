@@ -1,11 +1,12 @@
 import { formatDiagnostic, githubAnnotation } from "../desired/diagnostics.js";
 import { loadDesired } from "../desired/load.js";
 import { DESIRED_STATES } from "../model/index.js";
+import { EXIT, type ValidateFormat } from "./formats.js";
 
 /** `entra-tokens validate`: returns the exit code (0 valid, 1 invalid). */
-export async function validateCommand(file: string, options: { json: boolean }): Promise<number> {
+export async function validateCommand(file: string, options: { format: ValidateFormat }): Promise<number> {
   const result = await loadDesired(file);
-  if (options.json) {
+  if (options.format === "json") {
     const body = result.ok
       ? { valid: true, file, tokens: result.desired.tokens.length, byState: countByState(result.desired.tokens) }
       : { valid: false, file, diagnostics: result.diagnostics };
@@ -22,7 +23,7 @@ export async function validateCommand(file: string, options: { json: boolean }):
   if (!result.ok && process.env["GITHUB_ACTIONS"] === "true") {
     for (const d of result.diagnostics) process.stdout.write(`${githubAnnotation(d)}\n`);
   }
-  return result.ok ? 0 : 1;
+  return result.ok ? EXIT.ok : EXIT.failure;
 }
 
 function countByState(tokens: readonly { state: (typeof DESIRED_STATES)[number] }[]): Record<(typeof DESIRED_STATES)[number], number> {
