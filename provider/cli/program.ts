@@ -125,9 +125,8 @@ export function buildProgram(): Command {
   program
     .command("validate")
     .description("check tokens.yaml against the schema and Entra's rules; changes nothing")
-    // The file as an argument is the old spelling of -f; kept, and left out of the help.
-    .argument("[file]")
-    .usage("[options]")
+    // The file as an argument is the old spelling of -f: still accepted, left out of the help.
+    .allowExcessArguments()
     .addOption(fileOption())
     .addOption(new Option("--format <format>", "output format").choices(VALIDATE_FORMATS).default("text"))
     .addOption(jsonAlias())
@@ -135,9 +134,10 @@ export function buildProgram(): Command {
     .action(
       lazy(
         () => import("./validate.js"),
-        (m, fileArgument: string | undefined, flags: { file: string; format: "text" | "json"; json?: boolean }, command: Command) => {
-          if (fileArgument !== undefined && command.getOptionValueSource("file") === "cli" && fileArgument !== flags.file) {
-            command.error(`error: two files given (${fileArgument} and --file ${flags.file}); give one`);
+        (m, flags: { file: string; format: "text" | "json"; json?: boolean }, command: Command) => {
+          const [fileArgument, ...more] = command.args;
+          if (more.length > 0 || (fileArgument !== undefined && command.getOptionValueSource("file") === "cli")) {
+            command.error(`error: give one file, with -f/--file (got ${[...command.args, ...(command.getOptionValueSource("file") === "cli" ? [flags.file] : [])].join(", ")})`);
           }
           return m.validateCommand(fileArgument ?? flags.file, { format: flags.json ? "json" : flags.format });
         },

@@ -18,7 +18,8 @@ export type DiagnosticCode =
   | "upn-syntax"
   | "duplicate-serial"
   | "too-many-tokens"
-  | "missing-attribute";
+  | "missing-attribute"
+  | "plaintext-seeds";
 
 export interface Diagnostic extends SourceLocation {
   code: DiagnosticCode;
