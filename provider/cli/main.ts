@@ -26,4 +26,6 @@ async function main(): Promise<void> {
   }
 }
 
-void main();
+// Once the command is done, leave: a library's pending retry timer (the identity library retries a
+// refused sign-in for seconds) must not keep a finished command waiting. Output is flushed first.
+void main().then(() => process.stdout.write("", () => process.stderr.write("", () => process.exit())));

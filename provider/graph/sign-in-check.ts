@@ -9,6 +9,7 @@ import { CredentialConfigError } from "./errors.js";
 
 const DEFAULT_AUTHORITY = "https://login.microsoftonline.com";
 const PROBE_TIMEOUT_MS = 5_000;
+const EARLY_CHECK_MS = 1_000;
 
 export interface Authority {
   /** AZURE_AUTHORITY_HOST, or undefined for Entra's public cloud. */
@@ -20,12 +21,28 @@ export interface Authority {
 export function explainSignInFailures(credential: TokenCredential, authority: Authority): TokenCredential {
   return {
     async getToken(scopes: string | string[], options?: GetTokenOptions): Promise<AccessToken | null> {
+      const token = credential.getToken(scopes, options);
+      // The identity library retries a refused connection for several seconds before giving up:
+      // a sign-in still pending after a second is checked alongside, and a sure diagnosis wins.
+      let timer: NodeJS.Timeout | undefined;
+      const early = new Promise<Error | undefined>((resolve) => {
+        timer = setTimeout(() => void diagnose(authority).then(resolve), EARLY_CHECK_MS);
+        timer.unref();
+      });
       try {
-        return await credential.getToken(scopes, options);
+        const first = await Promise.race([token.then((value) => ({ value })), early.then((diagnosis) => ({ diagnosis }))]);
+        if ("value" in first) return first.value;
+        if (first.diagnosis) {
+          token.catch(() => undefined);
+          throw first.diagnosis;
+        }
+        return await token;
       } catch (error: unknown) {
         const message = error instanceof Error ? error.message : String(error);
-        if (/AADSTS\d+/.test(message)) throw error;
+        if (error instanceof CredentialConfigError || /AADSTS\d+/.test(message)) throw error;
         throw (await diagnose(authority)) ?? error;
+      } finally {
+        clearTimeout(timer);
       }
     },
   };
