@@ -1,5 +1,8 @@
 import { execFileSync } from "node:child_process";
 import { randomBytes } from "node:crypto";
+import { mkdtempSync, readFileSync } from "node:fs";
+import { tmpdir } from "node:os";
+import { join } from "node:path";
 
 // A real terminal for tests of what only a terminal shows: tmux runs the command in a pane (a
 // pseudo-terminal with a controlling tty), types keys into it and reads the screen back.
@@ -7,6 +10,8 @@ import { randomBytes } from "node:crypto";
 
 export class TmuxSession {
   private readonly socket = `entra-tokens-test-${randomBytes(4).toString("hex")}`;
+  /** tmux 3.3 can report a pane dead with no status: the shell around the command records it. */
+  private readonly statusFile = join(mkdtempSync(join(tmpdir(), "entra-tmux-")), "status");
 
   private tmux(args: string[], env?: NodeJS.ProcessEnv): string {
     return execFileSync("tmux", ["-L", this.socket, ...args], { encoding: "utf8", env: env ?? { PATH: process.env["PATH"] } });
@@ -16,8 +21,10 @@ export class TmuxSession {
   constructor(command: readonly string[], env: NodeJS.ProcessEnv, cwd: string) {
     const full = { PATH: process.env["PATH"], TERM: "xterm-256color", ...env };
     // The server takes its environment from the client that starts it: the command sees `full`.
-    this.tmux(["-f", "/dev/null", "new-session", "-d", "-s", "t", "-x", "200", "-y", "50", "-c", cwd, "sh", "-c", "sleep 0.3; exec \"$@\"", "sh", ...command], full);
-    this.tmux(["set-option", "-t", "t", "remain-on-exit", "on"]);
+    // `trap : INT`: Ctrl-C reaches the command, while the shell lives on to record its status;
+    // then the pane stays open (sleep) so that its screen can still be read.
+    const script = `trap : INT; "$@"; echo $? > '${this.statusFile}'; exec sleep 600`;
+    this.tmux(["-f", "/dev/null", "new-session", "-d", "-s", "t", "-x", "200", "-y", "50", "-c", cwd, "sh", "-c", script, "sh", ...command], full);
   }
 
   /** The screen and its scrollback as text (`escapes`: with colour codes). */
@@ -31,14 +38,20 @@ export class TmuxSession {
 
   /** The command's exit status once it has ended, else undefined. */
   exitStatus(): number | undefined {
-    const [dead, status] = this.tmux(["display-message", "-p", "-t", "t", "#{pane_dead} #{pane_dead_status}"]).trim().split(" ");
-    // tmux may report the pane dead a moment before it has the status: wait for both.
-    return dead === "1" && status !== undefined && /^\d+$/.test(status) ? Number(status) : undefined;
+    let status: string;
+    try {
+      status = readFileSync(this.statusFile, "utf8");
+    } catch {
+      return undefined;
+    }
+    return /^\d+\n$/.test(status) ? Number(status) : undefined;
   }
 
   async waitFor(what: string, test: () => boolean, timeoutMs = 60_000): Promise<void> {
     for (const end = Date.now() + timeoutMs; !test(); ) {
-      if (Date.now() > end) throw new Error(`timed out waiting for ${what}; screen:\n${this.screen()}`);
+      if (Date.now() > end) {
+        throw new Error(`timed out waiting for ${what}; screen:\n${this.screen().trimEnd()}`);
+      }
       await new Promise((resolve) => setTimeout(resolve, 50));
     }
   }
