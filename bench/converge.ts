@@ -30,7 +30,7 @@ interface Figures {
 async function convergeOnce(count: number, batching: boolean, concurrency: number): Promise<Figures> {
   const dir = mkdtempSync(join(tmpdir(), "entra-bench-converge-"));
   const tokensFile = join(dir, "tokens.yaml");
-  writeFileSync(tokensFile, syntheticTokensYaml(count).replace("tokens:\n", "seeds: [{ file: seeds.csv }]\ntokens:\n"));
+  writeFileSync(tokensFile, syntheticTokensYaml(count).replace("tokens:\n", "seeds: [{ file: seeds.csv, allowPlaintext: true }]\ntokens:\n"));
   const csv = ["serial number,secret key,time interval"];
   for (let i = 0; i < count; i++) csv.push(`SN${String(i).padStart(7, "0")},${encodeBase32(Buffer.from(`bench-seed-${i}`.padEnd(20, "#")))},30`);
   writeFileSync(join(dir, "seeds.csv"), `${csv.join("\n")}\n`);

@@ -32,7 +32,7 @@ function count(emulator: GraphEmulator): Counts {
 }
 
 function writeProject(dir: string, tokens: number, unmanaged: "report" | "delete", keep: number): void {
-  const lines = ["version: 1", "defaults: { manufacturer: Token2, model: C202, timeIntervalInSeconds: 30, hashFunction: hmacsha1 }", `policy: { unmanaged: ${unmanaged}, maxDeletes: 5 }`, "seeds: [{ file: bench-seeds.csv }]", "tokens:"];
+  const lines = ["version: 1", "defaults: { manufacturer: Token2, model: C202, timeIntervalInSeconds: 30, hashFunction: hmacsha1 }", `policy: { unmanaged: ${unmanaged}, maxDeletes: 5 }`, "seeds: [{ file: bench-seeds.csv, allowPlaintext: true }]", "tokens:"];
   for (let i = 0; i < keep; i++) {
     const serial = `PB${String(i).padStart(6, "0")}`;
     lines.push(i % 2 === 0 ? `  - { serial: "${serial}", state: activated, upn: user${i}@contoso.com }` : `  - { serial: "${serial}", state: available }`);

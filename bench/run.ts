@@ -1,9 +1,11 @@
 // `npm run bench`: prints figures, never pass/fail.
 import { benchConverge, benchPlan } from "./converge.js";
 import { benchEmulatorListing } from "./emulator.js";
+import { benchStartup } from "./startup.js";
 import { benchValidate } from "./validate.js";
 
 async function main(): Promise<void> {
+  benchStartup();
   await benchValidate(10_000);
   await benchEmulatorListing(10_000);
   const tokens = Number(process.env["BENCH_TOKENS"] ?? 10_000);

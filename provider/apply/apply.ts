@@ -1,4 +1,4 @@
-import { AuthenticationError, CredentialConfigError, NotFoundError, PermissionError, type GraphFailure } from "../graph/errors.js";
+import { AuthenticationError, CredentialConfigError, InterruptedError, NotFoundError, PermissionError, type GraphFailure } from "../graph/errors.js";
 import type { CreateRequest, ItemResult, TokenRepository } from "../graph/repository.js";
 import { STEP_KINDS, type LiveToken, type Plan, type Step, type StepKind } from "../model/index.js";
 import type { SeedStore } from "../seeds/model.js";
@@ -24,12 +24,16 @@ export interface ApplyOptions {
   now?: () => number;
   /** Activations sent per round; codes are computed just before each round so they stay fresh. */
   activationRound?: number;
+  /** Once aborted, nothing new is sent; steps not done are reported as skipped with `interrupted`. */
+  signal?: AbortSignal;
 }
 
 export interface StepOutcome {
   step: Step;
   status: "succeeded" | "failed" | "skipped";
   message?: string;
+  /** Skipped because the run was interrupted before the step was sent. */
+  interrupted?: boolean;
 }
 
 export interface ApplyReport {
@@ -58,12 +62,17 @@ export async function applyPlan(plan: Plan, repository: TokenRepository, options
       outcomes.set(step, { step, status: "succeeded" });
       return;
     }
+    if ("error" in result && result.error instanceof InterruptedError) {
+      outcomes.set(step, { step, status: "skipped", message: "not sent: the run was interrupted", interrupted: true });
+      return;
+    }
     const message = "error" in result ? result.error.message : result.message;
     outcomes.set(step, { step, status: "failed", message });
     failedSerials.add(key(step.serial));
   };
 
   for (const phase of STEP_KINDS) {
+    if (options.signal?.aborted) break;
     const all = plan.steps.filter((s) => s.kind === phase);
     if (all.length === 0) continue;
     const runnable = all.filter((s) => {
@@ -152,7 +161,7 @@ export async function applyPlan(plan: Plan, repository: TokenRepository, options
       case "activate": {
         const steps = runnable.filter((s): s is Activate => s.kind === "activate");
         const round = options.activationRound ?? 80;
-        for (let start = 0; start < steps.length; start += round) {
+        for (let start = 0; start < steps.length && !options.signal?.aborted; start += round) {
           const chunk = steps.slice(start, start + round);
           const results = await activateRound(repository, chunk, options.seeds, deviceIds, now);
           chunk.forEach((s, i) => settle(s, results[i]!));
@@ -162,7 +171,8 @@ export async function applyPlan(plan: Plan, repository: TokenRepository, options
       }
     }
   }
-  const ordered = plan.steps.map((s) => outcomes.get(s) ?? { step: s, status: "skipped" as const, message: "not reached" });
+  const interrupted = options.signal?.aborted === true;
+  const ordered = plan.steps.map((s) => outcomes.get(s) ?? { step: s, status: "skipped" as const, message: "not reached", ...(interrupted ? { interrupted } : {}) });
   return {
     outcomes: ordered,
     succeeded: ordered.filter((o) => o.status === "succeeded").length,

@@ -19,7 +19,8 @@ export type DiagnosticCode =
   | "duplicate-serial"
   | "too-many-tokens"
   | "missing-attribute"
-  | "seed-mismatch";
+  | "seed-mismatch"
+  | "plaintext-seeds";
 
 export interface Diagnostic extends SourceLocation {
   code: DiagnosticCode;

@@ -1,8 +1,9 @@
 import { promises as fs } from "node:fs";
 import { dirname, resolve } from "node:path";
-import { Ajv2020, type ErrorObject } from "ajv/dist/2020.js";
+import type { ErrorObject } from "ajv/dist/2020.js";
 import { Document, isMap, isScalar, isSeq, LineCounter, parseDocument, type Node, type Pair } from "yaml";
-import schema from "../../schemas/tokens.schema.json";
+import { schemaValidator } from "./schema-validator.js";
+import { plaintextSeeds } from "./seed-hygiene.js";
 import {
   MAX_TOKENS_PER_USER,
   type Desired,
@@ -45,8 +46,7 @@ interface TokensFile {
   tokens: TokenInFile[];
 }
 
-const ajv = new Ajv2020({ allErrors: true, strict: true, allowUnionTypes: true, verbose: true });
-const validateSchema = ajv.compile<TokensFile>(schema);
+const validateSchema = schemaValidator<TokensFile>();
 
 export type LoadResult = { ok: true; desired: Desired } | { ok: false; diagnostics: Diagnostic[] };
 
@@ -341,6 +341,7 @@ function semanticChecks(file: TokensFile, fileName: string, source: SourceMap): 
   const firstBySerial = new Map<string, number>();
   const tokensByUser = new Map<string, number[]>();
   const tokens: DesiredToken[] = [];
+  diagnostics.push(...plaintextSeeds(file.seeds ?? [], (index) => source.at(["seeds", index])));
 
   file.tokens.forEach((token, index) => {
     const path = ["tokens", index];

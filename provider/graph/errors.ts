@@ -78,3 +78,16 @@ export class UnsupportedDeviceError extends GraphFailure {
 export class UnexpectedResponseError extends GraphFailure {
   readonly kind = "unexpected-response";
 }
+
+/** Graph could not be reached at all (refused, unknown host, untrusted certificate, connection lost). */
+export class GraphConnectionError extends GraphFailure {
+  readonly kind = "connection";
+  // The Graph SDK keeps only an error's name and message when it wraps it: the name finds it again.
+  override readonly name = "GraphConnectionError";
+}
+
+/** Not sent: the run was interrupted (Ctrl-C) before this request went out. */
+export class InterruptedError extends GraphFailure {
+  readonly kind = "interrupted";
+  override readonly name = "InterruptedError";
+}

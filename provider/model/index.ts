@@ -91,6 +91,8 @@ export interface SeedFileRef {
   pgpPassphraseEnv?: string;
   pgpPasswordEnv?: string;
   csv?: CsvLayout;
+  /** The owner accepts that this file holds seeds in clear (e.g. made-up test seeds). */
+  allowPlaintext?: boolean;
 }
 
 export interface Desired {

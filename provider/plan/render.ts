@@ -87,6 +87,9 @@ export function renderPlanText(plan: Plan, options: RenderOptions = {}): string 
       const { mark, colour } = SYMBOL[step.kind];
       lines.push(`  ${paint(colour, `${mark} ${step.kind.padEnd(8)}`)}  ${step.serial.padEnd(width)}  ${describe(step)}`);
     }
+  } else if (plan.errors.length > 0) {
+    // Tokens with errors have no steps: "no changes" would claim the tenant matches when it may not.
+    lines.push(paint("red", "Plan: nothing can be applied until the errors below are fixed."));
   } else {
     lines.push(paint("green", "No changes: the tenant matches tokens.yaml."));
   }
@@ -132,6 +135,8 @@ export function renderPlanMarkdown(plan: Plan, options: RenderOptions = {}): str
       lines.push("", `#### ${SYMBOL[kind].mark} ${kind} (${group.length})`, "", "| serial | details |", "|---|---|");
       for (const step of group) lines.push(`| ${linked({ serial: step.serial, location: options.locate?.(step.serial) }, options)} | ${escapeCell(describe(step))} |`);
     }
+  } else if (plan.errors.length > 0) {
+    lines.push("**Nothing can be applied** until the errors below are fixed.");
   } else {
     lines.push("**No changes**: the tenant matches tokens.yaml.");
   }

@@ -1,5 +1,6 @@
 import { parse } from "csv-parse/sync";
 import type { CsvLayout, TimeInterval } from "../model/index.js";
+import { delimiterHint, firstLine } from "./delimiter.js";
 import { SeedFileError } from "./errors.js";
 import type { Seed } from "./model.js";
 import { normalizeSecret } from "./normalize.js";
@@ -20,7 +21,10 @@ export function readCustomCsv(text: string, file: string, layout: CsvLayout): Se
     if (ref === undefined) return undefined;
     if (typeof ref === "number") return ref - 1;
     const index = header.indexOf(ref.toLowerCase());
-    if (index < 0) throw new SeedFileError(file, `no column named "${ref}" (for ${name})`, `the header has: ${header.join(", ")}`);
+    if (index < 0) {
+      const hint = delimiterHint(firstLine(text), layout.delimiter ?? ",", "set `seeds[].csv.delimiter` to {delimiter}");
+      throw new SeedFileError(file, `no column named "${ref}" (for ${name})`, hint ?? `the header has: ${header.join(", ")}`);
+    }
     return index;
   };
   const requiredColumn = (ref: string | number, name: string): number => {

@@ -3,6 +3,7 @@ import type { HashFunction, SeedFileRef, SeedFormat, TimeInterval } from "../mod
 import { readCustomCsv } from "./custom-csv.js";
 import { looksLikeEntraCsv, readEntraCsv } from "./entra-csv.js";
 import { looksLikeEntraJson, readEntraJson } from "./entra-json.js";
+import { delimiterHint, firstLine } from "./delimiter.js";
 import { SeedFileError } from "./errors.js";
 import { SeedStore, type Seed } from "./model.js";
 import { secretFromBytes } from "./normalize.js";
@@ -91,7 +92,8 @@ export function detect(text: string, file: string): SeedFormat {
   if (looksLikePskc(text)) return "pskc";
   if (looksLikeEntraCsv(text)) return "entra-csv";
   if (looksLikeEntraJson(text)) return "entra-json";
-  throw new SeedFileError(file, "the format is not recognised", "name it in tokens.yaml: seeds: [{ file: ..., format: entra-csv | entra-json | pskc | custom-csv }]");
+  const hint = delimiterHint(firstLine(text), ",", "save it again as comma-separated CSV, or read it as a custom CSV with `seeds[].csv.delimiter` {delimiter} and its columns in `seeds[].csv.serial` and `seeds[].csv.secret`");
+  throw new SeedFileError(file, "the format is not recognised", hint ?? "name it in tokens.yaml: seeds: [{ file: ..., format: entra-csv | entra-json | pskc | custom-csv }]");
 }
 
 /** Entra takes 6-digit TOTP tokens with a 30 or 60 s step; anything else is refused here, with why. */
