@@ -111,6 +111,7 @@ export function buildProgram(): Command {
     .option("--zip-password-env <var>", "variable holding the zip password")
     .option("--pgp-key <file>", "armored OpenPGP private key for an encrypted input")
     .option("--pgp-passphrase-env <var>", "variable holding that key's passphrase")
+    .option("--accept-tamperable-seeds", "accept encrypted PSKC seeds without a MAC (RISK: a tampered seed goes unnoticed)")
     .option("--force", "replace the output file if it exists")
     .addHelpText("after", "\nSecrets are read from the variables named, never from arguments, and never printed.")
     .action(async (files: string[], flags: Omit<ImportOptions, "force" | "preSharedKeyEnv"> & { force?: boolean; pskEnv?: string }) => {

@@ -26,6 +26,8 @@ export interface ImportOptions {
   zipPasswordEnv?: string;
   pgpKey?: string;
   pgpPassphraseEnv?: string;
+  /** PSKC: accept encrypted seeds without a ValueMAC (tampering would go unnoticed). */
+  acceptTamperableSeeds?: boolean;
 }
 
 export async function importCommand(files: readonly string[], options: ImportOptions): Promise<number> {
@@ -41,6 +43,7 @@ export async function importCommand(files: readonly string[], options: ImportOpt
         ...(options.zipPasswordEnv ? { zipPasswordEnv: options.zipPasswordEnv } : {}),
         ...(options.pgpKey ? { pgpKeyFile: options.pgpKey } : {}),
         ...(options.pgpPassphraseEnv ? { pgpPassphraseEnv: options.pgpPassphraseEnv } : {}),
+        ...(options.acceptTamperableSeeds ? { acceptTamperableSeeds: true } : {}),
       };
       const read = await readSeedFile(ref);
       err(`${path}: ${read.length} TOTP seeds`);

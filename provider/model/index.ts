@@ -80,6 +80,8 @@ export interface SeedFileRef {
   pgpPassphraseEnv?: string;
   pgpPasswordEnv?: string;
   csv?: CsvLayout;
+  /** PSKC: accept encrypted seeds without a ValueMAC, knowing that tampering would go unnoticed. */
+  acceptTamperableSeeds?: boolean;
 }
 
 export interface Desired {
