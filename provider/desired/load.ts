@@ -1,4 +1,3 @@
-import { promises as fs } from "node:fs";
 import { dirname, resolve } from "node:path";
 import { Ajv2020, type ErrorObject } from "ajv/dist/2020.js";
 import { Document, isMap, isScalar, isSeq, LineCounter, parseDocument, type Node, type Pair } from "yaml";
@@ -14,7 +13,9 @@ import {
   type TokenState,
   type UnmanagedPolicy,
 } from "../model/index.js";
+import { readRegularFile } from "../safety/regular-file.js";
 import type { Diagnostic, DiagnosticCode } from "./diagnostics.js";
+import { decodeUtf8, hostileDocumentDiagnostics, hostileTextDiagnostics } from "./hostile.js";
 
 /** Larger files are refused before parsing: ~80,000 tokens fit, an accidental log dump does not. */
 export const MAX_FILE_BYTES = 8 * 1024 * 1024;
@@ -56,26 +57,24 @@ const SECRET_FIX =
 /** Reads and validates a tokens.yaml file. The only I/O of this module. */
 export async function loadDesired(file: string): Promise<LoadResult> {
   const at = { file, line: 1, column: 1 };
-  try {
-    const stat = await fs.stat(file);
-    if (stat.size > MAX_FILE_BYTES) {
-      return { ok: false, diagnostics: [tooLarge(at, stat.size)] };
-    }
-    return parseDesired(await fs.readFile(file, "utf8"), file);
-  } catch (error: unknown) {
-    const reason = error instanceof Error && "code" in error ? String(error.code) : "unknown error";
-    return {
-      ok: false,
-      diagnostics: [
-        {
-          ...at,
-          code: "file-unreadable",
-          message: `cannot read ${file} (${reason})`,
-          fix: "check the path and that the file is readable; the default is ./tokens.yaml",
-        },
-      ],
-    };
+  const read = await readRegularFile(file, MAX_FILE_BYTES);
+  if (!read.ok) return { ok: false, diagnostics: [unreadable(at, read)] };
+  const decoded = decodeUtf8(read.bytes, file);
+  if (!decoded.ok) return { ok: false, diagnostics: [decoded.diagnostic] };
+  return parseDesired(decoded.text, file);
+}
+
+function unreadable(at: { file: string; line: number; column: number }, read: Extract<Awaited<ReturnType<typeof readRegularFile>>, { ok: false }>): Diagnostic {
+  if (read.reason === "too-large") return tooLarge(at, read.size ?? 0);
+  if (read.reason === "not-regular") {
+    return { ...at, code: "not-a-file", message: `${at.file} is ${read.detail}, not a regular file; it was not read`, fix: "name the tokens.yaml file itself (default ./tokens.yaml)" };
   }
+  return {
+    ...at,
+    code: "file-unreadable",
+    message: `cannot read ${at.file} (${read.detail})`,
+    fix: "check the path and that the file is readable; the default is ./tokens.yaml",
+  };
 }
 
 function tooLarge(at: { file: string; line: number; column: number }, bytes: number): Diagnostic {
@@ -95,11 +94,16 @@ export function parseDesired(rawText: string, file: string): LoadResult {
   // A BOM is invisible in editors; drop it so that columns match what the author sees.
   const text = rawText.startsWith("\uFEFF") ? rawText.slice(1) : rawText;
   const lines = new LineCounter();
-  const doc = parseDocument(text, { lineCounter: lines, prettyErrors: false, uniqueKeys: true });
   const locate = (offset: number) => {
     const pos = lines.linePos(offset);
     return { file, line: pos.line, column: pos.col };
   };
+  // The line counter learns line starts while parsing; the text checks run first, so it is fed by hand.
+  lines.addNewLine(0);
+  for (let at = text.indexOf("\n"); at >= 0; at = text.indexOf("\n", at + 1)) lines.addNewLine(at + 1);
+  const hostileText = hostileTextDiagnostics(text, locate);
+  if (hostileText.length > 0) return { ok: false, diagnostics: hostileText };
+  const doc = parseDocument(text, { prettyErrors: false, uniqueKeys: true });
 
   if (doc.errors.length > 0) {
     return { ok: false, diagnostics: doc.errors.map((e) => yamlDiagnostic(e.code, e.message, locate(e.pos[0]))) };
@@ -117,6 +121,9 @@ export function parseDesired(rawText: string, file: string): LoadResult {
       ],
     };
   }
+
+  const hostileDocument = hostileDocumentDiagnostics(doc, locate, MAX_ALIASES);
+  if (hostileDocument.length > 0) return { ok: false, diagnostics: hostileDocument };
 
   let data: unknown;
   try {
@@ -148,6 +155,10 @@ function yamlDiagnostic(code: string, message: string, at: ReturnType<SourceMap[
   switch (code) {
     case "TAB_AS_INDENT":
       return { ...at, code: "tab-indent", message: "a tab is used for indentation", fix: "indent with spaces; YAML forbids tabs there" };
+    case "MULTIPLE_DOCS":
+      return { ...at, code: "multiple-documents", message: "a second YAML document starts here (after ---); tokens.yaml is one document", fix: "remove the `---` line and merge the two parts, or keep the other part in its own file" };
+    case "RESOURCE_EXHAUSTION":
+      return { ...at, code: "yaml-too-deep", message: "the YAML nests too deeply to be read", fix: "this is not a tokens.yaml: check that the right file is named" };
     case "DUPLICATE_KEY":
       return {
         ...at,

@@ -40,14 +40,17 @@ export function describeCodePoint(codePoint: number): string {
  * for whole files whose lines they separate.
  */
 export function findUnsafeCharacter(text: string, allowLineBreaks = false): UnsafeCharacter | undefined {
+  return allUnsafeCharacters(text, allowLineBreaks).next().value ?? undefined;
+}
+
+export function* allUnsafeCharacters(text: string, allowLineBreaks = false): Generator<UnsafeCharacter, void> {
   for (const match of text.matchAll(ANY)) {
     const char = match[0];
     if (allowLineBreaks && (char === "\t" || char === "\n" || char === "\r")) continue;
     const codePoint = char.codePointAt(0) ?? 0;
     const kind: UnsafeCharacterKind = CONTROL.test(char) ? "control-character" : BIDI.test(char) ? "bidi-control" : "invisible-character";
-    return { kind, index: match.index, description: describeCodePoint(codePoint) };
+    yield { kind, index: match.index, description: describeCodePoint(codePoint) };
   }
-  return undefined;
 }
 
 /** `text` with unsafe characters shown as \u{…}, for messages that must name a value without replaying it. */
