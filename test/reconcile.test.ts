@@ -133,7 +133,7 @@ describe("reconciler against the emulator (HTTPS, real credentials flow)", funct
     assert.equal(emulator.tenant.allDevices().length, 0, "nothing applied without --yes");
     const applied = await run("apply", "--yes");
     assert.equal(applied.code, 0, applied.stderr);
-    assert.match(applied.stdout, /Applied: 12 succeeded, 0 failed, 0 skipped/);
+    assert.match(applied.stdout, /Applied: 12 done by this run, 0 already so, 0 failed, 0 skipped/);
     assert.equal((await run("plan")).code, 0);
     const json = await run("plan", "--format", "json");
     assert.equal(JSON.parse(json.stdout).changes, false);

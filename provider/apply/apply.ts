@@ -6,7 +6,8 @@ import { verificationCode } from "./totp.js";
 
 // Executes a plan through the typed Graph operations, one phase per step kind, batched. Every
 // step ends up succeeded, failed (with why) or skipped (because an earlier step of its token
-// failed); nothing goes unreported. Safe to repeat: "already done" answers count as success.
+// failed); nothing goes unreported. Safe to repeat: "already done" answers count as success, but
+// as "already so", not as work of this run (two runs at once must not both claim every change).
 
 export class ApplyRefusedError extends Error {}
 
@@ -28,11 +29,16 @@ export interface StepOutcome {
   step: Step;
   status: "succeeded" | "failed" | "skipped";
   message?: string;
+  /** Succeeded because it was found already done when checked (by an earlier or concurrent run, or by hand). */
+  alreadySo?: true;
 }
 
 export interface ApplyReport {
   outcomes: StepOutcome[];
+  /** Includes `alreadySo`. */
   succeeded: number;
+  /** Steps found already done, not done by this run. */
+  alreadySo: number;
   failed: number;
   skipped: number;
 }
@@ -49,7 +55,11 @@ export async function applyPlan(plan: Plan, repository: TokenRepository, options
   const deviceIds = new Map<string, string>();
   const key = (serial: string) => serial.toUpperCase();
 
-  const settle = (step: Step, result: ItemResult<unknown> | { ok: false; message: string }) => {
+  const settle = (step: Step, result: ItemResult<unknown> | { ok: false; message: string } | typeof ALREADY_SO) => {
+    if (result === ALREADY_SO) {
+      outcomes.set(step, { step, status: "succeeded", alreadySo: true });
+      return;
+    }
     if (result.ok) {
       outcomes.set(step, { step, status: "succeeded" });
       return;
@@ -74,13 +84,13 @@ export async function applyPlan(plan: Plan, repository: TokenRepository, options
         const steps = runnable.filter((s): s is Extract<Step, { kind: "unassign" }> => s.kind === "unassign");
         const results = await repository.unassign(steps.map((s) => ({ userId: s.from.id, deviceId: s.deviceId })), progress);
         // 404: already unassigned (e.g. by a run that was interrupted).
-        steps.forEach((s, i) => settle(s, tolerate(results[i]!, (e) => e instanceof NotFoundError)));
+        steps.forEach((s, i) => settle(s, alreadySoIf(results[i]!, (e) => e instanceof NotFoundError)));
         break;
       }
       case "delete": {
         const steps = runnable.filter((s): s is Extract<Step, { kind: "delete" }> => s.kind === "delete");
         const results = await repository.delete(steps.map((s) => ({ deviceId: s.deviceId })), progress);
-        steps.forEach((s, i) => settle(s, tolerate(results[i]!, (e) => e instanceof NotFoundError)));
+        steps.forEach((s, i) => settle(s, alreadySoIf(results[i]!, (e) => e instanceof NotFoundError)));
         break;
       }
       case "update": {
@@ -154,26 +164,30 @@ export async function applyPlan(plan: Plan, repository: TokenRepository, options
     succeeded: ordered.filter((o) => o.status === "succeeded").length,
     failed: ordered.filter((o) => o.status === "failed").length,
     skipped: ordered.filter((o) => o.status === "skipped").length,
+    alreadySo: ordered.filter((o) => o.alreadySo).length,
   };
 }
 
-function tolerate<T>(result: ItemResult<T>, done: (error: GraphFailure) => boolean): ItemResult<T | undefined> {
-  return !result.ok && done(result.error) ? { ok: true, value: undefined } : result;
+/** A step found done when checked: it succeeds, but not as work of this run. */
+const ALREADY_SO = Symbol("already so");
+
+function alreadySoIf<T>(result: ItemResult<T>, done: (error: GraphFailure) => boolean): ItemResult<T> | typeof ALREADY_SO {
+  return !result.ok && done(result.error) ? ALREADY_SO : result;
 }
 
-async function adoptExisting(repository: TokenRepository, step: Extract<Step, { kind: "create" }>, deviceIds: Map<string, string>): Promise<ItemResult<unknown> | { ok: false; message: string }> {
+async function adoptExisting(repository: TokenRepository, step: Extract<Step, { kind: "create" }>, deviceIds: Map<string, string>): Promise<ItemResult<unknown> | { ok: false; message: string } | typeof ALREADY_SO> {
   const existing = await repository.deviceBySerial(step.serial);
   if (!existing) return { ok: false, message: "Graph says the serial exists but it cannot be found; run again" };
   deviceIds.set(step.serial.toUpperCase(), existing.id);
-  if (step.assignTo === undefined || existing.assignedTo?.id === step.assignTo.id) return { ok: true, value: undefined };
+  if (step.assignTo === undefined || existing.assignedTo?.id === step.assignTo.id) return ALREADY_SO;
   if (existing.assignedTo) return { ok: false, message: `the serial already exists, held by someone else (${existing.assignedTo.id}); run plan again` };
   const [assigned] = await repository.assign([{ userId: step.assignTo.id, deviceId: existing.id }]);
   return assigned ?? { ok: false, message: "no answer to the assignment" };
 }
 
-async function confirmHolder(repository: TokenRepository, serial: string, userId: string, original: ItemResult): Promise<ItemResult<unknown>> {
+async function confirmHolder(repository: TokenRepository, serial: string, userId: string, original: ItemResult): Promise<ItemResult<unknown> | typeof ALREADY_SO> {
   const device = await repository.deviceBySerial(serial);
-  return device?.assignedTo?.id === userId ? { ok: true, value: undefined } : original;
+  return device?.assignedTo?.id === userId ? ALREADY_SO : original;
 }
 
 /** One round of activations; a wrong code is retried once with the next step's code (clock skew). */

@@ -189,7 +189,8 @@ function progressPrinter(): (event: ProgressEvent) => void {
 }
 
 function renderReport(report: ApplyReport): string {
-  const lines = [`Applied: ${report.succeeded} succeeded, ${report.failed} failed, ${report.skipped} skipped.`];
+  // "Already so": found done when checked (an earlier or concurrent run, or a hand edit), not counted as this run's work.
+  const lines = [`Applied: ${report.succeeded - report.alreadySo} done by this run, ${report.alreadySo} already so, ${report.failed} failed, ${report.skipped} skipped.`];
   for (const o of report.outcomes) {
     if (o.status !== "succeeded") lines.push(`  ${o.status}: ${o.step.kind} ${o.step.serial}: ${o.message ?? ""}`);
   }
