@@ -1,5 +1,5 @@
-import { CST, isScalar, Lexer, visit, type Document } from "yaml";
-import { allUnsafeCharacters, describeCodePoint, showEscaped, type UnsafeCharacter } from "../safety/characters.js";
+import { CST, isScalar, Lexer, visit, type Document, type Node as YamlNode } from "yaml";
+import { allUnsafeCharacters, describeCodePoint, findUnsafeCharacter, showEscaped, type UnsafeCharacter } from "../safety/characters.js";
 import type { Diagnostic } from "./diagnostics.js";
 
 // The checks that stand between a hostile tokens.yaml and the parser, the schema and the terminal:
@@ -134,21 +134,35 @@ export function hostileTextDiagnostics(text: string, locate: Locate): Diagnostic
   return nesting ? [nesting] : [];
 }
 
+/** The YAML 1.2 core schema's own tags: anything else (!!js/function, !!binary, !!set, !local) is refused. */
+const CORE_TAGS = new Set(["str", "int", "float", "bool", "null", "map", "seq"].map((name) => `tag:yaml.org,2002:${name}`));
+
+/** Where the tag written before a value starts (the value's own position when it cannot be told). */
+function tagStart(text: string, valueStart: number): number {
+  let start = valueStart;
+  while (start > 0 && /[ \t]/.test(text[start - 1]!)) start--;
+  const end = start;
+  while (start > 0 && !/[\s,[{]/.test(text[start - 1]!)) start--;
+  return text[start] === "!" && start < end ? start : valueStart;
+}
+
 /** Checks on the parsed document, before it becomes data: tags, aliases, and what escapes produce. */
-export function hostileDocumentDiagnostics(doc: Document, locate: Locate, maxAliases: number): Diagnostic[] {
+export function hostileDocumentDiagnostics(doc: Document, text: string, locate: Locate, maxAliases: number): Diagnostic[] {
   const diagnostics: Diagnostic[] = [];
-  for (const warning of doc.warnings) {
-    if (warning.code !== "TAG_RESOLVE_FAILED") continue;
-    const tag = warning.message.replace(/^Unresolved tag: /, "").replace(/^tag:yaml\.org,2002:/, "!!");
-    diagnostics.push({
-      ...locate(warning.pos[0]),
-      code: "unknown-tag",
-      message: `the YAML tag ${JSON.stringify(showEscaped(tag))} is not one tokens.yaml understands; it would have been read as plain text`,
-      fix: "remove the tag (tokens.yaml holds plain text, numbers and lists); quote the value if it must start with !",
-    });
-  }
   let aliases = 0;
+  const checkTag = (node: YamlNode) => {
+    if (node.tag === undefined || CORE_TAGS.has(node.tag)) return;
+    diagnostics.push({
+      ...locate(tagStart(text, node.range?.[0] ?? 0)),
+      code: "unknown-tag",
+      message: `the YAML tag ${showEscaped(node.tag.replace(/^tag:yaml\.org,2002:/, "!!"))} is not accepted: tokens.yaml holds plain text, numbers and lists, and a tag would change how the value is read`,
+      fix: "remove the tag; quote the value if it must start with !",
+    });
+  };
   visit(doc, {
+    Collection(_, collection) {
+      checkTag(collection);
+    },
     Alias(_, alias) {
       // Past the limit the alias-count check reports; resolving more would cost time for nothing.
       if (++aliases > maxAliases) return visit.BREAK;
@@ -163,6 +177,7 @@ export function hostileDocumentDiagnostics(doc: Document, locate: Locate, maxAli
       return undefined;
     },
     Scalar(_, scalar) {
+      checkTag(scalar);
       // Escapes ("\e", "\u200B") produce characters the raw-text check cannot see.
       if (typeof scalar.value !== "string") return;
       const unsafe = allUnsafeCharacters(scalar.value).next().value;
@@ -172,8 +187,9 @@ export function hostileDocumentDiagnostics(doc: Document, locate: Locate, maxAli
     Pair(_, pair) {
       if (!isScalar(pair.key) || pair.key.value !== "upn" || !isScalar(pair.value) || typeof pair.value.value !== "string") return;
       const upn = pair.value.value;
-      const index = upn.search(/[^\u0020-\u007E]/u);
-      if (index < 0) return;
+      // Control and invisible characters have their own, more telling, diagnostic (from Scalar).
+      const index = upn.search(/[^\u0000-\u007F]/u);
+      if (index < 0 || findUnsafeCharacter(upn) !== undefined) return;
       const codePoint = upn.codePointAt(index) ?? 0;
       const quoted = pair.value.type === "QUOTE_DOUBLE" || pair.value.type === "QUOTE_SINGLE" ? 1 : 0;
       diagnostics.push({

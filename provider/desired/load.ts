@@ -122,7 +122,7 @@ export function parseDesired(rawText: string, file: string): LoadResult {
     };
   }
 
-  const hostileDocument = hostileDocumentDiagnostics(doc, locate, MAX_ALIASES);
+  const hostileDocument = hostileDocumentDiagnostics(doc, text, locate, MAX_ALIASES);
   if (hostileDocument.length > 0) return { ok: false, diagnostics: hostileDocument };
 
   let data: unknown;

@@ -34,7 +34,9 @@ export class SeedFileError extends Error {
     readonly serial?: string,
     readonly code: SeedErrorCode = "seed-invalid",
   ) {
-    // Escaped: names and serials come from the file, and may hold terminal controls.
-    super(showEscaped(`${file}${row === undefined ? "" : `, row ${row}`}${serial === undefined ? "" : ` (serial ${serial})`}: ${message}. Fix: ${fix} [${code}]`));
+    // Escaped: names and serials come from the file, and may hold terminal controls; a serial is
+    // shortened, since a hostile one can be megabytes long.
+    const shown = serial === undefined ? undefined : serial.length > 64 ? `${serial.slice(0, 64)}…` : serial;
+    super(showEscaped(`${file}${row === undefined ? "" : `, row ${row}`}${shown === undefined ? "" : ` (serial ${shown})`}: ${message}. Fix: ${fix} [${code}]`));
   }
 }

@@ -18,6 +18,10 @@ const MAX_SEED_FILE_BYTES = 20 * 1024 * 1024;
  * 80,000 CSV rows fit).
  */
 export const MAX_SEED_STRUCTURE = 500_000;
+/** A PSKC tag with all its namespace declarations fits in a few hundred characters. */
+const MAX_XML_TAG_CHARS = 8192;
+/** tokens.yaml allows 256; a longer serial from a seed file can only be an error or an attack. */
+const MAX_SERIAL_CHARS = 256;
 
 type Env = Readonly<Record<string, string | undefined>>;
 
@@ -89,6 +93,10 @@ export async function readSeedFile(ref: SeedFileRef, env: Env = process.env): Pr
 
 /** Counts what a parser would turn into objects (see MAX_SEED_STRUCTURE), without parsing. */
 function checkStructure(text: string, format: SeedFormat, file: string, delimiter = ","): void {
+  // The XML parser gathers a tag's attributes all at once: one tag with a million of them exhausts memory on its own.
+  if (format === "pskc" && new RegExp(`<[^>]{${MAX_XML_TAG_CHARS}}`).test(text)) {
+    throw new SeedFileError(file, `an XML tag is longer than ${MAX_XML_TAG_CHARS} characters`, "use the file as the vendor sent it; PSKC tags are short", undefined, undefined, "pskc-xml");
+  }
   const pattern = format === "pskc" ? /<[^/?!]|=/g : format === "entra-json" ? /[,{[:]/g : new RegExp(`\n|${delimiter.replace(/[\\^$.*+?()[\]{}|]/g, "\\$&")}`, "g");
   let count = 0;
   for (pattern.lastIndex = 0; pattern.exec(text) !== null; ) {
@@ -104,11 +112,12 @@ function checkStructure(text: string, format: SeedFormat, file: string, delimite
  * there are refused, and the value is only ever shown escaped.
  */
 function refuseUnsafeText(seed: Seed, file: string): void {
+  if (seed.serial.length > MAX_SERIAL_CHARS) throw new SeedFileError(file, `a serial is ${seed.serial.length} characters long; serials have at most ${MAX_SERIAL_CHARS}`, "check the column layout (is this column the serial?) or ask the vendor for the file again", undefined, undefined, "seed-invalid");
   for (const field of ["serial", "manufacturer", "model", "upn"] as const) {
     const value = seed[field];
     const unsafe = value === undefined ? undefined : findUnsafeCharacter(value);
     if (value === undefined || unsafe === undefined) continue;
-    throw new SeedFileError(file, `the ${field} ${JSON.stringify(showEscaped(value))} holds ${unsafe.description}, a ${unsafe.kind.replace("-", " ")}`, "such characters are invisible or control the terminal; ask the vendor for a clean file", undefined, undefined, "seed-unsafe-text");
+    throw new SeedFileError(file, `the ${field} ${JSON.stringify(showEscaped(value.length > 64 ? `${value.slice(0, 64)}…` : value))} holds ${unsafe.description}, a ${unsafe.kind.replace("-", " ")}`, "such characters are invisible or control the terminal; ask the vendor for a clean file", undefined, undefined, "seed-unsafe-text");
   }
 }
 
