@@ -171,6 +171,21 @@ describe("reconciler against the emulator (HTTPS, real credentials flow)", funct
     assert.equal((await runCli(["plan", "--file", file], clientEnv(emulator))).code, 0);
   });
 
+  it("two applies at once: each change is claimed by one run, the other reports it as already so", async () => {
+    const { file } = workspace(30, (i) => (i % 3 === 0 ? "state: available" : `state: assigned, upn: user${i}@contoso.com`));
+    for (let i = 0; i < 30; i++) emulator.tenant.addUser({ userPrincipalName: `user${i}@contoso.com` });
+    const desired = await loaded(file);
+    const seeds = await readSeedFiles(desired.seedFiles);
+    const [a, b] = [repositoryFor(emulator), repositoryFor(emulator)];
+    // Both plan against the same empty tenant, then apply together.
+    const plans = await Promise.all([a, b].map(async (repository) => plan(desired, await readLive(repository, desired), { seeds: seeds.serials() })));
+    const reports = await Promise.all([applyPlan(plans[0]!, a, { seeds }), applyPlan(plans[1]!, b, { seeds })]);
+    for (const report of reports) assert.deepEqual([report.succeeded, report.failed, report.skipped], [30, 0, 0], JSON.stringify(report.outcomes.filter((o) => o.status !== "succeeded")));
+    const doneByRun = reports.map((r) => r.succeeded - r.alreadySo);
+    assert.equal(doneByRun[0]! + doneByRun[1]!, 30, `done by each run: ${doneByRun.join(" + ")}`);
+    assert.equal(emulator.tenant.allDevices().length, 30, "no duplicates");
+  });
+
   it("refuses deletions over the policy limit unless --allow-deletes", async () => {
     const { file } = workspace(1, () => "state: available");
     writeFileSync(file, readFileSync(file, "utf8").replace("unmanaged: report", "unmanaged: delete"));
