@@ -137,6 +137,14 @@ function pbkdf2Pskc(iterations: number, options: { salt?: string; withMac?: bool
 }
 const PASSPHRASE_ENV = { P: "pskc-passphrase-hostile" };
 
+/** A zip whose one entry (`size` zeros) claims, in both of its headers, to hold 100 bytes. */
+async function lyingZip(size: number): Promise<Buffer> {
+  const bytes = await zip([["seeds.json", new Uint8Array(size)]]);
+  bytes.writeUInt32LE(100, 22);
+  bytes.writeUInt32LE(100, bytes.indexOf(Buffer.from([0x50, 0x4b, 0x01, 0x02])) + 24);
+  return bytes;
+}
+
 /** An inner zip holding a valid seed file padded to `size` bytes with spaces: tiny on disk, large unpacked. */
 async function paddedZip(size: number): Promise<Buffer> {
   const json = JSON.stringify([{ serialNumber: "H1", secretKey: SEED_B32 }]);
@@ -307,6 +315,7 @@ describe("hostile input is refused cleanly", function () {
       await refusesSeed({ path: file("nested-bomb.zip", outer) }, "delivery-bytes-limit");
     });
     it("one entry above the budget is refused by its declared size", () => paddedZip(25 * 1024 * 1024).then((bytes) => refusesSeed({ path: file("big-entry.zip", bytes) }, "delivery-bytes-limit")));
+    it("an entry that lies about its size is stopped while it unpacks", async () => refusesSeed({ path: file("lying.zip", await lyingZip(64 * 1024 * 1024)) }, "zip-damaged"));
     it("zips nested four deep", async () => {
       let bytes = await zip([["seeds.csv", CSV]]);
       for (let i = 0; i < 3; i++) bytes = await zip([[`level-${i}.zip`, bytes]]);
@@ -389,6 +398,7 @@ describe("hostile input is refused cleanly", function () {
       const inner = await paddedZip(10 * 1024 * 1024);
       const cases: (WorstCase & { expect: string })[] = [
         { name: "nested zip bomb", seed: { path: file("w-nested.zip", await zip(Array.from({ length: 150 }, (_, i) => [`i${i}.zip`, inner] as [string, Uint8Array]))) }, expect: "delivery-bytes-limit" },
+        { name: "zip entry lying about its size", seed: { path: file("w-lying.zip", await lyingZip(400 * 1024 * 1024)) }, expect: "zip-damaged" },
         { name: "OpenPGP compressed bomb", seed: { path: file("w-bomb.pgp", await pgp(new Uint8Array(100 * 1024 * 1024))), pgpPasswordEnv: "G" }, env: { G: "pgp-pass-hostile" }, expect: "delivery-bytes-limit" },
         { name: "CSV of empty fields at the file size limit", seed: { path: file("w-fields.csv", `serial number,secret key\n${",\n".repeat(big / 2)}`) }, expect: "seed-too-many-records" },
         { name: "CSV just under the structure limit", seed: { path: file("w-fields-under.csv", `sn,seed\n${",\n".repeat(249_000)}`), format: "custom-csv", csv: { serial: "sn", secret: "seed" } }, expect: "seed-invalid" },

@@ -29,7 +29,8 @@ export type DiagnosticCode =
   | "unknown-tag"
   | "multiple-documents"
   | "yaml-undefined-alias"
-  | "yaml-too-deep";
+  | "yaml-too-deep"
+  | "yaml-too-many-values";
 
 export interface Diagnostic extends SourceLocation {
   code: DiagnosticCode;

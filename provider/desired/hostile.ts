@@ -11,6 +11,11 @@ type Locate = (offset: number) => At;
 
 /** A tokens.yaml needs 5 levels; the yaml library's recursive composer overflows the stack near 1,000. */
 export const MAX_NESTING = 64;
+/**
+ * Parsed YAML costs far more memory and time than its text: 8 MiB of `[1,1,1,…]` (4 million
+ * values) takes minutes and gigabytes. 50,000 tokens need about as many as this.
+ */
+export const MAX_YAML_VALUES = 500_000;
 /** One diagnostic per line is enough to find them all; a file full of them should not flood the terminal. */
 const MAX_CHARACTER_DIAGNOSTICS = 20;
 
@@ -78,16 +83,17 @@ function rawCharacterDiagnostics(text: string, locate: Locate): Diagnostic[] {
 }
 
 /**
- * How deep block and flow collections nest, from the yaml lexer (iterative, unlike the composer):
- * refused before parsing, at the first place that passes MAX_NESTING.
+ * How deep block and flow collections nest, and how many values there are, from the yaml lexer
+ * (iterative, unlike the composer): refused before parsing, at the first place past a limit.
  */
-function nestingDiagnostic(text: string, locate: Locate): Diagnostic | undefined {
+function shapeDiagnostic(text: string, locate: Locate): Diagnostic | undefined {
   const columns: number[] = [];
   let flow = 0;
   let offset = 0;
   let lineStart = 0;
   let atLineStart = true;
   let scalarNext = false;
+  let values = 0;
   const markers = new Set<string>([CST.BOM, CST.DOCUMENT, CST.FLOW_END]);
   const enterBlock = (column: number) => {
     while (columns.length > 0 && columns[columns.length - 1]! > column) columns.pop();
@@ -96,6 +102,14 @@ function nestingDiagnostic(text: string, locate: Locate): Diagnostic | undefined
   for (const token of new Lexer().lex(text)) {
     if (token === CST.SCALAR) {
       scalarNext = true;
+      if (++values > MAX_YAML_VALUES) {
+        return {
+          ...locate(offset),
+          code: "yaml-too-many-values",
+          message: `the file holds more than ${MAX_YAML_VALUES.toLocaleString("en")} YAML values (about 50,000 tokens)`,
+          fix: "this is not a tokens.yaml of one tenant: check that the right file is named",
+        };
+      }
       continue;
     }
     if (markers.has(token)) continue;
@@ -130,8 +144,8 @@ function nestingDiagnostic(text: string, locate: Locate): Diagnostic | undefined
 export function hostileTextDiagnostics(text: string, locate: Locate): Diagnostic[] {
   const characters = rawCharacterDiagnostics(text, locate);
   if (characters.length > 0) return characters;
-  const nesting = nestingDiagnostic(text, locate);
-  return nesting ? [nesting] : [];
+  const shape = shapeDiagnostic(text, locate);
+  return shape ? [shape] : [];
 }
 
 /** The YAML 1.2 core schema's own tags: anything else (!!js/function, !!binary, !!set, !local) is refused. */

@@ -17,7 +17,7 @@ import { readRegularFile } from "../safety/regular-file.js";
 import type { Diagnostic, DiagnosticCode } from "./diagnostics.js";
 import { decodeUtf8, hostileDocumentDiagnostics, hostileTextDiagnostics } from "./hostile.js";
 
-/** Larger files are refused before parsing: ~80,000 tokens fit, an accidental log dump does not. */
+/** Larger files are refused before parsing: ~50,000 tokens fit (see MAX_YAML_VALUES), an accidental log dump does not. */
 export const MAX_FILE_BYTES = 8 * 1024 * 1024;
 /** YAML aliases allowed before we call it an alias bomb (a normal file needs a handful at most). */
 const MAX_ALIASES = 100;
@@ -46,6 +46,7 @@ interface TokensFile {
 
 const ajv = new Ajv2020({ allErrors: true, strict: true, allowUnionTypes: true, verbose: true });
 const validateSchema = ajv.compile<TokensFile>(schema);
+const validateToken = ajv.getSchema(`${schema.$id}#/$defs/token`);
 
 export type LoadResult = { ok: true; desired: Desired } | { ok: false; diagnostics: Diagnostic[] };
 
@@ -143,11 +144,31 @@ export function parseDesired(rawText: string, file: string): LoadResult {
   }
 
   const source = new SourceMap(doc, locate);
-  if (!validateSchema(data)) {
-    const errors = (validateSchema.errors ?? []).filter((e) => e.keyword !== "if");
+  const invalidTokens = tokenSchemaErrors(data);
+  if (invalidTokens || !validateSchema(data)) {
+    const errors = (invalidTokens ?? validateSchema.errors ?? []).filter((e) => e.keyword !== "if");
     return { ok: false, diagnostics: errors.map((e) => schemaDiagnostic(e, source, data)) };
   }
   return semanticChecks(data, file, source);
+}
+
+/**
+ * Schema errors of a file whose tokens are invalid, found token by token. ajv with allErrors
+ * concatenates its error list once per failing array item, so 100,000 invalid tokens checked in
+ * one call take minutes (quadratic); checked one by one they take a second. Undefined when every
+ * token passes (the whole-file check then runs as usual).
+ */
+function tokenSchemaErrors(data: unknown): ErrorObject[] | undefined {
+  if (!validateToken || typeof data !== "object" || data === null || !("tokens" in data) || !Array.isArray(data.tokens)) return undefined;
+  const errors: ErrorObject[] = [];
+  data.tokens.forEach((token: unknown, index: number) => {
+    if (validateToken(token)) return;
+    for (const error of validateToken.errors ?? []) errors.push({ ...error, instancePath: `/tokens/${index}${error.instancePath}` });
+  });
+  if (errors.length === 0) return undefined;
+  // The rest of the file, checked without its tokens, reports first, as the whole-file check would.
+  validateSchema({ ...data, tokens: [] });
+  return [...(validateSchema.errors ?? []), ...errors];
 }
 
 function yamlDiagnostic(code: string, message: string, at: ReturnType<SourceMap["locate"]>): Diagnostic {
