@@ -197,6 +197,13 @@ describe("hostile input is refused cleanly", function () {
       assert.match(d.message, /more than 64 levels/);
     });
     it("5,000 levels of flow nesting", () => refusesYaml(`${HEAD}  - ${"[".repeat(5000)}${"]".repeat(5000)}\n`, "yaml-too-deep", 4));
+    it("half a million values (a flow list of ones)", () => refusesYaml(`version: 1\ntokens: [${"1,".repeat(500_000)}1]\n`, "yaml-too-many-values", 2));
+    it("200,000 invalid tokens are each reported, token by token (no quadratic schema check)", () => {
+      const result = parseDesired(`version: 1\ntokens: [${"1,".repeat(199_999)}1]\n`, "tokens.yaml");
+      assert.ok(!result.ok);
+      assert.equal(result.diagnostics.length, 200_000);
+      assert.ok(result.diagnostics.every((d) => d.code === "wrong-type"));
+    });
     it("deep mixed flow mappings and lists", () => refusesYaml(`${HEAD}  - ${"{a: [".repeat(2000)}${"]}".repeat(2000)}\n`, "yaml-too-deep", 4));
   });
 
