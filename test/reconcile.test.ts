@@ -174,7 +174,7 @@ describe("reconciler against the emulator (HTTPS, real credentials flow)", funct
     assert.equal(emulator.tenant.allDevices().length, 0, "nothing applied without --yes");
     const applied = await run("apply", "--yes");
     assert.equal(applied.code, 0, applied.stderr);
-    assert.match(applied.stdout, /Applied: 12 succeeded, 0 failed, 0 skipped/);
+    assert.match(applied.stdout, /Applied: 12 done by this run, 0 already so, 0 failed, 0 skipped/);
     assert.equal((await run("plan")).code, 0);
     const json = await run("plan", "--format", "json");
     assert.equal(JSON.parse(json.stdout).changes, false);
@@ -191,6 +191,21 @@ describe("reconciler against the emulator (HTTPS, real credentials flow)", funct
     const everything = outputs.join("\n") + JSON.stringify(emulator.requests);
     for (const secret of [...secrets, ADMIN_APP.clientSecret]) assert.ok(!everything.includes(secret), "a secret reached the output");
     assert.doesNotMatch(everything, /eyJ[\w-]+\.[\w-]+\.[\w-]+/, "no bearer token in the output");
+  });
+
+  it("two applies at once: each change is claimed by one run, the other reports it as already so", async () => {
+    const { file } = workspace(30, (i) => (i % 3 === 0 ? "state: available" : `state: assigned, upn: user${i}@contoso.com`));
+    for (let i = 0; i < 30; i++) emulator.tenant.addUser({ userPrincipalName: `user${i}@contoso.com` });
+    const desired = await loaded(file);
+    const seeds = await readSeedFiles(desired.seedFiles);
+    const [a, b] = [repositoryFor(emulator), repositoryFor(emulator)];
+    // Both plan against the same empty tenant, then apply together.
+    const plans = await Promise.all([a, b].map(async (repository) => plan(desired, await readLive(repository, desired), { seeds: seeds.serials() })));
+    const reports = await Promise.all([applyPlan(plans[0]!, a, { seeds }), applyPlan(plans[1]!, b, { seeds })]);
+    for (const report of reports) assert.deepEqual([report.succeeded, report.failed, report.skipped], [30, 0, 0], JSON.stringify(report.outcomes.filter((o) => o.status !== "succeeded")));
+    const doneByRun = reports.map((r) => r.succeeded - r.alreadySo);
+    assert.equal(doneByRun[0]! + doneByRun[1]!, 30, `done by each run: ${doneByRun.join(" + ")}`);
+    assert.equal(emulator.tenant.allDevices().length, 30, "no duplicates");
   });
 
   it("refuses deletions over the policy limit unless --allow-deletes", async () => {

@@ -6,7 +6,8 @@ import { verificationCode } from "./totp.js";
 
 // Executes a plan through the typed Graph operations, one phase per step kind, batched. Every
 // step ends up succeeded, failed (with why) or skipped (because an earlier step of its token
-// failed); nothing goes unreported. Safe to repeat: "already done" counts as success. No Microsoft
+// failed); nothing goes unreported. Safe to repeat: "already done" counts as success, but as
+// "already so", not as work of this run (two runs at once must not both claim every change). No Microsoft
 // page defines the error codes of these endpoints, so after a failed create, assign or activate the
 // device is read back and its state decides, never the code alone.
 
@@ -34,11 +35,16 @@ export interface StepOutcome {
   message?: string;
   /** Skipped because the run was interrupted before the step was sent. */
   interrupted?: boolean;
+  /** Succeeded because it was found already done when checked (by an earlier or concurrent run, or by hand). */
+  alreadySo?: true;
 }
 
 export interface ApplyReport {
   outcomes: StepOutcome[];
+  /** Includes `alreadySo`. */
   succeeded: number;
+  /** Steps found already done, not done by this run. */
+  alreadySo: number;
   failed: number;
   skipped: number;
   /** Ids of devices this run created (or found already created), by upper-case serial. */
@@ -57,7 +63,11 @@ export async function applyPlan(plan: Plan, repository: TokenRepository, options
   const deviceIds = new Map<string, string>();
   const key = (serial: string) => serial.toUpperCase();
 
-  const settle = (step: Step, result: ItemResult<unknown> | { ok: false; message: string }) => {
+  const settle = (step: Step, result: Outcome) => {
+    if (result === ALREADY_SO) {
+      outcomes.set(step, { step, status: "succeeded", alreadySo: true });
+      return;
+    }
     if (result.ok) {
       outcomes.set(step, { step, status: "succeeded" });
       return;
@@ -87,13 +97,13 @@ export async function applyPlan(plan: Plan, repository: TokenRepository, options
         const steps = runnable.filter((s): s is Extract<Step, { kind: "unassign" }> => s.kind === "unassign");
         const results = await repository.unassign(steps.map((s) => ({ userId: s.from.id, deviceId: s.deviceId })), progress);
         // 404: already unassigned (e.g. by a run that was interrupted).
-        steps.forEach((s, i) => settle(s, tolerate(results[i]!, (e) => e instanceof NotFoundError)));
+        steps.forEach((s, i) => settle(s, alreadySoIf(results[i]!, (e) => e instanceof NotFoundError)));
         break;
       }
       case "delete": {
         const steps = runnable.filter((s): s is Extract<Step, { kind: "delete" }> => s.kind === "delete");
         const results = await repository.delete(steps.map((s) => ({ deviceId: s.deviceId })), progress);
-        steps.forEach((s, i) => settle(s, tolerate(results[i]!, (e) => e instanceof NotFoundError)));
+        steps.forEach((s, i) => settle(s, alreadySoIf(results[i]!, (e) => e instanceof NotFoundError)));
         break;
       }
       case "update": {
@@ -143,7 +153,7 @@ export async function applyPlan(plan: Plan, repository: TokenRepository, options
             continue;
           }
           deviceIds.set(key(step.serial), device.id);
-          if (step.assignTo === undefined || device.assignedTo?.id === step.assignTo.id) settle(step, { ok: true, value: undefined });
+          if (step.assignTo === undefined || device.assignedTo?.id === step.assignTo.id) settle(step, ALREADY_SO);
           else if (device.assignedTo) settle(step, { ok: false, message: `the serial already exists in Entra, ${heldBy(device)}; run plan again` });
           else toAssign.push({ step, device, userId: step.assignTo.id });
         }
@@ -178,15 +188,19 @@ export async function applyPlan(plan: Plan, repository: TokenRepository, options
     succeeded: ordered.filter((o) => o.status === "succeeded").length,
     failed: ordered.filter((o) => o.status === "failed").length,
     skipped: ordered.filter((o) => o.status === "skipped").length,
+    alreadySo: ordered.filter((o) => o.alreadySo).length,
     createdDeviceIds: deviceIds,
   };
 }
 
-function tolerate<T>(result: ItemResult<T>, done: (error: GraphFailure) => boolean): ItemResult<T | undefined> {
-  return !result.ok && done(result.error) ? { ok: true, value: undefined } : result;
-}
+/** A step found done when checked: it succeeds, but not as work of this run. */
+const ALREADY_SO = Symbol("already so");
 
-type Outcome = ItemResult<unknown> | { ok: false; message: string };
+type Outcome = ItemResult<unknown> | { ok: false; message: string } | typeof ALREADY_SO;
+
+function alreadySoIf<T>(result: ItemResult<T>, done: (error: GraphFailure) => boolean): ItemResult<T> | typeof ALREADY_SO {
+  return !result.ok && done(result.error) ? ALREADY_SO : result;
+}
 
 /** Failures after which the device's state can tell what happened (not a sign-in or permission refusal). */
 function worthReadingBack(error: GraphFailure): boolean {
@@ -208,12 +222,12 @@ async function assignDecided(repository: TokenRepository, items: readonly { user
   const results: Outcome[] = await repository.assign(items, onProgress);
   const failed = items.flatMap((_, i) => {
     const result = results[i]!;
-    return !result.ok && "error" in result && worthReadingBack(result.error) ? [{ index: i, failure: result.error }] : [];
+    return result !== ALREADY_SO && !result.ok && "error" in result && worthReadingBack(result.error) ? [{ index: i, failure: result.error }] : [];
   });
   const devices = await repository.readBackById(failed.map((f) => items[f.index]!.deviceId));
   failed.forEach(({ index, failure }, i) => {
     const device = known(devices[i]);
-    if (device?.assignedTo?.id === items[index]!.userId) results[index] = { ok: true, value: undefined };
+    if (device?.assignedTo?.id === items[index]!.userId) results[index] = ALREADY_SO;
     else if (device?.assignedTo) results[index] = { ok: false, message: `${failure.message}: the token is ${heldBy(device)}; unassign it there first, or change tokens.yaml` };
   });
   return results;
@@ -250,16 +264,16 @@ async function activateRound(
   const decide = async (indexes: number[], lastTry: boolean): Promise<number[]> => {
     const failed = indexes.filter((i) => {
       const r = results[i];
-      return r !== undefined && !r.ok && "error" in r && worthReadingBack(r.error);
+      return r !== undefined && r !== ALREADY_SO && !r.ok && "error" in r && worthReadingBack(r.error);
     });
     const devices = await repository.readBackById(failed.map((i) => deviceIdOf(steps[i]!) ?? ""));
     const retry: number[] = [];
     failed.forEach((index, i) => {
       const device = known(devices[i]);
       const failure = results[index]!;
-      const message = !failure.ok && "error" in failure ? failure.error.message : "";
+      const message = failure !== ALREADY_SO && !failure.ok && "error" in failure ? failure.error.message : "";
       const ours = device?.assignedTo?.id === steps[index]!.user.id;
-      if (ours && device?.status === "activated") results[index] = { ok: true, value: undefined };
+      if (ours && device?.status === "activated") results[index] = ALREADY_SO;
       else if (device?.assignedTo && !ours) results[index] = { ok: false, message: `${message}: the token is ${heldBy(device)}` };
       else if (ours && device?.status === "failedActivation") {
         if (!lastTry) retry.push(index);

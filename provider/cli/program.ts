@@ -103,6 +103,7 @@ function withSeedInputOptions(command: Command): Command {
     .option("--pgp-key <file>", "armored OpenPGP private key for an encrypted input")
     .option("--pgp-passphrase-env <var>", "variable holding that key's passphrase")
     .option("--pgp-password-env <var>", "variable holding the password of a symmetrically encrypted OpenPGP input")
+    .option("--accept-tamperable-seeds", "accept encrypted PSKC seeds without a MAC (RISK: a tampered seed goes unnoticed)")
     .option("--csv-serial <column>", "custom CSV: the serial column (header name or number from 1)", column)
     .option("--csv-secret <column>", "custom CSV: the secret column", column)
     .option("--csv-time-interval <column>", "custom CSV: the time step column (30 or 60)", column)

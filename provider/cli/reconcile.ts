@@ -233,9 +233,9 @@ function progressPrinter(signal: AbortSignal): (event: ProgressEvent) => void {
 
 function renderReport(report: ApplyReport, interrupted: boolean): string {
   const notSent = report.outcomes.filter((o) => o.status === "skipped" && o.interrupted).length;
-  const lines = interrupted
-    ? [`Interrupted: ${report.succeeded} succeeded, ${report.failed} failed, ${notSent} not done, ${report.skipped - notSent} skipped.`]
-    : [`Applied: ${report.succeeded} succeeded, ${report.failed} failed, ${report.skipped} skipped.`];
+  // "Already so": found done when checked (an earlier or concurrent run, or a hand edit), not counted as this run's work.
+  const done = `${report.succeeded - report.alreadySo} done by this run, ${report.alreadySo} already so, ${report.failed} failed`;
+  const lines = interrupted ? [`Interrupted: ${done}, ${notSent} not done, ${report.skipped - notSent} skipped.`] : [`Applied: ${done}, ${report.skipped} skipped.`];
   for (const o of report.outcomes) {
     if (o.status !== "succeeded" && !o.interrupted) lines.push(`  ${o.status}: ${o.step.kind} ${o.step.serial}: ${o.message ?? ""}`);
   }

@@ -37,6 +37,8 @@ export interface SeedInputFlags {
   /** false with --no-header. */
   header?: boolean;
   delimiter?: string;
+  /** PSKC: accept encrypted seeds without a ValueMAC (tampering would go unnoticed). */
+  acceptTamperableSeeds?: boolean;
 }
 
 export interface ImportOutput {
@@ -88,6 +90,7 @@ export function refFromFlags(path: string, flags: SeedInputFlags): SeedFileRef {
     ...optional("pgpKeyFile", flags.pgpKey),
     ...optional("pgpPassphraseEnv", flags.pgpPassphraseEnv),
     ...optional("pgpPasswordEnv", flags.pgpPasswordEnv),
+    ...(flags.acceptTamperableSeeds ? { acceptTamperableSeeds: true } : {}),
   };
 }
 
@@ -104,6 +107,7 @@ const SETTING_FLAGS: Record<string, string> = {
   pgpKeyFile: "--pgp-key",
   pgpPassphraseEnv: "--pgp-passphrase-env",
   pgpPasswordEnv: "--pgp-password-env",
+  acceptTamperableSeeds: "--accept-tamperable-seeds",
   "csv.serial": "--csv-serial",
   "csv.secret": "--csv-secret",
   "csv.timeInterval": "--csv-time-interval",
@@ -118,13 +122,13 @@ const PHRASES: [RegExp, string][] = [
   [/name it in tokens\.yaml: seeds: \[\{ file: \.\.\., format: [^\]]*\]/g, "pass --input-format entra-csv|entra-json|pskc, or name the columns of a custom CSV with --csv-serial and --csv-secret"],
   [/add `csv: \{[^`]*\}` to this seeds entry/g, "name its columns with --csv-serial and --csv-secret (and --encoding hex|base32|base64)"],
   [/ \(or --passphrase-env\)/g, ""],
-  [/(?:tokens\.yaml )?`?seeds\[\]\.(passphraseEnv|preSharedKeyEnv|zipPasswordEnv|pgpKeyFile|pgpPassphraseEnv|pgpPasswordEnv|csv\.\w+)`?/g, "$1"],
+  [/(?:tokens\.yaml )?`?seeds\[\]\.(passphraseEnv|preSharedKeyEnv|zipPasswordEnv|pgpKeyFile|pgpPassphraseEnv|pgpPasswordEnv|acceptTamperableSeeds|csv\.\w+)`?/g, "$1"],
 ];
 
 export function inFlagTerms(message: string): string {
   let text = message;
   for (const [pattern, replacement] of PHRASES) text = text.replace(pattern, replacement);
-  return text.replace(/\b(passphraseEnv|preSharedKeyEnv|zipPasswordEnv|pgpKeyFile|pgpPassphraseEnv|pgpPasswordEnv|csv\.\w+)\b/g, (name: string) => SETTING_FLAGS[name] ?? name);
+  return text.replace(/\b(passphraseEnv|preSharedKeyEnv|zipPasswordEnv|pgpKeyFile|pgpPassphraseEnv|pgpPasswordEnv|acceptTamperableSeeds|csv\.\w+)\b/g, (name: string) => SETTING_FLAGS[name] ?? name);
 }
 
 /** Reads files named on the command line; their errors speak of the flags. */

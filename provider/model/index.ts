@@ -93,6 +93,8 @@ export interface SeedFileRef {
   csv?: CsvLayout;
   /** The owner accepts that this file holds seeds in clear (e.g. made-up test seeds). */
   allowPlaintext?: boolean;
+  /** PSKC: accept encrypted seeds without a ValueMAC, knowing that tampering would go unnoticed. */
+  acceptTamperableSeeds?: boolean;
 }
 
 export interface Desired {

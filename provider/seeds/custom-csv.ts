@@ -3,14 +3,14 @@ import type { CsvLayout, TimeInterval } from "../model/index.js";
 import { delimiterHint, firstLine } from "./delimiter.js";
 import { SeedFileError } from "./errors.js";
 import type { Seed } from "./model.js";
-import { normalizeSecret } from "./normalize.js";
+import { MAX_CSV_RECORD_CHARS, normalizeSecret } from "./normalize.js";
 
 // Vendor CSVs of every other shape (Duo-, Okta- or vendor-style): the columns are named in tokens.yaml.
 
 export function readCustomCsv(text: string, file: string, layout: CsvLayout): Seed[] {
   let rows: string[][];
   try {
-    rows = parse(text.replace(/^\uFEFF/, ""), { skip_empty_lines: true, trim: true, relax_column_count: true, delimiter: layout.delimiter ?? "," });
+    rows = parse(text.replace(/^\uFEFF/, ""), { skip_empty_lines: true, trim: true, relax_column_count: true, delimiter: layout.delimiter ?? ",", max_record_size: MAX_CSV_RECORD_CHARS });
   } catch {
     throw new SeedFileError(file, "not a readable CSV file", "check the delimiter in tokens.yaml `seeds[].csv.delimiter`");
   }
