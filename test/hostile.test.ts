@@ -391,7 +391,7 @@ describe("hostile input is refused cleanly", function () {
       assertClean(accepted.stdout + accepted.stderr);
     });
     it("tokens.yaml's acceptTamperableSeeds is a schema-checked boolean", () => {
-      const yaml = `${HEAD.replace("tokens:\n", "")}seeds: [{ file: s.pskc, acceptTamperableSeeds: "yes" }]\ntokens: []\n`;
+      const yaml = `${HEAD.replace("tokens:\n", "")}seeds: [{ file: s.pskc, preSharedKeyEnv: K, acceptTamperableSeeds: "yes" }]\ntokens: []\n`;
       refusesYaml(yaml, "wrong-type");
       const ok = parseDesired(yaml.replace('"yes"', "true"), join(dir, "tokens.yaml"));
       assert.ok(ok.ok && ok.desired.seedFiles[0]?.acceptTamperableSeeds === true);

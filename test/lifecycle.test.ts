@@ -25,8 +25,10 @@ describe("token lifecycle against the emulator (HTTPS, CLI)", function () {
   });
   afterEach(() => emulator.stop());
 
+  // Deliveries are kept encrypted at rest (validate refuses plain seed files): tests store them so.
+  const STORE_PASSPHRASE = "lifecycle test store passphrase";
   const cli = async (args: string[], app: SecretApp = ADMIN_APP): Promise<CliResult> => {
-    const result = await runCli(args, { ...clientEnv(emulator, app), CI: "true" });
+    const result = await runCli(args, { ...clientEnv(emulator, app), CI: "true", ENTRA_TOKENS_SEED_PASSPHRASE: STORE_PASSPHRASE });
     outputs.push(result.stdout, result.stderr);
     return result;
   };
@@ -86,12 +88,13 @@ describe("token lifecycle against the emulator (HTTPS, CLI)", function () {
     const deliverySecrets = [0, 1, 2].map((i) => secretFor(`safeid-${i}`));
     deliverySecrets.forEach((secret, i) => safeid.push(`SID-${i},${secret},60,Deepnet,SafeID`));
     writeFileSync(join(dir, "safeid.csv"), `${safeid.join("\n")}\n`);
+    assert.equal((await cli(["seeds", "import", join(dir, "safeid.csv"), "--out", join(dir, "safeid.pskc")])).code, 0);
     writeFileSync(join(dir, "users.txt"), `${MEMBERS[2]},Megan's SafeID\n`);
-    const added = await cli(["add", join(dir, "safeid.csv"), "--file", file, "--users", join(dir, "users.txt"), "--state", "activated"]);
+    const added = await cli(["add", join(dir, "safeid.pskc"), "--passphrase-env", "ENTRA_TOKENS_SEED_PASSPHRASE", "--file", file, "--users", join(dir, "users.txt"), "--state", "activated"]);
     assert.equal(added.code, 0, added.stderr);
     assert.match(added.stdout, /3 added \(1 to users, 2 to the pool\)/);
     const text = readFileSync(file, "utf8");
-    assert.match(text, /seeds: \[ ?\{ file: seeds\.csv \}, \{ file: safeid\.csv \} ?\]/, "the seed file is named in seeds:");
+    assert.match(text, /\{ file: safeid\.pskc, passphraseEnv: ENTRA_TOKENS_SEED_PASSPHRASE \}/, "the seed file is named in seeds:");
     // In the file's own (flow) style, with the seed's attributes where they differ from defaults.
     assert.match(text, /\{ serial: "SID-0", state: activated, upn: megan\.bowen@contoso\.com, displayName: Megan's SafeID, manufacturer: Deepnet, model: SafeID, timeIntervalInSeconds: 60 \}/);
     assert.equal((await cli(["validate", file])).code, 0);
@@ -106,7 +109,7 @@ describe("token lifecycle against the emulator (HTTPS, CLI)", function () {
     writeFileSync(file, readFileSync(file, "utf8").replace(/(serial: "SID-1".*)timeIntervalInSeconds: 60/, "$1timeIntervalInSeconds: 30"));
     const invalid = await cli(["validate", file]);
     assert.equal(invalid.code, 1);
-    assert.match(invalid.stdout, /\[seed-mismatch\] token "SID-1": timeIntervalInSeconds is 30 in .*tokens\.yaml:\d+ but 60 in the seed file .*safeid\.csv/);
+    assert.match(invalid.stdout, /\[seed-mismatch\] token "SID-1": timeIntervalInSeconds is 30 in .*tokens\.yaml:\d+ but 60 in the seed file .*safeid\.pskc/);
     const refused = await cli(["plan", "--file", file]);
     assert.equal(refused.code, 1);
     assert.match(refused.stdout, /seed-mismatch/);

@@ -118,7 +118,8 @@ describe("Pulumi stack through an engine-faithful harness", function () {
     editTokens(dir, (text) =>
       text
         .replace('  - serial: "60234565"\n    state: available', '  - serial: "60234565"\n    state: activated\n    upn: diego.siciliani@contoso.com')
-        .replace('  - serial: "60234564"\n    state: assigned\n    upn: lee.gu@contoso.com', '  - serial: "60234564"\n    state: available')
+        // Handed back by its holder (under policy.selfService: keep, a pool token someone holds is theirs otherwise).
+        .replace('  - serial: "60234564"\n    state: assigned\n    upn: lee.gu@contoso.com', '  - serial: "60234564"\n    state: available\n    returnedBy: lee.gu@contoso.com')
         .replace("displayName: Adele's key fob", "displayName: Adele's new name"),
     );
     const edited = await engine.up();
@@ -257,5 +258,51 @@ describe("Pulumi stack through an engine-faithful harness", function () {
     emulator.tenant.deleteDevice(devices.get("60234565")!.id);
     await compare(() => engine.up({ refresh: true }));
     await compare(() => engine.up({ refresh: true })); // and nothing left to do on either side
+  });
+});
+
+describe("Pulumi state written by this version", function () {
+  this.timeout(300_000);
+  // test/fixtures/pulumi-state-v1: the state (and the tenant it describes) that `pulumi up` of the
+  // demo stack wrote with the provider text of the first release. Every later version must still
+  // read, refresh, update and delete it: that text calls the runtime's `v1` interface forever.
+  const FIXTURE = join(PROJECT_ROOT, "test", "fixtures", "pulumi-state-v1");
+  let emulator: GraphEmulator;
+
+  before(async () => {
+    emulator = await startHttpsEmulator({ snapshot: JSON.parse(readFileSync(join(FIXTURE, "tenant.json"), "utf8")) });
+  });
+  after(async () => {
+    await emulator.stop();
+  });
+
+  it("is read, refreshed, updated and deleted by this version", async () => {
+    const dir = copyProject();
+    writeFileSync(join(dir, "state-demo.json"), readFileSync(join(FIXTURE, "state.json")));
+    const engine = engineIn(dir, emulator);
+    const refreshed = await engine.refresh();
+    assertOk(refreshed);
+    assert.deepEqual(refreshed.steps.filter((s) => s.op !== "same"), []);
+    assertOk(await engine.preview({ expectNoChanges: true }));
+
+    editTokens(dir, (text) => text.replace(/ {2}- serial: "60234563"\n {4}state: assigned\n {4}upn: megan.bowen@contoso.com/, '  - serial: "60234563"\n    state: available\n    returnedBy: megan.bowen@contoso.com'));
+    const updated = await engine.up();
+    assertOk(updated);
+    assert.deepEqual(ops(updated, "update"), ["60234563"]);
+    assert.equal(emulator.tenant.deviceBySerial("60234563")?.status, "available");
+
+    editTokens(dir, (text) => text.replace("unmanaged: report", "unmanaged: delete"));
+    assertOk(await engine.up());
+    writeFileSync(join(dir, "stacks", "Pulumi.demo.yaml"), `${readFileSync(join(dir, "stacks", "Pulumi.demo.yaml"), "utf8")}  entra-tokens:allowDeletes: "true"\n`);
+    const destroyed = await engine.destroy();
+    assertOk(destroyed);
+    assert.deepEqual(ops(destroyed, "delete"), [...DEMO_SERIALS].sort());
+    assert.equal(emulator.tenant.allDevices().length, 0);
+  });
+
+  it("still runs the provider text stored in it, which names no path of the machine that wrote it", () => {
+    const state = readFileSync(join(FIXTURE, "state.json"), "utf8");
+    assert.ok(state.includes("__provider"));
+    assert.ok(!/\/(work|home|root|tmp)\//.test(state), "an absolute path in the stored provider text");
   });
 });

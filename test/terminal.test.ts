@@ -36,7 +36,7 @@ describe("at a real terminal (tmux)", function () {
     const screen = session.screen();
     assert.equal(code, 130, `exit ${code}: ${screen.slice(-600)}`);
     assert.match(screen, /Interrupted: finishing the requests in flight/);
-    const summary = /Interrupted: (\d+) succeeded, 0 failed, (\d+) not done/.exec(screen);
+    const summary = /Interrupted: (\d+) done by this run, 0 already so, 0 failed, (\d+) not done/.exec(screen);
     assert.ok(summary, screen);
     const activated = emulator.tenant.allDevices().filter((d) => d.status === "activated").length;
     assert.ok(activated > 0 && activated < 30, `stopped mid-way (${activated} activated)`);
@@ -58,7 +58,7 @@ describe("at a real terminal (tmux)", function () {
     assert.equal(await session.waitForExit(), 0, session.screen());
     const stdout = readFileSync(out, "utf8");
     assert.match(stdout, /Plan: 3 to create/);
-    assert.match(stdout, /Applied: 3 succeeded, 0 failed, 0 skipped/);
+    assert.match(stdout, /Applied: 3 done by this run, 0 already so, 0 failed, 0 skipped/);
     assert.doesNotMatch(stdout, /Type "yes"/, "the question is not in the piped output");
     assert.equal(emulator.tenant.allDevices().length, 3);
   });

@@ -95,8 +95,12 @@ function renderPlan(plan: Plan, format: OutputFormat, desired: Desired): string 
   return renderPlanText(plan, { color: colorWanted(process.stdout) });
 }
 
-/** Steps that need a token's seed: only these make us open (and decrypt) the seed files. */
-const needsSeed = (plan: Plan) => plan.steps.some((s) => s.kind === "create" || s.kind === "activate");
+/**
+ * Steps that need the seed files: creating and activating need the seed; changing the interval or
+ * hash needs what the seed file states about the token (its truth). Only these open (and decrypt) them.
+ */
+const needsSeed = (plan: Plan) =>
+  plan.steps.some((s) => s.kind === "create" || s.kind === "activate" || (s.kind === "update" && s.changes.some((c) => c.field === "timeIntervalInSeconds" || c.field === "hashFunction")));
 
 async function computePlan(options: ReconcileOptions, signal?: AbortSignal): Promise<{ plan: Plan; desired: Desired; repository: TokenRepository; seeds: SeedStore }> {
   const desired = await loadValidDesired(options.file);
