@@ -1,6 +1,7 @@
 // `npm run bench`: prints figures, never pass/fail.
 import { benchConverge, benchPlan } from "./converge.js";
 import { benchEmulatorListing } from "./emulator.js";
+import { benchPulumi } from "./pulumi.js";
 import { benchStartup } from "./startup.js";
 import { benchValidate } from "./validate.js";
 
@@ -11,6 +12,8 @@ async function main(): Promise<void> {
   const tokens = Number(process.env["BENCH_TOKENS"] ?? 10_000);
   // The naive path costs ~2 requests per token; BENCH_NAIVE_TOKENS can sample it and scale the count.
   await benchConverge(tokens, Number(process.env["BENCH_NAIVE_TOKENS"] ?? tokens));
+  // The Pulumi path through the engine harness at the documented --parallel, beside the CLI.
+  await benchPulumi(Number(process.env["BENCH_PULUMI_TOKENS"] ?? 2_000), 100);
   // Last: its garbage would inflate the converge runs' peak RSS.
   benchPlan(100_000);
 }
