@@ -1,5 +1,5 @@
 import type { TokenCredential } from "@azure/identity";
-import { AuthenticationHandler, Client, GraphError, HTTPMessageHandler, type Context, type Middleware } from "@microsoft/microsoft-graph-client";
+import { AuthenticationHandler, Client, GraphError, HTTPMessageHandler, type Context, type Middleware, type MiddlewareOptions } from "@microsoft/microsoft-graph-client";
 import { TokenCredentialAuthenticationProvider } from "@microsoft/microsoft-graph-client/authProviders/azureTokenCredentials/index.js";
 import {
   AuthenticationError,
@@ -70,11 +70,22 @@ function retryAfterMs(value: string | null | undefined): number | undefined {
 }
 
 /**
- * One pause for every request of a client: when Graph throttles, nothing else is sent until the
- * Retry-After has passed (Graph's guidance), instead of each request walking into its own 429.
+ * One pause and one pace for every request of a client. When Graph throttles, nothing else is
+ * sent until the Retry-After has passed (Graph's guidance), instead of each request walking into
+ * its own 429. And since Graph throttles every request, each request inside a $batch included
+ * (throttling.md, "JSON batching"), requests are paced in those units: after a 429 the pace drops
+ * to what the tenant accepted lately, then creeps up again while nothing is throttled (AIMD), so a
+ * high --concurrency does not spend itself on 429s.
  */
 class ThrottleGate {
   private until = 0;
+  /** Throttle units per second; unlimited until Graph first throttles us. */
+  private rate = Infinity;
+  private nextSlot = 0;
+  private lastCut = 0;
+  private lastRaise = 0;
+  /** Units Graph accepted, per send time, over the last few seconds. */
+  private readonly accepted: { at: number; units: number }[] = [];
 
   pause(ms: number): void {
     this.until = Math.max(this.until, Date.now() + ms);
@@ -84,8 +95,66 @@ class ThrottleGate {
     return this.until <= Date.now();
   }
 
-  async wait(): Promise<void> {
+  async wait(units = 1): Promise<void> {
     for (let left = this.until - Date.now(); left > 0; left = this.until - Date.now()) await sleep(left);
+    if (this.rate === Infinity) return;
+    const now = Date.now();
+    if (now - this.lastRaise >= 1000 && now - this.lastCut >= 1000) {
+      this.rate += Math.max(1, this.rate * 0.05);
+      this.lastRaise = now;
+    }
+    const at = Math.max(now, this.nextSlot);
+    this.nextSlot = at + (units * 1000) / this.rate;
+    if (at > now) await sleep(at - now);
+  }
+
+  /** Graph took `units` requests (and throttled `throttled` of them). */
+  record(units: number, throttled: number): void {
+    const now = Date.now();
+    if (units > throttled) this.accepted.push({ at: now, units: units - throttled });
+    while (this.accepted.length > 0 && now - this.accepted[0]!.at > PACE_WINDOW_MS) this.accepted.shift();
+    if (throttled === 0 || now - this.lastCut < 1000) return;
+    // What the tenant accepted over the window, a little less; never below one request a second.
+    const first = this.accepted[0]?.at ?? now;
+    let sum = 0;
+    for (const a of this.accepted) sum += a.units;
+    const observed = (sum * 1000) / Math.max(1000, now - first);
+    this.rate = Math.max(1, Math.min(this.rate, observed) * 0.8);
+    this.lastCut = now;
+  }
+}
+
+const PACE_WINDOW_MS = 5000;
+
+/** Graph throttles with 429, and sometimes with 503 and a Retry-After. */
+function isThrottle(status: number, retryAfter: string | undefined): boolean {
+  return status === 429 || (status === 503 && retryAfter !== undefined);
+}
+
+/** Tells the retry middleware how many throttle units a request costs (a $batch: one per item, and itself). */
+class ThrottleUnits implements MiddlewareOptions {
+  constructor(readonly units: number) {}
+}
+
+/** At most `size` callers at once, in the order they asked. */
+export class Slots {
+  private free: number;
+  private readonly waiting: (() => void)[] = [];
+
+  constructor(readonly size: number) {
+    this.free = Math.max(1, size);
+  }
+
+  async run<T>(work: () => Promise<T>): Promise<T> {
+    if (this.free > 0) this.free--;
+    else await new Promise<void>((resolve) => this.waiting.push(resolve));
+    try {
+      return await work();
+    } finally {
+      const next = this.waiting.shift();
+      if (next) next();
+      else this.free++;
+    }
   }
 }
 
@@ -107,13 +176,18 @@ class RetryMiddleware implements Middleware {
   async execute(context: Context): Promise<void> {
     const next = this.next;
     if (!next) throw new Error("RetryMiddleware needs a next handler");
+    const option = context.middlewareControl?.getMiddlewareOptions(ThrottleUnits);
+    const units = option instanceof ThrottleUnits ? option.units : 1;
     for (let attempt = 0; ; attempt++) {
       let status: number | "network";
-      await this.gate.wait();
+      await this.gate.wait(units);
       this.requestsSent++;
       try {
         await next.execute(context);
         status = context.response?.status ?? 0;
+        // A whole request refused counts as throttled; a $batch reports its items itself.
+        const throttled = isThrottle(status, context.response?.headers.get("retry-after") ?? undefined);
+        if (units === 1 || throttled) this.gate.record(units, throttled ? units : 0);
         if (!RETRYABLE.has(status) || attempt >= this.policy.maxRetries) return;
       } catch (error: unknown) {
         if (attempt >= this.policy.maxRetries) {
@@ -165,8 +239,9 @@ export class GraphClient {
     return this.retry.requestsSent;
   }
 
-  async send(method: BatchItem["method"], path: string, purpose: CallPurpose, body?: unknown): Promise<unknown> {
+  async send(method: BatchItem["method"], path: string, purpose: CallPurpose, body?: unknown, units = 1): Promise<unknown> {
     const request = this.client.api(path);
+    if (units !== 1) request.middlewareOptions([new ThrottleUnits(units)]);
     try {
       switch (method) {
         case "GET":
@@ -187,21 +262,18 @@ export class GraphClient {
   async *pages(path: string, purpose: CallPurpose): AsyncGenerator<unknown[]> {
     let next: string | undefined = path;
     while (next !== undefined) {
-      const page = await this.send("GET", next, purpose);
-      if (typeof page !== "object" || page === null || !("value" in page) || !Array.isArray(page.value)) {
-        throw new UnexpectedResponseError(`Graph answered ${purpose.operation} without a "value" list`, purpose.operation);
-      }
+      const page = collectionPage(await this.send("GET", next, purpose), purpose.operation);
       yield page.value;
-      const link: unknown = "@odata.nextLink" in page ? page["@odata.nextLink"] : undefined;
-      next = typeof link === "string" ? link : undefined;
+      next = page.nextLink;
     }
   }
 
   /**
-   * Sends items through /$batch, 20 per request, `concurrency` batches at a time; items that are
-   * throttled or fail with 5xx inside a batch are sent again after their Retry-After.
+   * Sends items through /$batch, 20 per request, as many batches at a time as `slots` allows
+   * (shared by every phase that runs at once); items that are throttled or fail with 5xx inside a
+   * batch are sent again after their Retry-After.
    */
-  async batch(items: readonly BatchItem[], purpose: CallPurpose, concurrency = 4): Promise<BatchOutcome[]> {
+  async batch(items: readonly BatchItem[], purpose: CallPurpose, slots: Slots = new Slots(4)): Promise<BatchOutcome[]> {
     const outcomes: (BatchOutcome | undefined)[] = new Array(items.length);
     let pending = items.map((_, index) => index);
     // `attempt` counts rounds that settled nothing: under heavy throttling most rounds still make
@@ -212,7 +284,7 @@ export class GraphClient {
       for (let i = 0; i < pending.length; i += MAX_BATCH_REQUESTS) chunks.push(pending.slice(i, i + MAX_BATCH_REQUESTS));
       const retry: number[] = [];
       let waitMs = 0;
-      await forEachConcurrently(chunks, concurrency, async (chunk) => {
+      await forEachConcurrently(chunks, slots.size, (chunk) => slots.run(async () => {
         const body = {
           requests: chunk.map((index) => {
             const item = items[index]!;
@@ -224,8 +296,10 @@ export class GraphClient {
             };
           }),
         };
-        const answer = await this.send("POST", "/$batch", purpose, body);
-        for (const response of parseBatchResponses(answer, purpose)) {
+        const answer = await this.send("POST", "/$batch", purpose, body, chunk.length + 1);
+        const responses = parseBatchResponses(answer, purpose);
+        this.gate.record(chunk.length + 1, responses.filter((r) => isThrottle(r.status, r.retryAfter)).length);
+        for (const response of responses) {
           const index = Number(response.id);
           if (!chunk.includes(index)) continue;
           if (response.status < 400) {
@@ -245,7 +319,7 @@ export class GraphClient {
             outcomes[index] = { ok: false, error: new UnexpectedResponseError(`Graph's $batch answer had no response for item ${index}`, purpose.operation) };
           }
         }
-      });
+      }));
       pending = retry.sort((a, b) => a - b);
       if (pending.length === pendingBefore) attempt++;
       if (pending.length > 0) {
@@ -363,6 +437,15 @@ function parseBatchResponses(answer: unknown, purpose: CallPurpose): BatchRespon
       ...(requestId === undefined ? {} : { requestId }),
     };
   });
+}
+
+/** A collection answer's items and its @odata.nextLink. */
+export function collectionPage(body: unknown, operation: string): { value: unknown[]; nextLink?: string } {
+  if (typeof body !== "object" || body === null || !("value" in body) || !Array.isArray(body.value)) {
+    throw new UnexpectedResponseError(`Graph answered ${operation} without a "value" list`, operation);
+  }
+  const link: unknown = "@odata.nextLink" in body ? body["@odata.nextLink"] : undefined;
+  return { value: body.value, ...(typeof link === "string" ? { nextLink: link } : {}) };
 }
 
 /** Runs `work` over `items` with at most `limit` in flight. */
