@@ -1,6 +1,7 @@
 import { GraphRejectedError, NotFoundError, type GraphFailure } from "../graph/errors.js";
 import { isAlreadyExists, type CreateRequest, type ItemResult, type TokenRepository } from "../graph/repository.js";
-import { STEP_KINDS, type Plan, type Step, type StepKind } from "../model/index.js";
+import { MAX_BATCH_REQUESTS, forEachConcurrently } from "../graph/client.js";
+import type { Plan, Step, StepKind } from "../model/index.js";
 import type { SeedStore } from "../seeds/model.js";
 import { verificationCode } from "./totp.js";
 
@@ -20,8 +21,6 @@ export interface ApplyOptions {
   seeds: SeedStore;
   onProgress?: (event: ProgressEvent) => void;
   now?: () => number;
-  /** Activations sent per round; codes are computed just before each round so they stay fresh. */
-  activationRound?: number;
 }
 
 export interface StepOutcome {
@@ -49,6 +48,8 @@ export async function applyPlan(plan: Plan, repository: TokenRepository, options
   const deviceIds = new Map<string, string>();
   const key = (serial: string) => serial.toUpperCase();
 
+  /** Serials this plan creates or assigns: their activation waits for that. */
+  const placed = new Set(plan.steps.filter((s) => s.kind === "create" || s.kind === "assign").map((s) => key(s.serial)));
   const settle = (step: Step, result: ItemResult<unknown> | { ok: false; message: string }) => {
     if (result.ok) {
       outcomes.set(step, { step, status: "succeeded" });
@@ -59,14 +60,18 @@ export async function applyPlan(plan: Plan, repository: TokenRepository, options
     failedSerials.add(key(step.serial));
   };
 
-  for (const phase of STEP_KINDS) {
-    const all = plan.steps.filter((s) => s.kind === phase);
-    if (all.length === 0) continue;
-    const runnable = all.filter((s) => {
+  const withoutFailed = <S extends Step>(steps: readonly S[]): S[] =>
+    steps.filter((s) => {
       if (!failedSerials.has(key(s.serial))) return true;
       outcomes.set(s, { step: s, status: "skipped", message: "an earlier step for this token failed" });
       return false;
     });
+
+  const runPhase = async (phase: StepKind, ready: Promise<unknown> = Promise.resolve()): Promise<void> => {
+    const all = plan.steps.filter((s) => s.kind === phase);
+    if (all.length === 0) return;
+    await ready;
+    const runnable = withoutFailed(all);
     const progress = (done: number) => options.onProgress?.({ phase, done: Math.min(done, runnable.length), total: runnable.length });
     progress(0);
     switch (phase) {
@@ -137,17 +142,39 @@ export async function applyPlan(plan: Plan, repository: TokenRepository, options
       }
       case "activate": {
         const steps = runnable.filter((s): s is Activate => s.kind === "activate");
-        const round = options.activationRound ?? 80;
-        for (let start = 0; start < steps.length; start += round) {
-          const chunk = steps.slice(start, start + round);
-          const results = await activateRound(repository, chunk, options.seeds, deviceIds, now);
-          chunk.forEach((s, i) => settle(s, results[i]!));
-          progress(start + chunk.length);
-        }
+        // One $batch per round, `concurrency` rounds in flight and a new one as soon as one ends;
+        // each round computes its codes just before it is sent, so they stay fresh.
+        let done = 0;
+        const activate = (group: readonly Activate[]) => {
+          const rounds: Activate[][] = [];
+          for (let start = 0; start < group.length; start += MAX_BATCH_REQUESTS) rounds.push(group.slice(start, start + MAX_BATCH_REQUESTS));
+          return forEachConcurrently(rounds, repository.concurrency, async (round) => {
+            const results = await activateRound(repository, round, options.seeds, deviceIds, now);
+            round.forEach((s, i) => settle(s, results[i]!));
+            progress((done += round.length));
+          });
+        };
+        // Tokens already held start at once; the others once their create or assign is done.
+        await Promise.all([
+          activate(steps.filter((s) => !placed.has(key(s.serial)))),
+          placement.then(() => activate(withoutFailed(steps.filter((s) => placed.has(key(s.serial)))))),
+        ]);
         break;
       }
     }
-  }
+  };
+
+  // Phases wait only for what Graph's rules make them depend on, and otherwise overlap:
+  // unassigning frees tokens and users' seats (at most 5 each) for everything after it; Graph
+  // changes attributes only of unassigned tokens, so an update precedes its token's assign;
+  // deletes touch only unmanaged tokens and creates only new serials; an activation waits for its
+  // token's create or assign, while tokens already held can be activated from the start.
+  const unassigned = runPhase("unassign");
+  const updated = runPhase("update", unassigned);
+  const created = runPhase("create", unassigned);
+  const assigned = runPhase("assign", updated);
+  const placement = Promise.all([created, assigned]);
+  await Promise.all([runPhase("delete", unassigned), placement, runPhase("activate")]);
   const ordered = plan.steps.map((s) => outcomes.get(s) ?? { step: s, status: "skipped" as const, message: "not reached" });
   return {
     outcomes: ordered,

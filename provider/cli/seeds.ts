@@ -6,7 +6,7 @@ import { entraCsv, entraJson, type ExportRow } from "../seeds/export.js";
 import type { Seed } from "../seeds/model.js";
 import { decodeBase32 } from "../seeds/normalize.js";
 import { writePskc } from "../seeds/pskc.js";
-import { readSeedFile, readSeedFiles } from "../seeds/read.js";
+import { append, readSeedFile, readSeedFiles } from "../seeds/read.js";
 import { guard, loadValidDesired, ReportedFailure } from "./reconcile.js";
 
 // seeds import / seeds export / assign: the file side of enrolment. Secrets go only into files
@@ -44,7 +44,7 @@ export async function importCommand(files: readonly string[], options: ImportOpt
       };
       const read = await readSeedFile(ref);
       err(`${path}: ${read.length} TOTP seeds`);
-      seeds.push(...read);
+      append(seeds, read);
     }
     const serials = new Set<string>();
     for (const s of seeds) {

@@ -282,7 +282,7 @@ export class GraphClient {
       const pendingBefore = pending.length;
       const chunks: number[][] = [];
       for (let i = 0; i < pending.length; i += MAX_BATCH_REQUESTS) chunks.push(pending.slice(i, i + MAX_BATCH_REQUESTS));
-      const retry: number[] = [];
+      const retry = new Set<number>();
       let waitMs = 0;
       await forEachConcurrently(chunks, slots.size, (chunk) => slots.run(async () => {
         const body = {
@@ -305,7 +305,7 @@ export class GraphClient {
           if (response.status < 400) {
             outcomes[index] = { ok: true, status: response.status, body: response.body };
           } else if (RETRYABLE.has(response.status) && attempt < this.policy.maxRetries) {
-            retry.push(index);
+            retry.add(index);
             const retryAfter = retryAfterMs(response.retryAfter);
             // Hold back the batches not yet sent, rather than let them be throttled too.
             if (retryAfter !== undefined && retryAfter <= this.policy.maxDelayMs) this.gate.pause(retryAfter);
@@ -315,12 +315,12 @@ export class GraphClient {
           }
         }
         for (const index of chunk) {
-          if (outcomes[index] === undefined && !retry.includes(index)) {
+          if (outcomes[index] === undefined && !retry.has(index)) {
             outcomes[index] = { ok: false, error: new UnexpectedResponseError(`Graph's $batch answer had no response for item ${index}`, purpose.operation) };
           }
         }
       }));
-      pending = retry.sort((a, b) => a - b);
+      pending = [...retry].sort((a, b) => a - b);
       if (pending.length === pendingBefore) attempt++;
       if (pending.length > 0) {
         if (waitMs > this.policy.maxDelayMs) {

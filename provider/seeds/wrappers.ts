@@ -88,7 +88,7 @@ async function unzip(bytes: Buffer, name: string, secrets: WrapperSecrets, depth
       if (/password/i.test(message)) throw new SeedFileError(name, "the zip password is wrong", "check the password the vendor sent separately");
       throw new SeedFileError(name, `cannot unpack "${entryName}" (${message})`, "ask the vendor for the file again");
     }
-    out.push(...(await unwrap(Buffer.concat(chunks), `${name}!${entryName}`, secrets, depth + 1)));
+    for (const file of await unwrap(Buffer.concat(chunks), `${name}!${entryName}`, secrets, depth + 1)) out.push(file);
   }
   await reader.close();
   return out;
