@@ -13,7 +13,7 @@ const DIST = join(__dirname, "..");
 const PROBE = join(DIST, "bench", "rss-probe.js");
 const CLI = join(DIST, "provider", "cli", "main.js");
 const NAIVE = join(DIST, "bench", "naive.js");
-const CONCURRENCY = "8";
+const CONCURRENCY = process.env["BENCH_CONCURRENCY"] ?? "8";
 /** Simulated Graph: 50 ms per request; with throttling, a tenant bucket of 400 refilled at 200 a second. */
 const LATENCY = { latencyMs: 50 };
 const THROTTLED = { latencyMs: 50, throttle: { capacity: 400, refillPerSecond: 200 } };
@@ -97,7 +97,7 @@ function line(label: string, free: Figures, throttled: Figures | undefined, mini
     `  ${label.padEnd(12)} ${approx}${n(free.units * scale).padStart(7)} units (${((free.units * scale) / minimum).toFixed(2)}× min), ` +
     `${approx}${n(free.topLevel * scale)} requests, ${free.tokenRequests} token; ` +
     `${approx}${(free.seconds * scale).toFixed(1)} s` +
-    (throttled ? ` / ${approx}${(throttled.seconds * scale).toFixed(1)} s throttled (${approx}${n(throttled.throttled * scale)} × 429)` : "") +
+    (throttled ? `; throttled: ${approx}${(throttled.seconds * scale).toFixed(1)} s, ${approx}${n(throttled.units * scale)} units (${approx}${n(throttled.throttled * scale)} × 429)` : "") +
     (scale === 1 ? `, peak RSS ${free.rssMb.toFixed(0)} MB` : "") +
     (free.failed || throttled?.failed ? "  FAILED" : "")
   );

@@ -1,4 +1,4 @@
-import type { TokenCredential } from "@azure/identity";
+import type { AccessToken, TokenCredential } from "@azure/identity";
 import { AuthenticationHandler, Client, GraphError, HTTPMessageHandler, type Context, type Middleware, type MiddlewareOptions } from "@microsoft/microsoft-graph-client";
 import { TokenCredentialAuthenticationProvider } from "@microsoft/microsoft-graph-client/authProviders/azureTokenCredentials/index.js";
 import {
@@ -158,6 +158,23 @@ export class Slots {
   }
 }
 
+/**
+ * Requests that start together would each ask the token endpoint (the credential does not share
+ * an acquisition in flight): they share one, and reuse it until five minutes before it expires.
+ */
+function sharedToken(credential: TokenCredential): TokenCredential {
+  let cached: AccessToken | null = null;
+  let pending: Promise<AccessToken | null> | undefined;
+  return {
+    getToken: async (scopes, options) => {
+      if (cached && cached.expiresOnTimestamp - Date.now() > 5 * 60_000) return cached;
+      pending ??= credential.getToken(scopes, options).finally(() => (pending = undefined));
+      cached = await pending;
+      return cached;
+    },
+  };
+}
+
 /** Retries 429/5xx (honouring Retry-After) and dropped connections, and counts what goes on the wire. */
 class RetryMiddleware implements Middleware {
   private next: Middleware | undefined;
@@ -222,7 +239,7 @@ export class GraphClient {
     const version = url.pathname.replace(/^\/+/, "");
     this.policy = { ...DEFAULT_RETRY, ...options.retry };
     this.retry = new RetryMiddleware(this.policy, this.gate, options.onRetry);
-    const auth = new AuthenticationHandler(new TokenCredentialAuthenticationProvider(options.credential, { scopes: [GRAPH_SCOPE] }));
+    const auth = new AuthenticationHandler(new TokenCredentialAuthenticationProvider(sharedToken(options.credential), { scopes: [GRAPH_SCOPE] }));
     auth.setNext(this.retry);
     this.retry.setNext(new HTTPMessageHandler());
     this.client = Client.initWithMiddleware({
