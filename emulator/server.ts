@@ -424,7 +424,7 @@ export class GraphEmulator {
       }),
       route("getUser", "GET", "/users/([^/]+)", (ctx) => {
         this.require(ctx.claims, "readUsers");
-        return ok(200, this.userJson(tenant.user(param(ctx, 0)), ctx.query));
+        return ok(200, this.userJson(tenant.user(param(ctx, 0)), this.userFields(ctx.query)));
       }),
       route("listUsers", "GET", "/users", (ctx) => {
         this.require(ctx.claims, "readUsers");
@@ -488,9 +488,10 @@ export class GraphEmulator {
    * parameters"; the error text is the one microsoft-graph-docs-contrib issue #1238 quotes).
    */
   private listUsers(query: URLSearchParams): object {
+    const fields = this.userFields(query);
     const filter = query.get("$filter");
     const matching = filter === null || filter.trim() === "" ? this.tenant.allUsers() : this.filterUsers(filter);
-    return this.page(matching, query, "/users", "users", (u) => this.userJson(u, query));
+    return this.page(matching, query, "/users", "users", (u) => this.userJson(u, fields));
   }
 
   private filterUsers(filter: string): User[] {
@@ -512,10 +513,15 @@ export class GraphEmulator {
     return [...found.values()];
   }
 
-  private userJson(user: User, query: URLSearchParams): Record<string, unknown> {
+  /** The user properties `$select` asks for (all we model when absent); 400 for one we do not know. */
+  private userFields(query: URLSearchParams): string[] {
     const fields = selection(query) ?? [...USER_FIELDS];
     const unknown = fields.find((f) => !(USER_FIELDS as readonly string[]).includes(f));
     if (unknown) throw new GraphError(400, "Request_BadRequest", `Could not find a property named '${unknown}' on type 'microsoft.graph.user'.`);
+    return fields;
+  }
+
+  private userJson(user: User, fields: readonly string[]): Record<string, unknown> {
     return Object.fromEntries(["id", ...fields].map((f) => [f, user[f as (typeof USER_FIELDS)[number]]]));
   }
 

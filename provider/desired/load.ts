@@ -15,6 +15,7 @@ import {
   type UnmanagedPolicy,
 } from "../model/index.js";
 import type { Diagnostic, DiagnosticCode } from "./diagnostics.js";
+import { fastRead } from "./fast-read.js";
 
 /** Larger files are refused before parsing: ~80,000 tokens fit, an accidental log dump does not. */
 export const MAX_FILE_BYTES = 8 * 1024 * 1024;
@@ -94,6 +95,12 @@ export function parseDesired(rawText: string, file: string): LoadResult {
   }
   // A BOM is invisible in editors; drop it so that columns match what the author sees.
   const text = rawText.startsWith("\uFEFF") ? rawText.slice(1) : rawText;
+  const fast = fastRead(text);
+  if (fast && validateSchema(fast.data)) {
+    const at = (path: readonly (string | number)[]) => ({ file, ...(fast.tokenStarts[typeof path[1] === "number" ? path[1] : 0] ?? { line: 1, column: 1 }) });
+    const result = semanticChecks(fast.data, file, { at });
+    if (result.ok) return result;
+  }
   const lines = new LineCounter();
   const doc = parseDocument(text, { lineCounter: lines, prettyErrors: false, uniqueKeys: true });
   const locate = (offset: number) => {
@@ -330,7 +337,7 @@ function allowedFields(parentSchema: unknown): string[] {
   return typeof properties === "object" && properties !== null ? Object.keys(properties) : [];
 }
 
-function semanticChecks(file: TokensFile, fileName: string, source: SourceMap): LoadResult {
+function semanticChecks(file: TokensFile, fileName: string, source: Pick<SourceMap, "at">): LoadResult {
   const diagnostics: Diagnostic[] = [];
   const defaults = file.defaults ?? {};
   const firstBySerial = new Map<string, number>();
