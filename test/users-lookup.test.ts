@@ -46,7 +46,7 @@ describe("finding many users with `in` filters", () => {
   it("client: resolves 100 UPNs and their tokens' holders with 7 filtered requests in one $batch, each user once", async () => {
     emulator = await startHttpsEmulator();
     const upns: string[] = [];
-    for (let i = 0; i < 100; i++) upns.push(emulator.tenant.addUser({ userPrincipalName: `person${i}@contoso.com` }).userPrincipalName);
+    for (let i = 0; i < 100; i++) upns.push(emulator.tenant.addUser({ userPrincipalName: i === 0 ? "d'arcy+keys#1@contoso.com" : `person${i}@contoso.com` }).userPrincipalName);
     const stranger = emulator.tenant.addUser({ userPrincipalName: "o'brien@contoso.com" });
     for (let i = 0; i < 3; i++) {
       const holder = i === 0 ? stranger.id : emulator.tenant.user(upns[i]!).id;
@@ -59,6 +59,7 @@ describe("finding many users with `in` filters", () => {
     const live = await readLive(repository, { file: "tokens.yaml", version: 1, policy: { unmanaged: "report", maxDeletes: 5 }, seedFiles: [], tokens });
     assert.equal(live.directory.users.get("person99@contoso.com")?.userPrincipalName, "person99@contoso.com");
     assert.equal(live.directory.users.get("ghost@contoso.com"), null);
+    assert.equal(live.directory.users.get("d'arcy+keys#1@contoso.com")?.id, emulator.tenant.user(upns[0]!).id, "quotes doubled, # and + encoded");
     assert.equal(live.directory.users.get(stranger.id.toLowerCase())?.userPrincipalName, "o'brien@contoso.com");
     const lookups = emulator.requests.filter((r) => r.route === "listUsers" || r.route === "getUser");
     // 101 UPNs → 7 filters of ≤ 15; the one holder nobody named → 1 filter by id.
