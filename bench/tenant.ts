@@ -55,8 +55,8 @@ export function benchTenant(count: number, scenario: Scenario): BenchTenant {
   };
   const work: Work = { devicesListed: scenario === "converge" ? 0 : count, usersNamed: 0, holdersUnnamed: 0, creates: 0, batchable: 0 };
   // 1% change: every 400th held token goes back to the pool, every 400th pool token is renamed.
-  const returned = (i: number) => scenario === "1% change" && i % 5 !== 0 && i % 400 === 1;
-  const renamed = (i: number) => scenario === "1% change" && i % 400 === 0;
+  const returned = (i: number) => scenario === "1% change" && i < count && i % 5 !== 0 && i % 400 === 1;
+  const renamed = (i: number) => scenario === "1% change" && i < count && i % 400 === 0;
   for (let i = 0; i < count + added; i++) {
     const isNew = i >= count;
     const pool = i % 5 === 0 && !isNew;
