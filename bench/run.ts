@@ -2,6 +2,7 @@
 import { benchPlan } from "./plan.js";
 import { benchEmulatorListing } from "./emulator.js";
 import { benchGraph } from "./graph.js";
+import { benchStartup } from "./startup.js";
 import type { Scenario } from "./tenant.js";
 import { benchValidate } from "./validate.js";
 
@@ -9,6 +10,7 @@ const SCENARIOS: Scenario[] = ["converge", "no-op plan", "drift", "1% change"];
 const sizes = (name: string, fallback: string) => (process.env[name] ?? fallback).split(",").filter(Boolean).map(Number);
 
 async function main(): Promise<void> {
+  benchStartup();
   for (const count of sizes("BENCH_VALIDATE_SIZES", "10000,100000")) await benchValidate(count);
   await benchEmulatorListing(10_000);
   // Every scenario at BENCH_SIZES; the naive baseline runs up to BENCH_NAIVE_MAX and is scaled above it.

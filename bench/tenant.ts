@@ -44,7 +44,7 @@ export function minimumUnits(w: Work): number {
 
 export function benchTenant(count: number, scenario: Scenario): BenchTenant {
   const added = scenario === "1% change" ? Math.max(2, Math.round(count * 0.005)) : 0;
-  const yaml = ["version: 1", "defaults: { manufacturer: Token2, model: C202 }", "policy: { unmanaged: report, maxDeletes: 5 }", "seeds: [{ file: seeds.csv }]", "tokens:"];
+  const yaml = ["version: 1", "defaults: { manufacturer: Token2, model: C202 }", "policy: { unmanaged: report, maxDeletes: 5 }", "seeds: [{ file: seeds.csv, allowPlaintext: true }]", "tokens:"];
   const csv = ["serial number,secret key,time interval"];
   const users: User[] = [];
   const devices: Device[] = [];

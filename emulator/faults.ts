@@ -6,7 +6,7 @@ export interface ThrottleConfig {
   capacity: number;
   /** Requests added back per second. */
   refillPerSecond: number;
-  /** 429 (default) or 503, both of which Graph uses for throttling. */
+  /** 429 or 503, both of which Graph uses for throttling; unset, the response variant decides (429 by default). */
   status?: 429 | 503;
 }
 
@@ -40,7 +40,7 @@ export interface ScriptedFault {
 export type FaultDecision =
   | { kind: "none"; latencyMs: number }
   | { kind: "drop"; latencyMs: number }
-  | { kind: "throttle"; latencyMs: number; status: 429 | 503; retryAfterSeconds: number }
+  | { kind: "throttle"; latencyMs: number; status: 429 | 503 | undefined; retryAfterSeconds: number }
   | { kind: "error"; latencyMs: number; status: number };
 
 class TokenBucket {
@@ -67,7 +67,7 @@ class TokenBucket {
 }
 
 /** mulberry32: small, fast and good enough to make fault patterns repeatable. */
-function seededRandom(seed: number): () => number {
+export function seededRandom(seed: number): () => number {
   let state = seed >>> 0;
   return () => {
     state = (state + 0x6d2b79f5) >>> 0;
@@ -113,7 +113,7 @@ export class Faults {
         this.buckets.set(key, bucket);
       }
       const taken = bucket.take(this.now());
-      if (!taken.ok) return { kind: "throttle", latencyMs, status: rule.throttle.status ?? 429, retryAfterSeconds: taken.retryAfterSeconds };
+      if (!taken.ok) return { kind: "throttle", latencyMs, status: rule.throttle.status, retryAfterSeconds: taken.retryAfterSeconds };
     }
     if (rule.dropRate && this.random() < rule.dropRate) return { kind: "drop", latencyMs };
     if (rule.errorRate && this.random() < rule.errorRate) return { kind: "error", latencyMs, status: rule.errorStatus ?? 503 };

@@ -6,6 +6,7 @@ import { DEMO_TENANT_ID, demoApp, demoUsers } from "./demo.js";
 import type { FaultConfig } from "./faults.js";
 import { GraphEmulator } from "./server.js";
 import { isJson } from "./tenant.js";
+import { isVariantSetting, VARIANT_SETTINGS, type VariantName } from "./variants.js";
 
 // `npm run emulator`: a standalone Graph emulator with the demo tenant, until Ctrl-C.
 
@@ -13,6 +14,17 @@ function port(value: string): number {
   const n = Number(value);
   if (!Number.isInteger(n) || n < 0 || n > 65535) throw new InvalidArgumentError("must be a port number 0-65535");
   return n;
+}
+
+function seed(value: string): number {
+  const n = Number(value);
+  if (!Number.isSafeInteger(n) || n < 0) throw new InvalidArgumentError("must be a whole number, 0 or more");
+  return n;
+}
+
+function variant(value: string): VariantName | "mix" {
+  if (!isVariantSetting(value)) throw new InvalidArgumentError(`must be one of ${VARIANT_SETTINGS.join(", ")}`);
+  return value;
 }
 
 function faultsFrom(path: string): FaultConfig {
@@ -30,9 +42,11 @@ async function main(): Promise<void> {
     .option("--http", "serve plain HTTP instead of HTTPS (@azure/identity needs HTTPS)")
     .option("--state <file>", "load the tenant from this JSON file and save every change to it")
     .option("--faults <file>", "fault injection config (JSON: latencyMs, throttle, errorRate, dropRate, routes, script)")
+    .option("--variant <name>", `documented response shapes to serve: ${VARIANT_SETTINGS.join(" | ")}`, variant, "canonical" as VariantName | "mix")
+    .option("--variant-seed <n>", "seed of the mix variant's random choices", seed, 1)
     .option("--write-env <file>", "where to write the AZURE_* settings a client needs", "emulator.env")
     .parse();
-  const options = program.opts<{ port: number; host: string; http?: boolean; state?: string; faults?: string; writeEnv: string }>();
+  const options = program.opts<{ port: number; host: string; http?: boolean; state?: string; faults?: string; variant: VariantName | "mix"; variantSeed: number; writeEnv: string }>();
   const app = demoApp();
   const emulator = await GraphEmulator.start({
     tenantId: DEMO_TENANT_ID,
@@ -43,6 +57,8 @@ async function main(): Promise<void> {
     snapshot: { users: demoUsers(), devices: [] },
     ...(options.state ? { statePath: resolve(options.state) } : {}),
     ...(options.faults ? { faults: faultsFrom(options.faults) } : {}),
+    variant: options.variant,
+    variantSeed: options.variantSeed,
   });
   const caPath = resolve(`${options.writeEnv}.ca.pem`);
   const env = [
@@ -58,7 +74,7 @@ async function main(): Promise<void> {
   }
   // The client secret goes to a file only readable by you, never to the terminal.
   writeFileSync(options.writeEnv, `${env.join("\n")}\n`, { mode: 0o600 });
-  console.log(`Graph emulator listening on ${emulator.graphUrl}`);
+  console.log(`Graph emulator listening on ${emulator.graphUrl} (response variant: ${options.variant})`);
   console.log(`tenant ${DEMO_TENANT_ID}; client settings written to ${resolve(options.writeEnv)} (set -a; . ${options.writeEnv}; set +a)`);
   console.log("Ctrl-C to stop.");
   const stop = () => void emulator.stop().then(() => process.exit(0));

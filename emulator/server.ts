@@ -7,6 +7,7 @@ import { Authority, instanceDiscovery, OAuthError, openIdConfiguration, type Acc
 import { Faults, type FaultConfig } from "./faults.js";
 import { forbidden, GraphError, isJson, Tenant, type Device, type Json, type TenantSnapshot, type User } from "./tenant.js";
 import { generateTls, type TlsMaterial } from "./tls.js";
+import { Variants, type ResponseShape, type VariantSetting } from "./variants.js";
 
 // A local Microsoft Graph (beta) for hardware OATH tokens, following ../shared/graph-api.md.
 
@@ -16,6 +17,10 @@ export const PERMISSIONS = {
   readMethods: ["UserAuthenticationMethod.Read.All", "UserAuthenticationMethod.ReadWrite.All"],
   writeMethods: ["UserAuthenticationMethod.ReadWrite.All"],
   readUsers: ["User.Read.All", "User.ReadWrite.All", "Directory.Read.All", "Directory.ReadWrite.All"],
+  // hardwareoathauthenticationmethodconfiguration-get.md
+  readMethodPolicy: ["Policy.Read.All", "Policy.ReadWrite.AuthenticationMethod"],
+  // directoryobject-checkmembergroups.md: a user's groups need a group-reading permission besides the user one.
+  readGroupMembers: ["GroupMember.Read.All", "Group.Read.All", "Group.ReadWrite.All", "Directory.Read.All", "Directory.ReadWrite.All"],
 } as const;
 type Permission = keyof typeof PERMISSIONS;
 
@@ -35,6 +40,10 @@ export interface EmulatorOptions {
   snapshot?: TenantSnapshot;
   /** Load the tenant from this JSON file if it exists, and save it there after each change. */
   statePath?: string;
+  /** Which documented response shapes to serve (see variants.ts); default "canonical", the emulator's own. */
+  variant?: VariantSetting;
+  /** Seed of the "mix" variant's choices, so a run repeats. */
+  variantSeed?: number;
 }
 
 export interface RequestLogEntry {
@@ -56,6 +65,8 @@ interface Route {
   name: string;
   method: string;
   pattern: RegExp;
+  /** The OData query options the route implements; any other `$` option is refused as Graph refuses it. */
+  options: readonly string[];
   handle: (ctx: RouteContext) => GraphResponse;
 }
 
@@ -64,11 +75,18 @@ interface RouteContext {
   query: URLSearchParams;
   body: unknown;
   claims: AccessClaims;
+  /** The documented shape this answer takes. */
+  shape: ResponseShape;
 }
 
 const DEVICES = "/directory/authenticationMethodDevices/hardwareOathDevices";
 const METHODS = "/users/([^/]+)/authentication/hardwareOathMethods";
 const DEVICE_TYPE = "microsoft.graph.hardwareOathTokenAuthenticationMethodDevice";
+/** OData system query options Graph knows; the ones a route does not implement answer 400 (OData's wording). */
+const ODATA_OPTIONS: Record<string, string> = {
+  $filter: "Filter", $select: "Select", $top: "Top", $skip: "Skip", $skiptoken: "SkipToken", $expand: "Expand",
+  $orderby: "OrderBy", $count: "Count", $search: "Search", $format: "Format", $apply: "Apply", $compute: "Compute",
+};
 const METHOD_TYPE = "#microsoft.graph.hardwareOathAuthenticationMethod";
 const MAX_BODY_BYTES = 4 * 1024 * 1024;
 const MAX_BATCH = 20;
@@ -82,6 +100,7 @@ export class GraphEmulator {
   /** Set when serving HTTPS: the CA certificate clients must trust (PEM). */
   readonly caCert: string | undefined;
   private faults: Faults;
+  private readonly variants: Variants;
   private readonly authority: Authority;
   private readonly routes: Route[];
   private readonly sockets = new Set<Socket>();
@@ -99,6 +118,7 @@ export class GraphEmulator {
     this.tenant = new Tenant(clock, snapshot);
     this.authority = new Authority(this.tenantId, options.apps ?? [], clock);
     this.faults = new Faults(options.faults ?? {}, clock);
+    this.variants = new Variants(options.variant ?? "canonical", options.variantSeed ?? 1);
     this.caCert = tls?.caCert;
     this.routes = this.buildRoutes();
   }
@@ -227,7 +247,7 @@ export class GraphEmulator {
       case "drop":
         return "drop";
       case "throttle":
-        return throttled(decision.status, decision.retryAfterSeconds, requestId, clientRequestId);
+        return this.throttled(decision.status, decision.retryAfterSeconds, requestId, clientRequestId);
       case "error":
         return graphError(decision.status, decision.status === 503 ? "serviceNotAvailable" : "generalException", "The service is temporarily unavailable. Please retry.", requestId, clientRequestId);
       case "none":
@@ -297,18 +317,24 @@ export class GraphEmulator {
         return fail(new GraphError(400, "BadRequest", "Unable to read JSON request payload. Please ensure Content-Type header is set and payload is of valid JSON format."));
       }
     }
+    // Graph answers segments it does not serve (`/$count`, `/$ref`, `/assignTo`…) with 400, never by ignoring them.
+    const dollarSegment = path.split("/").find((segment) => segment.startsWith("$"));
+    if (dollarSegment) return fail(new GraphError(400, "BadRequest", `Resource not found for the segment '${dollarSegment}'.`));
+    const shape = this.variants.next();
     for (const route of this.routes) {
       if (route.method !== method) continue;
       const match = route.pattern.exec(path);
       if (!match) continue;
       try {
+        const query = new URLSearchParams(search);
+        refuseUnsupportedOptions(query, route.options);
         const params = match.slice(1).map((p) => decodeURIComponent(p));
-        const response = route.handle({ params, query: new URLSearchParams(search), body, claims });
+        const response = route.handle({ params, query, body, claims, shape });
         response.headers["request-id"] = requestId;
         response.headers["client-request-id"] = clientRequestId;
         return response;
       } catch (error: unknown) {
-        if (error instanceof GraphError) return fail(error);
+        if (error instanceof GraphError) return fail(new GraphError(error.status, Variants.code(shape, error.code), error.message));
         if (error instanceof URIError) return fail(new GraphError(400, "BadRequest", "The request URL is not correctly encoded."));
         throw error;
       }
@@ -338,6 +364,12 @@ export class GraphEmulator {
       }
       if (ids.has(item["id"])) return graphError(400, "BadRequest", `Batch request id '${item["id"]}' is used twice.`, requestId, clientRequestId);
       ids.add(item["id"]);
+      // concepts/json-batching.md: "When a body is included with the request, the headers object must contain a value for Content-Type."
+      const headers = item["headers"];
+      const hasContentType = isJson(headers) && Object.keys(headers).some((name) => name.toLowerCase() === "content-type");
+      if (item["body"] !== undefined && !hasContentType) {
+        return graphError(400, "BadRequest", `Write request id : ${item["id"]} does not contain Content-Type header or body.`, requestId, clientRequestId);
+      }
     }
     const statusById = new Map<string, number>();
     const responses: object[] = [];
@@ -357,7 +389,7 @@ export class GraphEmulator {
       } else {
         const decision = this.faults.decide(route);
         batchLatencyMs = Math.max(batchLatencyMs, decision.latencyMs);
-        if (decision.kind === "throttle") response = throttled(decision.status, decision.retryAfterSeconds, innerRequestId, clientRequestId);
+        if (decision.kind === "throttle") response = this.throttled(decision.status, decision.retryAfterSeconds, innerRequestId, clientRequestId);
         else if (decision.kind === "error" || decision.kind === "drop") {
           response = graphError(decision.kind === "drop" ? 502 : decision.status, "serviceNotAvailable", "The service is temporarily unavailable. Please retry.", innerRequestId, clientRequestId);
         } else {
@@ -387,52 +419,80 @@ export class GraphEmulator {
       return ctx.body;
     };
     const param = (ctx: RouteContext, index: number): string => ctx.params[index] ?? "";
-    const route = (name: string, method: string, path: string, handle: Route["handle"]): Route => ({
+    const route = (name: string, method: string, path: string, handle: Route["handle"], options: readonly string[] = []): Route => ({
       name,
       method,
       pattern: new RegExp(`^${path}$`),
+      options,
       handle,
     });
     return [
-      route("listDevices", "GET", DEVICES, (ctx) => {
-        this.require(ctx.claims, "readDevices");
-        return ok(200, this.listDevices(ctx.query));
-      }),
+      // authenticationmethoddevice-list-hardwareoathdevices.md: $filter (status, serialNumber), $select, $top, paging.
+      route(
+        "listDevices",
+        "GET",
+        DEVICES,
+        (ctx) => {
+          this.require(ctx.claims, "readDevices");
+          return ok(200, this.listDevices(ctx.query, ctx.shape));
+        },
+        ["$filter", "$select", "$top", "$skiptoken"],
+      ),
+      // authenticationmethoddevice-post-hardwareoathdevices.md; the bulk page's own example POSTs the #$delta body.
       route("createDevice", "POST", DEVICES, (ctx) => {
         const body = bodyOf(ctx);
         this.require(ctx.claims, "writeDevices");
+        if (Array.isArray(body["value"])) return ok(ctx.shape.createStatus, this.bulkCreate(body, ctx.claims, ctx.shape));
         const canAssign = PERMISSIONS.writeMethods.some((r) => ctx.claims.roles.includes(r));
-        return ok(201, this.deviceJson(tenant.createDevice(body, canAssign)));
+        return ok(ctx.shape.createStatus, this.deviceJson(tenant.createDevice(body, canAssign), undefined, ctx.shape));
       }),
+      // authenticationmethoddevice-update.md (create one or more, PATCH #$delta).
       route("bulkCreate", "PATCH", DEVICES, (ctx) => {
         this.require(ctx.claims, "writeDevices");
-        return ok(201, this.bulkCreate(bodyOf(ctx), ctx.claims));
+        return ok(ctx.shape.createStatus, this.bulkCreate(bodyOf(ctx), ctx.claims, ctx.shape));
       }),
+      // hardwareoathtokenauthenticationmethoddevice-get.md: "does not support optional query parameters".
       route("getDevice", "GET", `${DEVICES}/([^/]+)`, (ctx) => {
         this.require(ctx.claims, "readDevices");
-        return ok(200, this.deviceJson(tenant.device(param(ctx, 0)), selection(ctx.query)));
+        const device = this.deviceJson(tenant.device(param(ctx, 0)), undefined, ctx.shape);
+        return ok(200, ctx.shape.getById === "wrapped" ? { ...this.context(ctx.shape, "$entity"), value: device } : { ...this.context(ctx.shape, "$entity"), ...device });
       }),
+      // hardwareoathtokenauthenticationmethoddevice-update.md: 200 with the device (text) or 204 (example).
       route("updateDevice", "PATCH", `${DEVICES}/([^/]+)`, (ctx) => {
         this.require(ctx.claims, "writeDevices");
-        tenant.updateDevice(param(ctx, 0), bodyOf(ctx));
-        return ok(204);
+        const device = tenant.updateDevice(param(ctx, 0), bodyOf(ctx));
+        return ctx.shape.updateStatus === 200 ? ok(200, this.deviceJson(device, undefined, ctx.shape)) : ok(204);
       }),
       route("deleteDevice", "DELETE", `${DEVICES}/([^/]+)`, (ctx) => {
         this.require(ctx.claims, "writeDevices");
         tenant.deleteDevice(param(ctx, 0));
         return ok(204);
       }),
-      route("getUser", "GET", "/users/([^/]+)", (ctx) => {
-        this.require(ctx.claims, "readUsers");
-        return ok(200, this.userJson(tenant.user(param(ctx, 0)), this.userFields(ctx.query)));
-      }),
-      route("listUsers", "GET", "/users", (ctx) => {
-        this.require(ctx.claims, "readUsers");
-        return ok(200, this.listUsers(ctx.query));
-      }),
+      route(
+        "getUser",
+        "GET",
+        "/users/([^/]+)",
+        (ctx) => {
+          this.require(ctx.claims, "readUsers");
+          return ok(200, { ...this.context(ctx.shape, "users/$entity"), ...this.userJson(tenant.user(param(ctx, 0)), this.userFields(ctx.query)) });
+        },
+        ["$select"],
+      ),
+      // user-list.md: $filter, $select, $top and paging (see listUsers for the filters we model).
+      route(
+        "listUsers",
+        "GET",
+        "/users",
+        (ctx) => {
+          this.require(ctx.claims, "readUsers");
+          return ok(200, this.listUsers(ctx.query, ctx.shape));
+        },
+        ["$filter", "$select", "$top", "$skiptoken"],
+      ),
       route("listMethods", "GET", METHODS, (ctx) => {
         this.require(ctx.claims, "readMethods");
-        return ok(200, { value: tenant.methodsOf(param(ctx, 0)).map((d) => this.methodJson(d)) });
+        const methods = tenant.methodsOf(param(ctx, 0));
+        return ok(200, { ...this.context(ctx.shape, "hardwareOathMethods"), ...(ctx.shape.annotations ? { "@odata.count": methods.length } : {}), value: methods.map((d) => this.methodJson(d, ctx.shape)) });
       }),
       route("assignAndActivate", "POST", `${METHODS}/assignAndActivate`, (ctx) => {
         this.require(ctx.claims, "writeMethods");
@@ -453,7 +513,7 @@ export class GraphEmulator {
         this.require(ctx.claims, "readMethods");
         const device = tenant.methodsOf(param(ctx, 0)).find((d) => d.id === param(ctx, 1));
         if (!device) throw new GraphError(404, "Request_ResourceNotFound", `Resource '${param(ctx, 1)}' does not exist or one of its queried reference-property objects are not present.`);
-        return ok(200, this.methodJson(device));
+        return ok(200, { ...this.context(ctx.shape, "hardwareOathMethods/$entity"), ...this.methodJson(device, ctx.shape) });
       }),
       route("activate", "POST", `${METHODS}/([^/]+)/activate`, (ctx) => {
         this.require(ctx.claims, "writeMethods");
@@ -465,6 +525,15 @@ export class GraphEmulator {
         tenant.deactivate(param(ctx, 0), param(ctx, 1));
         return ok(204);
       }),
+      route("getMethodPolicy", "GET", "/policies/authenticationMethodsPolicy/authenticationMethodConfigurations/hardwareOath", (ctx) => {
+        this.require(ctx.claims, "readMethodPolicy");
+        return ok(200, { "@odata.context": `${this.graphUrl}/$metadata#policies/authenticationMethodsPolicy/authenticationMethodConfigurations/$entity`, ...tenant.methodPolicy.json() });
+      }),
+      route("checkMemberGroups", "POST", "/users/([^/]+)/checkMemberGroups", (ctx) => {
+        this.require(ctx.claims, "readUsers", "readGroupMembers");
+        const user = tenant.user(param(ctx, 0));
+        return ok(200, { value: tenant.methodPolicy.checkMemberGroups(user.id, ctx.body) });
+      }),
       route("unassign", "DELETE", `${METHODS}/([^/]+)`, (ctx) => {
         this.require(ctx.claims, "writeMethods");
         tenant.unassign(param(ctx, 0), param(ctx, 1));
@@ -473,12 +542,13 @@ export class GraphEmulator {
     ];
   }
 
-  private listDevices(query: URLSearchParams): object {
+  private listDevices(query: URLSearchParams, shape: ResponseShape): object {
     const predicates = parseFilter(query.get("$filter"));
     const select = selection(query);
     if (select) this.checkSelect(select);
     const matching = this.tenant.allDevices().filter((d) => predicates.every((p) => p(d)));
-    return this.page(matching, query, DEVICES, "directory/authenticationMethodDevices/hardwareOathDevices", (d) => this.deviceJson(d, select));
+    const render = (d: Device) => (shape.listItems === "wrapped" ? this.methodJson(d, shape, select) : this.deviceJson(d, select, shape));
+    return this.page(matching, query, shape, DEVICES, "directory/authenticationMethodDevices/hardwareOathDevices", render);
   }
 
   /**
@@ -487,11 +557,11 @@ export class GraphEmulator {
    * `in` takes at most 15 values (Graph known issues, "Some limitations apply to query
    * parameters"; the error text is the one microsoft-graph-docs-contrib issue #1238 quotes).
    */
-  private listUsers(query: URLSearchParams): object {
+  private listUsers(query: URLSearchParams, shape: ResponseShape): object {
     const fields = this.userFields(query);
     const filter = query.get("$filter");
     const matching = filter === null || filter.trim() === "" ? this.tenant.allUsers() : this.filterUsers(filter);
-    return this.page(matching, query, "/users", "users", (u) => this.userJson(u, fields));
+    return this.page(matching, query, shape, "/users", "users", (u) => this.userJson(u, fields));
   }
 
   private filterUsers(filter: string): User[] {
@@ -526,7 +596,7 @@ export class GraphEmulator {
   }
 
   /** One page of a collection: `$top` (default page size, capped), `@odata.nextLink` with our `$skiptoken`. */
-  private page<T>(matching: readonly T[], query: URLSearchParams, path: string, context: string, render: (item: T) => unknown): object {
+  private page<T>(matching: readonly T[], query: URLSearchParams, shape: ResponseShape, path: string, context: string, render: (item: T) => unknown): object {
     const top = query.has("$top") ? Number(query.get("$top")) : (this.options.defaultPageSize ?? 100);
     const maxPage = this.options.maxPageSize ?? 999;
     if (!Number.isInteger(top) || top < 1) throw new GraphError(400, "BadRequest", "Invalid value for $top: it must be a positive integer.");
@@ -534,7 +604,11 @@ export class GraphEmulator {
     const skipToken = query.get("$skiptoken");
     const offset = skipToken === null ? 0 : decodeSkipToken(skipToken);
     const page = matching.slice(offset, offset + pageSize);
-    const body: Record<string, unknown> = { "@odata.context": `${this.graphUrl}/$metadata#${context}`, value: page.map(render) };
+    const body: Record<string, unknown> = {
+      "@odata.context": `${this.graphUrl}/$metadata#${context}`,
+      ...(shape.annotations ? { "@odata.count": matching.length } : {}),
+      value: page.map(render),
+    };
     if (offset + pageSize < matching.length) {
       const next = new URLSearchParams();
       for (const key of ["$filter", "$select", "$top"]) {
@@ -547,24 +621,27 @@ export class GraphEmulator {
     return body;
   }
 
-  private bulkCreate(body: Json, claims: AccessClaims): object {
+  private bulkCreate(body: Json, claims: AccessClaims, shape: ResponseShape): object {
     const items = body["value"];
     if (!Array.isArray(items)) throw new GraphError(400, "BadRequest", "The body must be {\"@context\":\"#$delta\",\"value\":[...]}.");
     const max = this.options.maxBulkItems ?? 100;
     if (items.length > max) throw new GraphError(400, "BadRequest", `A request may create at most ${max} devices; this one has ${items.length}.`);
     const canAssign = PERMISSIONS.writeMethods.some((r) => claims.roles.includes(r));
+    // The docs' answer: no @contentId, in request order. Otherwise @contentId names each item, in any order.
+    const documented = shape.bulkCreate === "documented";
+    const idOf = (contentId: string) => (documented ? {} : { "@contentId": contentId });
     const value = items.map((item: unknown, index: number) => {
       const contentId = isJson(item) && item["@contentId"] !== undefined ? String(item["@contentId"]) : String(index + 1);
       try {
         if (!isJson(item)) throw new GraphError(400, "invalidRequest", "Each item must be a device object.");
         const device = this.tenant.createDevice(item, canAssign);
-        return { "@contentId": contentId, "@odata.type": METHOD_TYPE, id: device.id, device: this.deviceJson(device) };
+        return { ...idOf(contentId), ...this.methodJson(device, shape) };
       } catch (error: unknown) {
-        if (error instanceof GraphError) return { "@contentId": contentId, error: { code: error.code, message: error.message } };
+        if (error instanceof GraphError) return { ...idOf(contentId), error: { code: Variants.code(shape, error.code), message: error.message } };
         throw error;
       }
     });
-    return { value };
+    return { ...this.context(shape, "directory/authenticationMethodDevices/hardwareOathDevices"), value: shape.bulkCreate === "shuffled" ? this.variants.shuffle(value) : value };
   }
 
   private checkSelect(fields: string[]): void {
@@ -573,8 +650,9 @@ export class GraphEmulator {
     if (unknown) throw new GraphError(400, "BadRequest", `Could not find a property named '${unknown}' on type '${DEVICE_TYPE}'.`);
   }
 
-  private deviceJson(device: Device | undefined, select?: string[]): Record<string, unknown> {
+  private deviceJson(device: Device | undefined, select?: string[], shape?: ResponseShape): Record<string, unknown> {
     const full: Record<string, unknown> = {
+      ...(shape?.annotations ? { "@odata.type": `#${DEVICE_TYPE}` } : {}),
       id: device?.id,
       displayName: device?.displayName ?? null,
       serialNumber: device?.serialNumber,
@@ -588,11 +666,28 @@ export class GraphEmulator {
       assignedTo: device?.assignedToUserId ? { id: device.assignedToUserId, displayName: this.tenant.userDisplayName(device.assignedToUserId) } : null,
     };
     if (!select) return full;
-    return Object.fromEntries(Object.entries(full).filter(([key]) => key === "id" || select.includes(key)));
+    return Object.fromEntries(Object.entries(full).filter(([key]) => key === "id" || key === "@odata.type" || select.includes(key)));
   }
 
-  private methodJson(device: Device): object {
-    return { "@odata.type": METHOD_TYPE, id: device.id, createdDateTime: device.assignedDateTime, device: this.deviceJson(device) };
+  /** A device as a user's method, the wrapper the list and bulk-create examples use. */
+  private methodJson(device: Device, shape?: ResponseShape, select?: string[]): object {
+    return { "@odata.type": METHOD_TYPE, id: device.id, createdDateTime: device.assignedDateTime, device: this.deviceJson(device, select, shape) };
+  }
+
+  /** `@odata.context` when the answer carries annotations. */
+  private context(shape: ResponseShape, what: string): Record<string, string> {
+    return shape.annotations ? { "@odata.context": `${this.graphUrl}/$metadata#${what}` } : {};
+  }
+
+  /** A throttled answer, its status and Retry-After in this answer's documented form. */
+  private throttled(status: 429 | 503 | undefined, retryAfterSeconds: number, requestId: string, clientRequestId: string): GraphResponse {
+    const shape = this.variants.next();
+    const code = status ?? shape.throttleStatus;
+    const response = graphError(code, code === 429 ? "TooManyRequests" : "serviceNotAvailable", "Too many requests. Retry after the time given in Retry-After.", requestId, clientRequestId);
+    // An HTTP-date has whole seconds: round up so the wait is never shorter than the seconds form.
+    const at = Math.ceil(((this.options.clock ?? Date.now)() + retryAfterSeconds * 1000) / 1000) * 1000;
+    response.headers["retry-after"] = shape.retryAfter === "seconds" ? String(retryAfterSeconds) : new Date(at).toUTCString();
+    return response;
   }
 
   // ---- control plane (not Graph) -------------------------------------------------------------
@@ -614,9 +709,31 @@ export class GraphEmulator {
         return json(400, { error: "faults must be valid JSON" });
       }
     }
+    if (path === "/_emulator/self-service" && method === "POST") {
+      // What a user does in My Security Info: claim a pool token by its serial (for demos and tests).
+      let body: unknown;
+      try {
+        body = JSON.parse(raw);
+      } catch {
+        return json(400, { error: "the body must be JSON: {\"userPrincipalName\", \"serialNumber\"}" });
+      }
+      const upn = isJson(body) ? body["userPrincipalName"] : undefined;
+      const serial = isJson(body) ? body["serialNumber"] : undefined;
+      if (typeof upn !== "string" || typeof serial !== "string") return json(400, { error: "the body must be {\"userPrincipalName\", \"serialNumber\"}" });
+      const device = this.tenant.deviceBySerial(serial);
+      if (!device) return json(404, { error: `no token with serial ${serial}` });
+      try {
+        this.tenant.assign(upn, { device: { id: device.id } });
+      } catch (error: unknown) {
+        if (error instanceof GraphError) return json(error.status, { error: { code: error.code, message: error.message } });
+        throw error;
+      }
+      this.scheduleSave();
+      return json(204);
+    }
     if (path === "/_emulator/state" && method === "GET") {
       const snapshot = this.tenant.snapshot();
-      return json(200, { users: snapshot.users, devices: snapshot.devices.map((d) => this.deviceJson(d)) });
+      return json(200, { users: snapshot.users, devices: snapshot.devices.map((d) => this.deviceJson(d)), methodPolicy: snapshot.methodPolicy, groups: snapshot.groups });
     }
     return json(404, { error: `unknown control endpoint ${method} ${path}` });
   }
@@ -687,10 +804,19 @@ function graphError(status: number, code: string, message: string, requestId: st
   };
 }
 
-function throttled(status: 429 | 503, retryAfterSeconds: number, requestId: string, clientRequestId: string): GraphResponse {
-  const response = graphError(status, status === 429 ? "TooManyRequests" : "serviceNotAvailable", "Too many requests. Retry after the time given in Retry-After.", requestId, clientRequestId);
-  response.headers["retry-after"] = String(retryAfterSeconds);
-  return response;
+/** Graph's answer to a `$` option a route does not implement (OData's wording); other parameters are ignored, as Graph does. */
+function refuseUnsupportedOptions(query: URLSearchParams, allowed: readonly string[]): void {
+  for (const key of query.keys()) {
+    if (!key.startsWith("$") || allowed.includes(key)) continue;
+    const known = ODATA_OPTIONS[key];
+    throw new GraphError(
+      400,
+      "BadRequest",
+      known
+        ? `Query option '${known}' is not allowed. To allow it, set the 'AllowedQueryOptions' property on EnableQueryAttribute or QueryValidationSettings.`
+        : `The query parameter '${key}' is not supported.`,
+    );
+  }
 }
 
 function oauthBody(error: string, description: string): object {

@@ -1,4 +1,5 @@
 import { randomUUID } from "node:crypto";
+import { MethodPolicy, type Group, type HardwareOathConfiguration } from "./method-policy.js";
 import { verifyTotp } from "./totp.js";
 
 // The tenant's state and the rules Graph enforces on it (../shared/graph-api.md).
@@ -43,6 +44,9 @@ export interface Device {
 export interface TenantSnapshot {
   users: User[];
   devices: Device[];
+  /** The hardware OATH method's configuration; absent: enabled for all users. */
+  methodPolicy?: HardwareOathConfiguration;
+  groups?: Group[];
 }
 
 export const MAX_DEVICES_PER_USER = 5;
@@ -62,6 +66,8 @@ export class Tenant {
   private readonly devicesBySerial = new Map<string, Device>();
   /** Each user's devices, so per-user rules (5 tokens, their methods) never scan the inventory. */
   private readonly devicesByUser = new Map<string, Set<Device>>();
+  /** The authentication methods policy's hardware OATH configuration, and the groups it targets. */
+  readonly methodPolicy: MethodPolicy;
 
   constructor(
     private readonly now: () => number = Date.now,
@@ -69,10 +75,16 @@ export class Tenant {
   ) {
     for (const user of snapshot?.users ?? []) this.putUser(user);
     for (const device of snapshot?.devices ?? []) this.putDevice(device);
+    this.methodPolicy = new MethodPolicy(snapshot?.methodPolicy, snapshot?.groups);
   }
 
   snapshot(): TenantSnapshot {
-    return { users: [...this.users.values()].map((u) => ({ ...u })), devices: [...this.devices.values()].map((d) => ({ ...d })) };
+    return {
+      users: [...this.users.values()].map((u) => ({ ...u })),
+      devices: [...this.devices.values()].map((d) => ({ ...d })),
+      methodPolicy: structuredClone(this.methodPolicy.configuration),
+      groups: this.methodPolicy.allGroups(),
+    };
   }
 
   // ---- users -------------------------------------------------------------------------------

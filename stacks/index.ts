@@ -1,34 +1,75 @@
+import { existsSync } from "node:fs";
+import { dirname, join, resolve } from "node:path";
 import * as pulumi from "@pulumi/pulumi";
 import { formatDiagnostic } from "../provider/desired/diagnostics.js";
 import { loadDesired } from "../provider/desired/load.js";
-import { HardwareOathToken } from "../provider/pulumi/provider.js";
+import { HardwareOathToken, TokenInventory } from "../provider/pulumi/provider.js";
+import { describeSeedMismatch, seedMismatches } from "../provider/plan/seed-facts.js";
+import { seedFacts } from "../provider/seeds/facts.js";
 import { readSeedFiles } from "../provider/seeds/read.js";
 
 // The Pulumi program: tokens.yaml, validated exactly as `entra-tokens validate` does, becomes one
 // HardwareOathToken per serial. Seeds come from the seed files tokens.yaml names, as secrets.
 
+/**
+ * The project root, whatever folder the engine starts the program in: the root the language host
+ * passes (`--root-directory`, sdk/nodejs/cmd/run), else the nearest folder above holding Pulumi.yaml.
+ */
+function projectRoot(): string {
+  const isProject = (dir: string) => existsSync(join(dir, "Pulumi.yaml")) || existsSync(join(dir, "Pulumi.yml"));
+  const given = pulumi.runtime.getRootDirectory();
+  if (given && isProject(given)) return given;
+  for (let dir = process.cwd(); ; dir = dirname(dir)) {
+    if (isProject(dir)) return dir;
+    if (dirname(dir) === dir) return process.cwd();
+  }
+}
+
 export = async () => {
   const config = new pulumi.Config("entra-tokens");
-  const file = config.get("tokensFile") ?? "tokens.yaml";
+  const file = resolve(projectRoot(), config.get("tokensFile") ?? "tokens.yaml");
   const loaded = await loadDesired(file);
   if (!loaded.ok) {
     throw new Error(`${file} is invalid; nothing was changed:\n${loaded.diagnostics.map(formatDiagnostic).join("\n")}`);
   }
   const desired = loaded.desired;
   const seeds = await readSeedFiles(desired.seedFiles);
+  // The seed file describes the physical token: a disagreement would give Entra a token whose codes never verify.
+  const facts = seedFacts(seeds, projectRoot());
+  const mismatches = desired.tokens.flatMap((token) => {
+    const found = seedMismatches(token, facts.get(token.serial.toUpperCase()));
+    if (found.length === 0) return [];
+    const { message, fix } = describeSeedMismatch(token, found);
+    return [`${message}\n    fix: ${fix}`];
+  });
+  if (mismatches.length > 0) throw new Error(`${file} disagrees with its seed files; nothing was changed:\n${mismatches.join("\n")}`);
+  // Registered first and waited for: its Check refuses a run that deletes more than policy.maxDeletes.
+  const inventory = new TokenInventory("tokens", {
+    tokens: Object.fromEntries(desired.tokens.map((t) => [t.serial, t.state])),
+    unmanaged: desired.policy.unmanaged,
+    maxDeletes: desired.policy.maxDeletes,
+  });
+  // A token removed from tokens.yaml is deleted from Entra only under `policy.unmanaged: delete`;
+  // otherwise the engine releases it from the stack and leaves it in the tenant.
+  const retainOnDelete = desired.policy.unmanaged !== "delete";
   const tokens = desired.tokens.map((token) => {
     const seed = seeds.get(token.serial);
-    return new HardwareOathToken(token.serial, {
-      serial: token.serial,
-      state: token.state,
-      ...(token.upn === undefined ? {} : { upn: token.upn }),
-      ...(token.displayName === undefined ? {} : { displayName: token.displayName }),
-      manufacturer: token.manufacturer,
-      model: token.model,
-      timeIntervalInSeconds: token.timeIntervalInSeconds,
-      hashFunction: token.hashFunction,
-      ...(seed === undefined ? {} : { secretKey: pulumi.secret(seed.secret.reveal()) }),
-    });
+    return new HardwareOathToken(
+      token.serial,
+      {
+        serial: token.serial,
+        state: token.state,
+        ...(token.upn === undefined ? {} : { upn: token.upn }),
+        ...(token.displayName === undefined ? {} : { displayName: token.displayName }),
+        ...(token.returnedBy === undefined ? {} : { returnedBy: token.returnedBy }),
+        manufacturer: token.manufacturer,
+        model: token.model,
+        timeIntervalInSeconds: token.timeIntervalInSeconds,
+        hashFunction: token.hashFunction,
+        ...(seed === undefined ? {} : { secretKey: pulumi.secret(seed.secret.reveal()) }),
+      },
+      { retainOnDelete, dependsOn: [inventory] },
+    );
   });
   return {
     tokens: tokens.length,

@@ -13,7 +13,7 @@ describe("entra-tokens validate", () => {
   it("exits 0 on the example file and summarises it", async () => {
     const r = await runCli(["validate", "tokens.yaml"]);
     assert.equal(r.code, 0, r.stderr);
-    assert.match(r.stdout, /valid, 7 tokens \(2 available, 2 assigned, 3 activated\)/);
+    assert.match(r.stdout, /valid, 7 tokens \(2 available, 2 assigned, 3 activated, 0 retired\)/);
   });
 
   it("exits 1 with file:line:col diagnostics on an invalid file", async () => {
@@ -24,9 +24,11 @@ describe("entra-tokens validate", () => {
     assert.doesNotMatch(r.stdout + r.stderr, /at .*\.js:\d+/, "no stack trace");
   });
 
-  it("prints machine-readable JSON with --json", async () => {
-    const r = await runCli(["validate", bad, "--json"]);
+  it("prints machine-readable JSON with --format json (and the old --json)", async () => {
+    const old = await runCli(["validate", bad, "--json"]);
+    const r = await runCli(["validate", "-f", bad, "--format", "json"]);
     assert.equal(r.code, 1);
+    assert.equal(old.stdout, r.stdout, "--json and a file argument are still accepted");
     const body: unknown = JSON.parse(r.stdout);
     assert.ok(typeof body === "object" && body !== null && "diagnostics" in body && Array.isArray(body.diagnostics));
     assert.deepEqual(
@@ -42,13 +44,18 @@ describe("entra-tokens validate", () => {
     assert.doesNotMatch(local.stdout, /::error/);
   });
 
-  it("exits 2 on usage errors and 0 on --help", async () => {
-    const usage = await runCli(["validate", "--no-such-flag"]);
-    assert.equal(usage.code, 2);
-    assert.match(usage.stderr, /unknown option/);
+  it("exits 1 on usage errors (never 2, which means changes) and 0 on --help", async () => {
+    for (const args of [["validate", "--no-such-flag"], ["validate", "--format", "html"], ["validate", "a.yaml", "b.yaml"], ["validate", "a.yaml", "-f", "b.yaml"]]) {
+      const usage = await runCli(args);
+      assert.equal(usage.code, 1, args.join(" "));
+      assert.match(usage.stderr, /unknown option|invalid|give one file/, args.join(" "));
+    }
     const help = await runCli(["validate", "--help"]);
     assert.equal(help.code, 0);
-    assert.match(help.stdout, /Exit codes: 0 valid, 1 invalid, 2 usage error/);
+    assert.match(help.stdout, /-f, --file <path>/);
+    assert.match(help.stdout, /--format <format>/);
+    assert.doesNotMatch(help.stdout, /--json/, "the old spelling is accepted but not advertised");
+    assert.match(help.stdout, /Exit codes \(every command\): 0 success or no changes, 1 any error \(usage included\), 2 changes \(plan\) or drift \(drift\)/);
   });
 
   it("reports a missing file as invalid input, not a crash", async () => {

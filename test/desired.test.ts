@@ -47,7 +47,7 @@ describe("tokens.yaml loading", () => {
     assert.equal(first.serial, "60234561");
     assert.equal(first.location.line, 20);
     assert.deepEqual(result.desired.seedFiles.map((f) => f.path.endsWith("demo/seeds.pskc")), [true]);
-    assert.deepEqual(result.desired.policy, { unmanaged: "report", maxDeletes: 5 });
+    assert.deepEqual(result.desired.policy, { unmanaged: "report", maxDeletes: 5, selfService: "keep" });
   });
 
   it("reports YAML syntax errors with their position", async () => {

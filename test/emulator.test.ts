@@ -5,6 +5,7 @@ import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { GraphEmulator } from "../emulator/server.js";
 import { totpAt } from "../emulator/totp.js";
+import type { VariantSetting } from "../emulator/variants.js";
 import { ADMIN_APP, call, NOTHING_APP, READER_APP, startEmulator, TENANT, tokenFor } from "./support/emulator.js";
 
 const DEVICES = "/directory/authenticationMethodDevices/hardwareOathDevices";
@@ -19,7 +20,7 @@ describe("Graph emulator", () => {
   let now = Date.UTC(2026, 10, 22, 12, 0, 0);
 
   beforeEach(async () => {
-    emulator = await startEmulator({ clock: () => now });
+    emulator = await startEmulator({ clock: () => now, variant: "canonical" });
     admin = await tokenFor(emulator, ADMIN_APP);
   });
   afterEach(() => emulator.stop());
@@ -349,5 +350,121 @@ describe("Graph emulator over HTTPS with saved state", () => {
     const second = await startEmulator({ statePath });
     assert.ok(second.tenant.deviceBySerial("KEEP"));
     await second.stop();
+  });
+});
+
+describe("Graph emulator response variants and refusals", () => {
+  let now = Date.UTC(2026, 10, 22, 12, 0, 0);
+  const started: GraphEmulator[] = [];
+  const start = async (variant: VariantSetting) => {
+    const emulator = await startEmulator({ clock: () => now, variant });
+    started.push(emulator);
+    return { emulator, admin: await tokenFor(emulator, ADMIN_APP) };
+  };
+  afterEach(async () => {
+    for (const emulator of started.splice(0)) await emulator.stop();
+  });
+  const bulk = { "@context": "#$delta", value: [{ "@contentId": "1", ...device("V1") }, { "@contentId": "2", ...device("V1") }, { "@contentId": "3", ...device("V3") }] };
+
+  it("answers the bulk create in the docs' shape: wrapped items, no @contentId, request order", async () => {
+    const { emulator, admin } = await start("bulk-documented");
+    const r = await call(emulator, admin, "PATCH", DEVICES, bulk);
+    assert.equal(r.status, 201);
+    assert.deepEqual(r.body.value.map((item: Record<string, unknown>) => "@contentId" in item), [false, false, false]);
+    assert.equal(r.body.value[0]["@odata.type"], "#microsoft.graph.hardwareOathAuthenticationMethod");
+    assert.equal(r.body.value[0].device.serialNumber, "V1");
+    assert.equal(r.body.value[1].error.code, "serialNumberAlreadyExists");
+    assert.equal(r.body.value[2].device.serialNumber, "V3");
+  });
+
+  it("answers the bulk create with @contentId in another order, and accepts it by POST too", async () => {
+    const { emulator, admin } = await start("bulk-shuffled");
+    const many = { "@context": "#$delta", value: Array.from({ length: 12 }, (_, i) => ({ "@contentId": String(i), ...device(`S${i}`) })) };
+    const r = await call(emulator, admin, "POST", DEVICES, many);
+    assert.equal(r.status, 201);
+    const ids = r.body.value.map((item: { "@contentId": string }) => item["@contentId"]);
+    assert.deepEqual([...ids].sort((a, b) => Number(a) - Number(b)), many.value.map((v) => v["@contentId"]));
+    assert.notDeepEqual(ids, many.value.map((v) => v["@contentId"]), "shuffled");
+  });
+
+  it("serves 200 creates, 200 updates with the device, GET wrapped in value, wrapped list items and annotations", async () => {
+    const created = await start("create-200");
+    const one = await call(created.emulator, created.admin, "POST", DEVICES, device("C1"));
+    assert.equal(one.status, 200);
+    assert.equal(one.body.serialNumber, "C1");
+
+    const updated = await start("update-200");
+    const id = (await call(updated.emulator, updated.admin, "POST", DEVICES, device("U1"))).body.id;
+    const patch = await call(updated.emulator, updated.admin, "PATCH", `${DEVICES}/${id}`, { displayName: "renamed" });
+    assert.deepEqual([patch.status, patch.body.displayName], [200, "renamed"]);
+
+    const got = await start("get-wrapped");
+    const gid = (await call(got.emulator, got.admin, "POST", DEVICES, device("G1"))).body.id;
+    assert.equal((await call(got.emulator, got.admin, "GET", `${DEVICES}/${gid}`)).body.value.serialNumber, "G1");
+
+    const listed = await start("wrapped-list");
+    await call(listed.emulator, listed.admin, "POST", DEVICES, device("L1"));
+    const item = (await call(listed.emulator, listed.admin, "GET", DEVICES)).body.value[0];
+    assert.deepEqual([item["@odata.type"], item.device.serialNumber, item.id], ["#microsoft.graph.hardwareOathAuthenticationMethod", "L1", item.device.id]);
+
+    const annotated = await start("annotations");
+    await call(annotated.emulator, annotated.admin, "POST", DEVICES, device("A1"));
+    const list = (await call(annotated.emulator, annotated.admin, "GET", DEVICES)).body;
+    assert.equal(list["@odata.count"], 1);
+    assert.match(list["@odata.context"], /\$metadata#/);
+    assert.equal(list.value[0]["@odata.type"], "#microsoft.graph.hardwareOathTokenAuthenticationMethodDevice");
+  });
+
+  it("throttles with Retry-After as an HTTP date, or with 503", async () => {
+    const dated = await start("retry-after-date");
+    dated.emulator.setFaults({ throttle: { capacity: 1, refillPerSecond: 0.1 } });
+    await call(dated.emulator, dated.admin, "GET", DEVICES);
+    const throttled = await call(dated.emulator, dated.admin, "GET", DEVICES);
+    assert.equal(throttled.status, 429);
+    assert.equal(throttled.headers.get("retry-after"), new Date(now + 10_000).toUTCString());
+
+    const unavailable = await start("throttle-503");
+    unavailable.emulator.setFaults({ throttle: { capacity: 1, refillPerSecond: 0.1 } });
+    await call(unavailable.emulator, unavailable.admin, "GET", DEVICES);
+    const refused = await call(unavailable.emulator, unavailable.admin, "GET", DEVICES);
+    assert.deepEqual([refused.status, refused.headers.get("retry-after")], [503, "10"]);
+  });
+
+  it("answers unconfirmed error codes generically under generic-errors, keeping the status", async () => {
+    const { emulator, admin } = await start("generic-errors");
+    await call(emulator, admin, "POST", DEVICES, device("D1"));
+    const again = await call(emulator, admin, "POST", DEVICES, device("D1"));
+    assert.deepEqual([again.status, again.body.error.code], [409, "BadRequest"]);
+    assert.equal((await call(emulator, admin, "GET", `${DEVICES}/nope`)).body.error.code, "Request_ResourceNotFound");
+  });
+
+  it("mixes the variants per answer, the same way for the same seed", async () => {
+    const shapes = async () => {
+      const { emulator, admin } = await start("mix");
+      await call(emulator, admin, "POST", DEVICES, device("M1"));
+      const seen: string[] = [];
+      for (let i = 0; i < 12; i++) {
+        const item = (await call(emulator, admin, "GET", DEVICES)).body.value[0];
+        seen.push("device" in item ? "wrapped" : "flat");
+      }
+      return seen;
+    };
+    const first = await shapes();
+    assert.deepEqual(await shapes(), first);
+    assert.ok(first.includes("wrapped") && first.includes("flat"), first.join());
+  });
+
+  it("refuses query options and segments it does not implement, as Graph does, and inner $batch bodies without Content-Type", async () => {
+    const { emulator, admin } = await start("canonical");
+    const id = (await call(emulator, admin, "POST", DEVICES, device("R1"))).body.id;
+    for (const path of [`${DEVICES}?$expand=assignedTo`, `${DEVICES}?$orderby=serialNumber`, `${DEVICES}?$count=true`, `${DEVICES}?$search="x"`, `${DEVICES}/${id}?$select=id`, `${DEVICES}/$count`, `${DEVICES}/${id}/assignTo`, `${methods(ADELE)}?$expand=device`]) {
+      const r = await call(emulator, admin, "GET", path);
+      assert.deepEqual([r.status, r.body.error.code], [400, "BadRequest"], path);
+    }
+    assert.match((await call(emulator, admin, "GET", `${DEVICES}?$orderby=serialNumber`)).body.error.message, /Query option 'OrderBy' is not allowed/);
+    const batch = await call(emulator, admin, "POST", "/$batch", { requests: [{ id: "1", method: "POST", url: methods(ADELE), body: { device: { id } } }] });
+    assert.equal(batch.status, 400);
+    assert.match(batch.body.error.message, /does not contain Content-Type/);
+    assert.equal(emulator.tenant.device(id).status, "available", "nothing of the refused batch ran");
   });
 });

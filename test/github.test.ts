@@ -287,8 +287,8 @@ describe("workflow files", () => {
       args = args.slice(1);
     }
     assert.notEqual(command, program, `${where}: no such entra-tokens command`);
-    for (const flag of args.filter((a) => a.startsWith("--"))) {
-      assert.ok(command.options.some((o) => o.long === flag.split("=")[0]), `${where}: entra-tokens ${command.name()} has no option ${flag}`);
+    for (const flag of args.filter((a) => a.startsWith("-"))) {
+      assert.ok(command.options.some((o) => o.long === flag.split("=")[0] || o.short === flag), `${where}: entra-tokens ${command.name()} has no option ${flag}`);
     }
   }
 
@@ -318,6 +318,27 @@ describe("workflow files", () => {
       }
     }
     assert.equal(cliCalls, 3, "validate, plan and drift");
+  });
+
+  it("accept exit 2 only from plan and drift, where it means changes or drift (usage errors exit 1)", () => {
+    let accepting = 0;
+    for (const { name, workflow } of workflows) {
+      for (const [jobName, job] of Object.entries(workflow.jobs)) {
+        for (const step of job.steps) {
+          const run = step.run ?? "";
+          const command = /entra-tokens -- (\S+)/.exec(run)?.[1];
+          const acceptsTwo = /\$\? -eq 2|\$\? == 2|-ne 2/.test(run);
+          if (acceptsTwo) {
+            accepting++;
+            assert.ok(command === "plan" || command === "drift", `${name} job ${jobName}: only plan and drift exit 2 (changes/drift); "${run}" would pass on anything else`);
+            assert.match(run, /^npm run --silent entra-tokens -- (plan|drift)\b[^|;&]*\|\| \[ \$\? -eq 2 \]$/, `${name} job ${jobName}: exit 2, and only 2, of that one command`);
+          } else if (command === "plan" || command === "drift") {
+            assert.fail(`${name} job ${jobName}: ${command} exits 2 for changes/drift, a normal outcome: add || [ $? -eq 2 ]`);
+          }
+        }
+      }
+    }
+    assert.equal(accepting, 2, "the plan and drift steps");
   });
 
   it("give secrets and write access only where needed; forks get validation only", () => {

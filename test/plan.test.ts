@@ -85,9 +85,9 @@ describe("planner (pure)", () => {
     assert.equal(p.steps.length, 0);
   });
 
-  it("returns a self-assigned pool token with a warning, and updates attributes only while unassigned", () => {
+  it("under policy.selfService: revoke, returns a self-assigned pool token with a warning, and updates attributes only while unassigned", () => {
     const p = plan(
-      desired("  - { serial: S1, state: available, displayName: Pool 1 }\n  - { serial: S2, state: activated, upn: bob@contoso.com, model: C301 }\n"),
+      desired("  - { serial: S1, state: available, displayName: Pool 1 }\n  - { serial: S2, state: activated, upn: bob@contoso.com, model: C301 }\n", "policy: { selfService: revoke }\n"),
       live([device("S1", { status: "activated", assignedTo: { id: "u-alice" } }), device("S2", { status: "activated", assignedTo: { id: "u-bob" } })]),
       SEEDS,
     );
@@ -113,6 +113,7 @@ describe("planner (pure)", () => {
   it("classifies drift from the same comparison", () => {
     const d = desired(
       "  - { serial: S1, state: activated, upn: alice@contoso.com }\n  - { serial: S2, state: activated, upn: alice@contoso.com }\n  - { serial: S3, state: available }\n  - { serial: S4, state: assigned, upn: gone@contoso.com }\n  - { serial: S5, state: assigned, upn: bob@contoso.com }\n  - { serial: S6, state: activated, upn: bob@contoso.com }\n",
+      "policy: { selfService: revoke }\n",
     );
     const items = classifyDrift(
       d,

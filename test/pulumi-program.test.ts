@@ -1,4 +1,5 @@
 import assert from "node:assert/strict";
+import { join } from "node:path";
 import * as pulumi from "@pulumi/pulumi";
 
 // The stack program under pulumi.runtime.setMocks: one resource per token, right inputs, secret seeds.
@@ -40,8 +41,12 @@ describe("Pulumi program (stacks/index.ts) with mocks", () => {
     const deviceIds = outputs["deviceIds"] as Record<string, pulumi.Output<string>>;
     await Promise.all(Object.values(deviceIds).map(outputValue));
     assert.equal(outputs["tokens"], 7);
-    assert.deepEqual(registered.map((r) => r.name).sort(), ["60234561", "60234562", "60234563", "60234564", "60234565", "60234566", "FT-0001"]);
-    assert.ok(registered.every((r) => r.type.endsWith("HardwareOathToken")), registered[0]?.type);
+    const tokens = registered.filter((r) => r.type.endsWith("HardwareOathToken"));
+    assert.deepEqual(tokens.map((r) => r.name).sort(), ["60234561", "60234562", "60234563", "60234564", "60234565", "60234566", "FT-0001"]);
+    // Besides the tokens, only the inventory that guards deletions.
+    const inventory = registered.filter((r) => !r.type.endsWith("HardwareOathToken"));
+    assert.deepEqual(inventory.map((r) => [r.type, r.name]), [["pulumi-nodejs:dynamic/entra-tokens:TokenInventory", "tokens"]]);
+    assert.deepEqual([Object.keys(inventory[0]!.inputs["tokens"] as object).length, inventory[0]!.inputs["unmanaged"], inventory[0]!.inputs["maxDeletes"]], [7, "report", 5]);
     const feitian = registered.find((r) => r.name === "FT-0001")!.inputs;
     assert.deepEqual(
       [feitian["state"], feitian["upn"], feitian["manufacturer"], feitian["timeIntervalInSeconds"], feitian["hashFunction"]],
@@ -49,11 +54,13 @@ describe("Pulumi program (stacks/index.ts) with mocks", () => {
     );
     assert.equal(registered.find((r) => r.name === "60234565")!.inputs["upn"], undefined);
     assert.ok(typeof feitian["__provider"] === "string", "the serialized provider travels with the inputs");
+    // It stays in the state for good: nothing of this machine may be in it.
+    assert.ok(!String(feitian["__provider"]).includes(join(__dirname, "..", "..")), "the serialized provider holds an absolute path");
   });
 
   it("sends every seed to the engine as a secret, and keeps it out of the serialized provider", () => {
     const SECRET_SIG = "1b47061264138c4ac30d75fd1eb44270";
-    for (const r of registered) {
+    for (const r of registered.filter((t) => t.type.endsWith("HardwareOathToken"))) {
       const secretKey = r.inputs["secretKey"];
       assert.ok(typeof secretKey === "object" && secretKey !== null, `${r.name}: secretKey should be a secret`);
       assert.equal(Object.values(secretKey).includes(SECRET_SIG), true, `${r.name}: secretKey is not marked secret`);

@@ -1,13 +1,16 @@
-import { GraphRejectedError, NotFoundError, type GraphFailure } from "../graph/errors.js";
-import { isAlreadyExists, type CreateRequest, type ItemResult, type TokenRepository } from "../graph/repository.js";
-import { MAX_BATCH_REQUESTS, forEachConcurrently } from "../graph/client.js";
-import type { Plan, Step, StepKind } from "../model/index.js";
+import { AuthenticationError, CredentialConfigError, InterruptedError, NotFoundError, PermissionError, type GraphFailure } from "../graph/errors.js";
+import type { CreateRequest, ItemResult, TokenRepository } from "../graph/repository.js";
+import { forEachConcurrently, MAX_BATCH_REQUESTS } from "../graph/client.js";
+import type { LiveToken, Plan, Step, StepKind } from "../model/index.js";
 import type { SeedStore } from "../seeds/model.js";
 import { verificationCode } from "./totp.js";
 
 // Executes a plan through the typed Graph operations, one phase per step kind, batched. Every
 // step ends up succeeded, failed (with why) or skipped (because an earlier step of its token
-// failed); nothing goes unreported. Safe to repeat: "already done" answers count as success.
+// failed); nothing goes unreported. Safe to repeat: "already done" counts as success, but as
+// "already so", not as work of this run (two runs at once must not both claim every change). No Microsoft
+// page defines the error codes of these endpoints, so after a failed create, assign or activate the
+// device is read back and its state decides, never the code alone.
 
 export class ApplyRefusedError extends Error {}
 
@@ -21,19 +24,30 @@ export interface ApplyOptions {
   seeds: SeedStore;
   onProgress?: (event: ProgressEvent) => void;
   now?: () => number;
+  /** Once aborted, nothing new is sent; steps not done are reported as skipped with `interrupted`. */
+  signal?: AbortSignal;
 }
 
 export interface StepOutcome {
   step: Step;
   status: "succeeded" | "failed" | "skipped";
   message?: string;
+  /** Skipped because the run was interrupted before the step was sent. */
+  interrupted?: boolean;
+  /** Succeeded because it was found already done when checked (by an earlier or concurrent run, or by hand). */
+  alreadySo?: true;
 }
 
 export interface ApplyReport {
   outcomes: StepOutcome[];
+  /** Includes `alreadySo`. */
   succeeded: number;
+  /** Steps found already done, not done by this run. */
+  alreadySo: number;
   failed: number;
   skipped: number;
+  /** Ids of devices this run created (or found already created), by upper-case serial. */
+  createdDeviceIds: ReadonlyMap<string, string>;
 }
 
 type Activate = Extract<Step, { kind: "activate" }>;
@@ -48,11 +62,17 @@ export async function applyPlan(plan: Plan, repository: TokenRepository, options
   const deviceIds = new Map<string, string>();
   const key = (serial: string) => serial.toUpperCase();
 
-  /** Serials this plan creates or assigns: their activation waits for that. */
-  const placed = new Set(plan.steps.filter((s) => s.kind === "create" || s.kind === "assign").map((s) => key(s.serial)));
-  const settle = (step: Step, result: ItemResult<unknown> | { ok: false; message: string }) => {
+  const settle = (step: Step, result: Outcome) => {
+    if (result === ALREADY_SO) {
+      outcomes.set(step, { step, status: "succeeded", alreadySo: true });
+      return;
+    }
     if (result.ok) {
       outcomes.set(step, { step, status: "succeeded" });
+      return;
+    }
+    if ("error" in result && result.error instanceof InterruptedError) {
+      outcomes.set(step, { step, status: "skipped", message: "not sent: the run was interrupted", interrupted: true });
       return;
     }
     const message = "error" in result ? result.error.message : result.message;
@@ -60,6 +80,8 @@ export async function applyPlan(plan: Plan, repository: TokenRepository, options
     failedSerials.add(key(step.serial));
   };
 
+  /** Serials this plan creates or assigns: their activation waits for that. */
+  const placed = new Set(plan.steps.filter((s) => s.kind === "create" || s.kind === "assign").map((s) => key(s.serial)));
   const withoutFailed = <S extends Step>(steps: readonly S[]): S[] =>
     steps.filter((s) => {
       if (!failedSerials.has(key(s.serial))) return true;
@@ -71,6 +93,7 @@ export async function applyPlan(plan: Plan, repository: TokenRepository, options
     const all = plan.steps.filter((s) => s.kind === phase);
     if (all.length === 0) return;
     await ready;
+    if (options.signal?.aborted) return;
     const runnable = withoutFailed(all);
     const progress = (done: number) => options.onProgress?.({ phase, done: Math.min(done, runnable.length), total: runnable.length });
     progress(0);
@@ -79,13 +102,13 @@ export async function applyPlan(plan: Plan, repository: TokenRepository, options
         const steps = runnable.filter((s): s is Extract<Step, { kind: "unassign" }> => s.kind === "unassign");
         const results = await repository.unassign(steps.map((s) => ({ userId: s.from.id, deviceId: s.deviceId })), progress);
         // 404: already unassigned (e.g. by a run that was interrupted).
-        steps.forEach((s, i) => settle(s, tolerate(results[i]!, (e) => e instanceof NotFoundError)));
+        steps.forEach((s, i) => settle(s, alreadySoIf(results[i]!, (e) => e instanceof NotFoundError)));
         break;
       }
       case "delete": {
         const steps = runnable.filter((s): s is Extract<Step, { kind: "delete" }> => s.kind === "delete");
         const results = await repository.delete(steps.map((s) => ({ deviceId: s.deviceId })), progress);
-        steps.forEach((s, i) => settle(s, tolerate(results[i]!, (e) => e instanceof NotFoundError)));
+        steps.forEach((s, i) => settle(s, alreadySoIf(results[i]!, (e) => e instanceof NotFoundError)));
         break;
       }
       case "update": {
@@ -115,29 +138,39 @@ export async function applyPlan(plan: Plan, repository: TokenRepository, options
           });
         }
         const results = await repository.createDevices(requests.map((r) => r.request), progress);
+        const failed: { step: (typeof steps)[number]; failure: GraphFailure }[] = [];
         for (const [i, { step }] of requests.entries()) {
           const result = results[i]!;
           if (result.ok) {
             deviceIds.set(key(step.serial), result.value.id);
             settle(step, result);
-          } else if (isAlreadyExists(result.error)) {
-            // An interrupted earlier run (or a retried request) created it: adopt it if it is as planned.
-            settle(step, await adoptExisting(repository, step, deviceIds));
-          } else {
-            settle(step, result);
-          }
+          } else if (worthReadingBack(result.error)) failed.push({ step, failure: result.error });
+          else settle(step, result);
         }
+        // An interrupted earlier run, a retried request or an answer we could not match may have
+        // created it: what Graph holds under our serial decides.
+        const found = await repository.readBackBySerial(failed.map((f) => f.step.serial));
+        const toAssign: { step: (typeof steps)[number]; device: LiveToken; userId: string }[] = [];
+        for (const [i, { step, failure }] of failed.entries()) {
+          const device = known(found[i]);
+          if (!device) {
+            settle(step, { ok: false, error: failure });
+            continue;
+          }
+          deviceIds.set(key(step.serial), device.id);
+          if (step.assignTo === undefined || device.assignedTo?.id === step.assignTo.id) settle(step, ALREADY_SO);
+          else if (device.assignedTo) settle(step, { ok: false, message: `the serial already exists in Entra, ${heldBy(device)}; run plan again` });
+          else toAssign.push({ step, device, userId: step.assignTo.id });
+        }
+        const assigned = await assignDecided(repository, toAssign.map((a) => ({ userId: a.userId, deviceId: a.device.id })));
+        toAssign.forEach((a, i) => settle(a.step, assigned[i]!));
         break;
       }
       case "assign": {
         const steps = runnable.filter((s): s is Extract<Step, { kind: "assign" }> => s.kind === "assign");
         const items = steps.map((s) => ({ userId: s.to.id, deviceId: s.deviceId ?? deviceIds.get(key(s.serial)) ?? "" }));
-        const results = await repository.assign(items, progress);
-        for (const [i, step] of steps.entries()) {
-          const result = results[i]!;
-          const alreadyAssigned = !result.ok && result.error instanceof GraphRejectedError && result.error.code === "tokenAlreadyAssigned";
-          settle(step, alreadyAssigned ? await confirmHolder(repository, step.serial, step.to.id, result) : result);
-        }
+        const results = await assignDecided(repository, items, progress);
+        steps.forEach((s, i) => settle(s, results[i]!));
         break;
       }
       case "activate": {
@@ -149,6 +182,7 @@ export async function applyPlan(plan: Plan, repository: TokenRepository, options
           const rounds: Activate[][] = [];
           for (let start = 0; start < group.length; start += MAX_BATCH_REQUESTS) rounds.push(group.slice(start, start + MAX_BATCH_REQUESTS));
           return forEachConcurrently(rounds, repository.concurrency, async (round) => {
+            if (options.signal?.aborted) return;
             const results = await activateRound(repository, round, options.seeds, deviceIds, now);
             round.forEach((s, i) => settle(s, results[i]!));
             progress((done += round.length));
@@ -157,7 +191,7 @@ export async function applyPlan(plan: Plan, repository: TokenRepository, options
         // Tokens already held start at once; the others once their create or assign is done.
         await Promise.all([
           activate(steps.filter((s) => !placed.has(key(s.serial)))),
-          placement.then(() => activate(withoutFailed(steps.filter((s) => placed.has(key(s.serial)))))),
+          placement.then(() => (options.signal?.aborted ? undefined : activate(withoutFailed(steps.filter((s) => placed.has(key(s.serial))))))),
         ]);
         break;
       }
@@ -175,32 +209,56 @@ export async function applyPlan(plan: Plan, repository: TokenRepository, options
   const assigned = runPhase("assign", updated);
   const placement = Promise.all([created, assigned]);
   await Promise.all([runPhase("delete", unassigned), placement, runPhase("activate")]);
-  const ordered = plan.steps.map((s) => outcomes.get(s) ?? { step: s, status: "skipped" as const, message: "not reached" });
+  const interrupted = options.signal?.aborted === true;
+  const ordered = plan.steps.map((s) => outcomes.get(s) ?? { step: s, status: "skipped" as const, message: "not reached", ...(interrupted ? { interrupted } : {}) });
   return {
     outcomes: ordered,
     succeeded: ordered.filter((o) => o.status === "succeeded").length,
     failed: ordered.filter((o) => o.status === "failed").length,
     skipped: ordered.filter((o) => o.status === "skipped").length,
+    alreadySo: ordered.filter((o) => o.alreadySo).length,
+    createdDeviceIds: deviceIds,
   };
 }
 
-function tolerate<T>(result: ItemResult<T>, done: (error: GraphFailure) => boolean): ItemResult<T | undefined> {
-  return !result.ok && done(result.error) ? { ok: true, value: undefined } : result;
+/** A step found done when checked: it succeeds, but not as work of this run. */
+const ALREADY_SO = Symbol("already so");
+
+type Outcome = ItemResult<unknown> | { ok: false; message: string } | typeof ALREADY_SO;
+
+function alreadySoIf<T>(result: ItemResult<T>, done: (error: GraphFailure) => boolean): ItemResult<T> | typeof ALREADY_SO {
+  return !result.ok && done(result.error) ? ALREADY_SO : result;
 }
 
-async function adoptExisting(repository: TokenRepository, step: Extract<Step, { kind: "create" }>, deviceIds: Map<string, string>): Promise<ItemResult<unknown> | { ok: false; message: string }> {
-  const existing = await repository.deviceBySerial(step.serial);
-  if (!existing) return { ok: false, message: "Graph says the serial exists but it cannot be found; run again" };
-  deviceIds.set(step.serial.toUpperCase(), existing.id);
-  if (step.assignTo === undefined || existing.assignedTo?.id === step.assignTo.id) return { ok: true, value: undefined };
-  if (existing.assignedTo) return { ok: false, message: `the serial already exists, held by someone else (${existing.assignedTo.id}); run plan again` };
-  const [assigned] = await repository.assign([{ userId: step.assignTo.id, deviceId: existing.id }]);
-  return assigned ?? { ok: false, message: "no answer to the assignment" };
+/** Failures after which the device's state can tell what happened (not a sign-in or permission refusal). */
+function worthReadingBack(error: GraphFailure): boolean {
+  return !(error instanceof PermissionError || error instanceof AuthenticationError || error instanceof CredentialConfigError);
 }
 
-async function confirmHolder(repository: TokenRepository, serial: string, userId: string, original: ItemResult): Promise<ItemResult<unknown>> {
-  const device = await repository.deviceBySerial(serial);
-  return device?.assignedTo?.id === userId ? { ok: true, value: undefined } : original;
+/** The device a read-back found; undefined when it found none or could not read. */
+function known(result: ItemResult<LiveToken | undefined> | undefined): LiveToken | undefined {
+  return result?.ok ? result.value : undefined;
+}
+
+function heldBy(device: LiveToken): string {
+  return `held by ${device.assignedTo?.displayName ?? "another user"} (user id ${device.assignedTo?.id ?? "unknown"})`;
+}
+
+/** Assigns; a failed assignment is decided by who holds the device afterwards. */
+async function assignDecided(repository: TokenRepository, items: readonly { userId: string; deviceId: string }[], onProgress?: (done: number) => void): Promise<Outcome[]> {
+  if (items.length === 0) return [];
+  const results: Outcome[] = await repository.assign(items, onProgress);
+  const failed = items.flatMap((_, i) => {
+    const result = results[i]!;
+    return result !== ALREADY_SO && !result.ok && "error" in result && worthReadingBack(result.error) ? [{ index: i, failure: result.error }] : [];
+  });
+  const devices = await repository.readBackById(failed.map((f) => items[f.index]!.deviceId));
+  failed.forEach(({ index, failure }, i) => {
+    const device = known(devices[i]);
+    if (device?.assignedTo?.id === items[index]!.userId) results[index] = ALREADY_SO;
+    else if (device?.assignedTo) results[index] = { ok: false, message: `${failure.message}: the token is ${heldBy(device)}; unassign it there first, or change tokens.yaml` };
+  });
+  return results;
 }
 
 /** One round of activations; a wrong code is retried once with the next step's code (clock skew). */
@@ -210,14 +268,15 @@ async function activateRound(
   seeds: SeedStore,
   deviceIds: Map<string, string>,
   now: () => number,
-): Promise<(ItemResult | { ok: false; message: string })[]> {
-  const results: (ItemResult | { ok: false; message: string })[] = new Array(steps.length);
+): Promise<Outcome[]> {
+  const results: Outcome[] = new Array(steps.length);
+  const deviceIdOf = (step: Activate) => step.deviceId ?? deviceIds.get(step.serial.toUpperCase());
   const attempt = async (indexes: number[], stepOffset: number) => {
     const items: { index: number; request: Parameters<TokenRepository["activate"]>[0][number] }[] = [];
     for (const index of indexes) {
       const step = steps[index]!;
       const seed = seeds.get(step.serial);
-      const deviceId = step.deviceId ?? deviceIds.get(step.serial.toUpperCase());
+      const deviceId = deviceIdOf(step);
       if (!seed || !deviceId) {
         results[index] = { ok: false, message: seed ? "the device id is unknown (its creation failed)" : "no seed for this serial" };
         continue;
@@ -228,19 +287,35 @@ async function activateRound(
     const answers = await repository.activate(items.map((i) => i.request));
     items.forEach((item, i) => (results[item.index] = answers[i]!));
   };
-  await attempt(steps.map((_, i) => i), 0);
-  const wrongCode = steps
-    .map((_, i) => i)
-    .filter((i) => {
+  // Decided by the device's state after each failure: activated by us is done; failedActivation
+  // is retried once with the next step's code (clock skew); a holder other than ours is named.
+  const decide = async (indexes: number[], lastTry: boolean): Promise<number[]> => {
+    const failed = indexes.filter((i) => {
       const r = results[i];
-      return r !== undefined && !r.ok && "error" in r && r.error.code === "invalidVerificationCode";
+      return r !== undefined && r !== ALREADY_SO && !r.ok && "error" in r && worthReadingBack(r.error);
     });
-  if (wrongCode.length > 0) await attempt(wrongCode, 1);
-  for (const i of wrongCode) {
-    const r = results[i];
-    if (r && !r.ok && "error" in r && r.error.code === "invalidVerificationCode") {
-      results[i] = { ok: false, message: `${r.error.message}. The seed does not match the token (or the clock is off by more than a step): check the seed file and the machine's time` };
-    }
+    const devices = await repository.readBackById(failed.map((i) => deviceIdOf(steps[i]!) ?? ""));
+    const retry: number[] = [];
+    failed.forEach((index, i) => {
+      const device = known(devices[i]);
+      const failure = results[index]!;
+      const message = failure !== ALREADY_SO && !failure.ok && "error" in failure ? failure.error.message : "";
+      const ours = device?.assignedTo?.id === steps[index]!.user.id;
+      if (ours && device?.status === "activated") results[index] = ALREADY_SO;
+      else if (device?.assignedTo && !ours) results[index] = { ok: false, message: `${message}: the token is ${heldBy(device)}` };
+      else if (ours && device?.status === "failedActivation") {
+        if (!lastTry) retry.push(index);
+        else results[index] = { ok: false, message: `${message}. The seed does not match the token (or the clock is off by more than a step): check the seed file and the machine's time` };
+      }
+    });
+    return retry;
+  };
+  const all = steps.map((_, i) => i);
+  await attempt(all, 0);
+  const retry = await decide(all, false);
+  if (retry.length > 0) {
+    await attempt(retry, 1);
+    await decide(retry, true);
   }
   return results;
 }

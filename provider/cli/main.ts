@@ -14,9 +14,9 @@ async function main(): Promise<void> {
     await program.parseAsync(process.argv);
   } catch (error: unknown) {
     if (error instanceof CommanderError) {
-      // Commander already printed the message; help and --version are successes.
-      const success = error.code === "commander.helpDisplayed" || error.code === "commander.version" || error.code === "commander.help";
-      process.exitCode = success ? EXIT.ok : EXIT.usage;
+      // Commander already printed the message; help and --version are successes. A usage error is
+      // exit 1 like any other error: 2 is kept for "changes"/"drift", which CI treats as success.
+      process.exitCode = error.exitCode === 0 ? EXIT.ok : EXIT.failure;
       return;
     }
     // Anything unexpected still gets one readable line, never a stack trace.
@@ -26,4 +26,6 @@ async function main(): Promise<void> {
   }
 }
 
-void main();
+// Once the command is done, leave: a library's pending retry timer (the identity library retries a
+// refused sign-in for seconds) must not keep a finished command waiting. Output is flushed first.
+void main().then(() => process.stdout.write("", () => process.stderr.write("", () => process.exit())));

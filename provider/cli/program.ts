@@ -1,16 +1,34 @@
 import { Command, InvalidArgumentError, Option } from "commander";
-import { applyCommand, driftCommand, OUTPUT_FORMATS, planCommand, type OutputFormat, type ReconcileOptions } from "./reconcile.js";
-import { assignCommand, DEFAULT_PASSPHRASE_ENV, exportCommand, importCommand, type ImportOptions } from "./seeds.js";
-import { validateCommand } from "./validate.js";
 import { SEED_FORMATS } from "../model/index.js";
+import { DEFAULT_PASSPHRASE_ENV, EXIT, EXPORT_FORMATS, LIST_FORMATS, OUTPUT_FORMATS, SECRET_ENCODINGS, VALIDATE_FORMATS } from "./formats.js";
+import type { ReconcileOptions } from "./reconcile.js";
+import type { AddFlags } from "./lifecycle.js";
+import type { SeedInputFlags } from "./seeds.js";
 
-/** Exit codes shared by every command (plan/drift add 2 for changes, as terraform's -detailed-exitcode). */
-export const EXIT = { ok: 0, failure: 1, usage: 2 } as const;
+export { EXIT } from "./formats.js";
+
+// The command line: every command, option and help text, and nothing else. Each command's code is
+// loaded only when that command runs (`lazy` below), so `--version`, `--help` and a usage error
+// cost a few modules, and `validate` never loads the Graph or Pulumi code.
+//
+// Adding a command: declare it here with its options, and give `.action` a `lazy(() => import("./x.js"),
+// (x, ...args) => x.xCommand(...))`: the handler returns the exit code (see EXIT), the module is
+// imported on the first call only, and type-only imports from it (`import type`) cost nothing at start.
+
+const EXIT_CODES_HELP = `\nExit codes (every command): ${EXIT.ok} success or no changes, ${EXIT.failure} any error (usage included), ${EXIT.changes} changes (plan) or drift (drift).`;
+
+/** Runs a command's handler from a module imported on first use, and sets the exit code it returns. */
+export function lazy<M, A extends unknown[]>(load: () => Promise<M>, handler: (module: M, ...args: A) => Promise<number>): (...args: A) => Promise<void> {
+  return async (...args: A) => {
+    process.exitCode = await handler(await load(), ...args);
+  };
+}
 
 interface CommonFlags {
   file: string;
   seeds?: string[];
-  format: OutputFormat;
+  format: ReconcileOptions["format"];
+  json?: boolean;
   graphUrl?: string;
   concurrency: number;
   allowDeletes?: boolean;
@@ -22,19 +40,45 @@ function positiveInt(value: string): number {
   return n;
 }
 
+/** A CSV column: its header name, or its 1-based number. */
+function column(value: string): string | number {
+  if (/^\d+$/.test(value)) {
+    const n = Number(value);
+    if (n < 1) throw new InvalidArgumentError("column numbers start at 1");
+    return n;
+  }
+  if (value.trim() === "") throw new InvalidArgumentError("give a column name or number");
+  return value;
+}
+
+function delimiter(value: string): string {
+  const named: Record<string, string> = { tab: "\t", "\\t": "\t", semicolon: ";", comma: ",", pipe: "|" };
+  const char = named[value.toLowerCase()] ?? value;
+  if ([...char].length !== 1) throw new InvalidArgumentError("give one character, e.g. ';' or tab");
+  return char;
+}
+
+/** `-f/--file`: every command that reads tokens.yaml spells it the same way. */
+const fileOption = () => new Option("-f, --file <path>", "the desired-state file").default("tokens.yaml");
+/** `--json`, the old spelling of `--format json`, still accepted. */
+const jsonAlias = () => new Option("--json", "same as --format json").hideHelp();
+
 /** The options plan, apply and drift share. */
 function withReconcileOptions(command: Command): Command {
   return command
-    .option("-f, --file <path>", "the desired-state file", "tokens.yaml")
+    .addOption(fileOption())
     .option("--seeds <files...>", "seed files to use instead of tokens.yaml `seeds`")
     .addOption(new Option("--format <format>", "output format").choices(OUTPUT_FORMATS).default("text"))
+    .addOption(jsonAlias())
     .option("--graph-url <url>", "Graph base URL (env ENTRA_TOKENS_GRAPH_URL; default https://graph.microsoft.com/beta)")
     .option("--concurrency <n>", "Graph requests in flight at once", positiveInt, 4)
     .addHelpText(
       "after",
       "\nCredentials come from the environment: AZURE_TENANT_ID, AZURE_CLIENT_ID and AZURE_CLIENT_SECRET, or\n" +
         "AZURE_CLIENT_CERTIFICATE_PATH, AZURE_FEDERATED_TOKEN_FILE, GitHub Actions OIDC, ENTRA_TOKENS_AUTH=azure-cli|managed-identity.\n" +
-        "AZURE_AUTHORITY_HOST points at another login host (e.g. the emulator).",
+        "AZURE_AUTHORITY_HOST points at another login host (e.g. the emulator). Seed files are opened only when a\n" +
+        "step needs a seed (create, activate)." +
+        EXIT_CODES_HELP,
     );
 }
 
@@ -42,11 +86,33 @@ function reconcileOptions(flags: CommonFlags): ReconcileOptions {
   return {
     file: flags.file,
     ...(flags.seeds ? { seeds: flags.seeds } : {}),
-    format: flags.format,
+    format: flags.json ? "json" : flags.format,
     ...(flags.graphUrl ? { graphUrl: flags.graphUrl } : {}),
     concurrency: flags.concurrency,
     allowDeletes: flags.allowDeletes === true,
   };
+}
+
+/** How `seeds import` and `seeds list` open vendor files: the same flags for both. */
+function withSeedInputOptions(command: Command): Command {
+  return command
+    .addOption(new Option("--input-format <format>", "input format (default: detected; custom-csv when a --csv-* column is given)").choices(SEED_FORMATS))
+    .option("--input-passphrase-env <var>", "variable holding the passphrase of a PBKDF2-protected PSKC input")
+    .option("--psk-env <var>", "variable holding the pre-shared key (hex) of a PSKC input")
+    .option("--zip-password-env <var>", "variable holding the zip password")
+    .option("--pgp-key <file>", "armored OpenPGP private key for an encrypted input")
+    .option("--pgp-passphrase-env <var>", "variable holding that key's passphrase")
+    .option("--pgp-password-env <var>", "variable holding the password of a symmetrically encrypted OpenPGP input")
+    .option("--accept-tamperable-seeds", "accept encrypted PSKC seeds without a MAC (RISK: a tampered seed goes unnoticed)")
+    .option("--csv-serial <column>", "custom CSV: the serial column (header name or number from 1)", column)
+    .option("--csv-secret <column>", "custom CSV: the secret column", column)
+    .option("--csv-time-interval <column>", "custom CSV: the time step column (30 or 60)", column)
+    .option("--csv-manufacturer <column>", "custom CSV: the manufacturer column", column)
+    .option("--csv-model <column>", "custom CSV: the model column", column)
+    .option("--csv-counter <column>", "custom CSV: a column that marks counter-based (HOTP) tokens, which are refused", column)
+    .addOption(new Option("--encoding <encoding>", "custom CSV: how the secrets are written").choices(SECRET_ENCODINGS))
+    .option("--no-header", "custom CSV: the first row is data (name columns by number)")
+    .option("--delimiter <char>", "custom CSV: the field separator, e.g. ';' (Excel in many locales) or tab", delimiter);
 }
 
 export function buildProgram(): Command {
@@ -55,89 +121,217 @@ export function buildProgram(): Command {
     .description("GitOps for hardware OATH tokens in Microsoft Entra ID")
     .version(readVersion())
     .exitOverride()
-    .showHelpAfterError("(run with --help for usage)");
+    .showHelpAfterError("(run with --help for usage)")
+    .addHelpText("after", EXIT_CODES_HELP);
 
   program
     .command("validate")
     .description("check tokens.yaml against the schema and Entra's rules; changes nothing")
-    .argument("[file]", "the desired-state file", "tokens.yaml")
-    .option("--json", "print the result as JSON")
-    .addHelpText(
-      "after",
-      "\nExit codes: 0 valid, 1 invalid, 2 usage error.\n" +
-        "With GITHUB_ACTIONS=true, errors are also printed as GitHub annotations on the offending lines.",
-    )
-    .action(async (file: string, options: { json?: boolean }) => {
-      process.exitCode = await validateCommand(file, { json: options.json === true });
-    });
+    // The file as an argument is the old spelling of -f: still accepted, left out of the help.
+    .allowExcessArguments()
+    .addOption(fileOption())
+    .addOption(new Option("--format <format>", "output format").choices(VALIDATE_FORMATS).default("text"))
+    .addOption(jsonAlias())
+    .addHelpText("after", "\nWith GITHUB_ACTIONS=true, errors are also printed as GitHub annotations on the offending lines." + EXIT_CODES_HELP)
+    .action(
+      lazy(
+        () => import("./validate.js"),
+        (m, flags: { file: string; format: "text" | "json"; json?: boolean }, command: Command) => {
+          const [fileArgument, ...more] = command.args;
+          if (more.length > 0 || (fileArgument !== undefined && command.getOptionValueSource("file") === "cli")) {
+            command.error(`error: give one file, with -f/--file (got ${[...command.args, ...(command.getOptionValueSource("file") === "cli" ? [flags.file] : [])].join(", ")})`);
+          }
+          return m.validateCommand(fileArgument ?? flags.file, { format: flags.json ? "json" : flags.format });
+        },
+      ),
+    );
 
   withReconcileOptions(program.command("plan"))
     .description("show what apply would change in Entra; changes nothing")
     .option("--allow-deletes", "lift policy.maxDeletes for this plan")
     .option("--github-comment", "post the plan as the pull request's sticky comment (GITHUB_TOKEN, GITHUB_REPOSITORY, the PR event)")
-    .addHelpText("after", "\nExit codes: 0 no changes, 2 changes, 1 error (like terraform plan -detailed-exitcode).")
-    .action(async (flags: CommonFlags & { githubComment?: boolean }) => {
-      process.exitCode = await planCommand({ ...reconcileOptions(flags), githubComment: flags.githubComment === true });
-    });
+    .action(lazy(() => import("./reconcile.js"), (m, flags: CommonFlags & { githubComment?: boolean }) => m.planCommand({ ...reconcileOptions(flags), githubComment: flags.githubComment === true })));
 
   withReconcileOptions(program.command("apply"))
     .description("converge Entra to tokens.yaml: shows the plan, asks, then applies it")
     .option("-y, --yes", "apply without asking (required in CI)")
     .option("--allow-deletes", "allow more deletions than policy.maxDeletes")
-    .addHelpText("after", "\nExit codes: 0 applied (or nothing to do), 1 error or partial failure. Safe to run again after an interruption.")
-    .action(async (flags: CommonFlags & { yes?: boolean }) => {
-      process.exitCode = await applyCommand({ ...reconcileOptions(flags), yes: flags.yes === true });
-    });
+    .addHelpText("after", `Ctrl-C stops after the requests in flight, prints what was done and exits ${EXIT.interrupted}; run apply again to finish.`)
+    .action(lazy(() => import("./reconcile.js"), (m, flags: CommonFlags & { yes?: boolean }) => m.applyCommand({ ...reconcileOptions(flags), yes: flags.yes === true })));
 
   withReconcileOptions(program.command("drift"))
     .description("report where Entra differs from tokens.yaml; changes nothing")
     .option("--github-issue", "open, update or close the repository's drift issue (GITHUB_TOKEN, GITHUB_REPOSITORY)")
-    .addHelpText("after", "\nExit codes: 0 no drift, 2 drift, 1 error. In GitHub Actions the report also goes to the job summary.")
-    .action(async (flags: CommonFlags & { githubIssue?: boolean }) => {
-      process.exitCode = await driftCommand({ ...reconcileOptions(flags), githubIssue: flags.githubIssue === true });
-    });
+    .addHelpText("after", "In GitHub Actions the report also goes to the job summary.")
+    .action(lazy(() => import("./reconcile.js"), (m, flags: CommonFlags & { githubIssue?: boolean }) => m.driftCommand({ ...reconcileOptions(flags), githubIssue: flags.githubIssue === true })));
 
-  const seeds = program.command("seeds").description("import vendor seed files into an encrypted store, or export them for the Entra portal");
-  seeds
-    .command("import")
-    .description("read vendor seed files (Entra CSV/JSON, PSKC, custom CSV; zip/OpenPGP wrapped) and write one encrypted seed file for the repository")
-    .argument("<files...>", "vendor seed files")
-    .requiredOption("-o, --out <file>", "the encrypted seed file to write (e.g. seeds/2026-11.pskc)")
-    .option("--passphrase-env <var>", "variable holding the passphrase that protects the output", DEFAULT_PASSPHRASE_ENV)
-    .option("--recipient <public-key.asc>", "encrypt to this OpenPGP public key instead of a passphrase")
-    .addOption(new Option("--format <format>", "input format (default: detected)").choices(SEED_FORMATS.filter((f) => f !== "custom-csv")))
-    .option("--input-passphrase-env <var>", "variable holding the passphrase of a PBKDF2-protected PSKC input")
-    .option("--psk-env <var>", "variable holding the pre-shared key (hex) of a PSKC input")
-    .option("--zip-password-env <var>", "variable holding the zip password")
-    .option("--pgp-key <file>", "armored OpenPGP private key for an encrypted input")
-    .option("--pgp-passphrase-env <var>", "variable holding that key's passphrase")
-    .option("--force", "replace the output file if it exists")
-    .addHelpText("after", "\nSecrets are read from the variables named, never from arguments, and never printed.")
-    .action(async (files: string[], flags: Omit<ImportOptions, "force" | "preSharedKeyEnv"> & { force?: boolean; pskEnv?: string }) => {
-      const { pskEnv, force, ...rest } = flags;
-      process.exitCode = await importCommand(files, { ...rest, force: force === true, ...(pskEnv ? { preSharedKeyEnv: pskEnv } : {}) });
-    });
+  const seeds = program.command("seeds").description("import vendor seed files into an encrypted store, list a store, or export seeds for the Entra portal");
+  withSeedInputOptions(
+    seeds
+      .command("import")
+      .description("read vendor seed files (Entra CSV/JSON, PSKC, custom CSV; zip/OpenPGP wrapped) and write one encrypted seed file for the repository")
+      .argument("<files...>", "vendor seed files")
+      .requiredOption("-o, --out <file>", "the encrypted seed file to write (e.g. seeds/2026-11.pskc); its folder is created")
+      .option("--passphrase-env <var>", "variable holding the passphrase that protects the output", DEFAULT_PASSPHRASE_ENV)
+      .option("--recipient <public-key.asc>", "encrypt to this OpenPGP public key instead of a passphrase")
+      .addOption(new Option("--format <format>", "same as --input-format").choices(SEED_FORMATS).hideHelp())
+      .option("--force", "replace the output file if it exists"),
+  )
+    .addHelpText("after", "\nSecrets are read from the variables named, never from arguments, and never printed." + EXIT_CODES_HELP)
+    .action(
+      lazy(
+        () => import("./seeds.js"),
+        (m, files: string[], flags: SeedInputFlags & { out: string; passphraseEnv: string; recipient?: string; format?: SeedInputFlags["inputFormat"]; force?: boolean }) => {
+          const { out, passphraseEnv, recipient, format, force, ...input } = flags;
+          return m.importCommand(files, { ...input, ...(input.inputFormat ?? format ? { inputFormat: input.inputFormat ?? format } : {}) }, { out, passphraseEnv, ...(recipient ? { recipient } : {}), force: force === true });
+        },
+      ),
+    );
+  withSeedInputOptions(
+    seeds
+      .command("list")
+      .description("list the serials and attributes (interval, hash, maker, model) in seed files; never a secret")
+      .argument("[files...]", "seed files (default: the `seeds` of tokens.yaml)")
+      .addOption(fileOption())
+      .addOption(new Option("--format <format>", "output format").choices(LIST_FORMATS).default("text"))
+      .addOption(jsonAlias()),
+  )
+    .addHelpText("after", EXIT_CODES_HELP)
+    .action(
+      lazy(
+        () => import("./seeds.js"),
+        (m, files: string[], flags: SeedInputFlags & { file: string; format: "text" | "json"; json?: boolean }) => {
+          const { file, format, json, ...input } = flags;
+          return m.listCommand(files, input, { file, format: json ? "json" : format });
+        },
+      ),
+    );
   seeds
     .command("export")
     .description("write the seeds of tokens.yaml as Entra CSV or JSON (with upn from tokens.yaml), for the portal upload")
-    .option("-f, --file <path>", "the desired-state file", "tokens.yaml")
-    .addOption(new Option("--format <format>", "output format").choices(["entra-csv", "entra-json"]).default("entra-csv"))
-    .requiredOption("-o, --out <file>", "the file to write (it holds secrets: mode 600; delete it after the upload)")
+    .addOption(fileOption())
+    .addOption(new Option("--format <format>", "output format").choices(EXPORT_FORMATS).default("entra-csv"))
+    .requiredOption("-o, --out <file>", "the file to write (it holds secrets: mode 600; delete it after the upload); - writes to stdout")
     .option("--force", "replace the output file if it exists")
-    .action(async (flags: { file: string; format: "entra-csv" | "entra-json"; out: string; force?: boolean }) => {
-      process.exitCode = await exportCommand({ ...flags, force: flags.force === true });
-    });
+    .addHelpText("after", EXIT_CODES_HELP)
+    .action(
+      lazy(
+        () => import("./seeds.js"),
+        (m, flags: { file: string; format: (typeof EXPORT_FORMATS)[number]; out: string; force?: boolean }) => m.exportCommand({ ...flags, force: flags.force === true }),
+      ),
+    );
 
   program
     .command("assign")
     .description("give each user listed in a file a free token from the pool, by editing tokens.yaml (comments kept)")
     .requiredOption("--users <file>", "one `upn` or `upn,display name` per line")
-    .option("-f, --file <path>", "the desired-state file", "tokens.yaml")
+    .addOption(fileOption())
     .addOption(new Option("--state <state>", "the state to give the tokens").choices(["assigned", "activated"]).default("assigned"))
     .option("--dry-run", "show the assignments without changing the file")
-    .action(async (flags: { users: string; file: string; state: "assigned" | "activated"; dryRun?: boolean }) => {
-      process.exitCode = await assignCommand({ ...flags, dryRun: flags.dryRun === true });
-    });
+    .addHelpText("after", EXIT_CODES_HELP)
+    .action(
+      lazy(
+        () => import("./seeds.js"),
+        (m, flags: { users: string; file: string; state: "assigned" | "activated"; dryRun?: boolean }) => m.assignCommand({ ...flags, dryRun: flags.dryRun === true }),
+      ),
+    );
+
+  program
+    .command("import")
+    .description("write the tenant's tokens into tokens.yaml (a new file, or added to an existing one with comments kept); plan then has nothing to do")
+    .addOption(fileOption())
+    .option("--self-service", "also record pool tokens users claimed in My Security Info as theirs")
+    .option("--dry-run", "show the change as a diff without writing the file")
+    .option("--graph-url <url>", "Graph base URL (env ENTRA_TOKENS_GRAPH_URL; default https://graph.microsoft.com/beta)")
+    .option("--concurrency <n>", "Graph requests in flight at once", positiveInt, 4)
+    .addHelpText("after", `\nEntries already in tokens.yaml are kept as written: the file stays the source of truth. Reads the tenant with Policy.Read.All and User.Read.All.${EXIT_CODES_HELP}`)
+    .action(
+      lazy(
+        () => import("./lifecycle.js"),
+        (m, flags: { file: string; selfService?: boolean; dryRun?: boolean; graphUrl?: string; concurrency: number }) =>
+          m.importCommand({
+            file: flags.file,
+            selfService: flags.selfService === true,
+            dryRun: flags.dryRun === true,
+            concurrency: flags.concurrency,
+            ...(flags.graphUrl ? { graphUrl: flags.graphUrl } : {}),
+          }),
+      ),
+    );
+
+  program
+    .command("add")
+    .description("add a delivery to tokens.yaml: every serial of a seed file (or encrypted store), with the attributes it states, to the pool or to users")
+    .argument("<seed-file>", "the vendor's seed file or an encrypted store from `seeds import`")
+    .addOption(fileOption())
+    .option("--users <file>", "give the new tokens to these users, in order (`upn` or `upn,display name` per line); the rest go to the pool")
+    .addOption(new Option("--state <state>", "the state for tokens given to users").choices(["assigned", "activated"]).default("assigned"))
+    .addOption(new Option("--input-format <format>", "seed file format (default: detected)").choices(SEED_FORMATS.filter((f) => f !== "custom-csv")))
+    .addOption(new Option("--format <format>", "same as --input-format").choices(SEED_FORMATS.filter((f) => f !== "custom-csv")).hideHelp())
+    .option("--passphrase-env <var>", "variable holding the passphrase of a PBKDF2-protected PSKC file (e.g. ENTRA_TOKENS_SEED_PASSPHRASE)")
+    .option("--psk-env <var>", "variable holding the pre-shared key (hex) of a PSKC file")
+    .option("--zip-password-env <var>", "variable holding the zip password")
+    .option("--pgp-key <file>", "armored OpenPGP private key for an encrypted file")
+    .option("--pgp-passphrase-env <var>", "variable holding that key's passphrase")
+    .option("--pgp-password-env <var>", "variable holding the password of a symmetrically encrypted OpenPGP file")
+    .option("--dry-run", "show the change as a diff without writing the file")
+    .addHelpText("after", `\nThe seed file is also added to \`seeds:\` (with the variable names, never the secrets). Its interval and hash are the tokens' truth.${EXIT_CODES_HELP}`)
+    .action(
+      lazy(
+        () => import("./lifecycle.js"),
+        (m, seedFile: string, flags: Omit<AddFlags, "dryRun" | "format"> & { dryRun?: boolean; inputFormat?: AddFlags["format"]; format?: AddFlags["format"] }) => {
+          const { inputFormat, format, ...rest } = flags;
+          const chosen = inputFormat ?? format;
+          return m.addCommand(seedFile, { ...rest, ...(chosen ? { format: chosen } : {}), dryRun: flags.dryRun === true });
+        },
+      ),
+    );
+
+  program
+    .command("retire")
+    .description("retire lost or broken tokens: the next apply unassigns and deletes them in Entra; tokens.yaml keeps them as history")
+    .argument("<serials...>", "the tokens' serials")
+    .addOption(fileOption())
+    .option("--reason <text>", "why, for the history note", "lost or broken")
+    .option("--dry-run", "show the change as a diff without writing the file")
+    .addHelpText("after", EXIT_CODES_HELP)
+    .action(
+      lazy(
+        () => import("./lifecycle.js"),
+        (m, serials: string[], flags: { file: string; reason: string; dryRun?: boolean }) => m.retireCommand(serials, { ...flags, dryRun: flags.dryRun === true }),
+      ),
+    );
+
+  program
+    .command("replace")
+    .description("replace a user's lost or broken token: they get a free pool token in the same state, the old one is retired (one edit)")
+    .argument("<serial>", "the serial of the token to replace")
+    .addOption(fileOption())
+    .option("--with <serial>", "the pool token to give instead (default: the first available one)")
+    .option("--dry-run", "show the change as a diff without writing the file")
+    .addHelpText("after", EXIT_CODES_HELP)
+    .action(
+      lazy(
+        () => import("./lifecycle.js"),
+        (m, serial: string, flags: { file: string; with?: string; dryRun?: boolean }) =>
+          m.replaceCommand(serial, { file: flags.file, dryRun: flags.dryRun === true, ...(flags.with ? { with: flags.with } : {}) }),
+      ),
+    );
+
+  program
+    .command("leaver")
+    .description("a user leaves: their tokens go back to the pool (name cleared), or are retired with --retire")
+    .argument("<upn>", "the leaver's user principal name")
+    .addOption(fileOption())
+    .option("--retire", "retire their tokens instead of returning them to the pool")
+    .option("--dry-run", "show the change as a diff without writing the file")
+    .addHelpText("after", EXIT_CODES_HELP)
+    .action(
+      lazy(
+        () => import("./lifecycle.js"),
+        (m, upn: string, flags: { file: string; retire?: boolean; dryRun?: boolean }) => m.leaverCommand(upn, { file: flags.file, retire: flags.retire === true, dryRun: flags.dryRun === true }),
+      ),
+    );
 
   return program;
 }

@@ -1,11 +1,17 @@
 import { formatDiagnostic, githubAnnotation } from "../desired/diagnostics.js";
 import { loadDesired } from "../desired/load.js";
 import { DESIRED_STATES } from "../model/index.js";
+import { EXIT, type ValidateFormat } from "./formats.js";
+import { seedAttributeDiagnostics } from "./seed-check.js";
 
 /** `entra-tokens validate`: returns the exit code (0 valid, 1 invalid). */
-export async function validateCommand(file: string, options: { json: boolean }): Promise<number> {
-  const result = await loadDesired(file);
-  if (options.json) {
+export async function validateCommand(file: string, options: { format: ValidateFormat }): Promise<number> {
+  const loaded = await loadDesired(file);
+  // A file that loads may still contradict its seed files (interval, hash): that is invalid too.
+  const seedCheck = loaded.ok ? await seedAttributeDiagnostics(loaded.desired) : { diagnostics: [] };
+  if (seedCheck.notChecked !== undefined) process.stderr.write(`note: seed attributes not checked against the seed files: ${seedCheck.notChecked}\n`);
+  const result = loaded.ok && seedCheck.diagnostics.length > 0 ? { ok: false as const, diagnostics: seedCheck.diagnostics } : loaded;
+  if (options.format === "json") {
     const body = result.ok
       ? { valid: true, file, tokens: result.desired.tokens.length, byState: countByState(result.desired.tokens) }
       : { valid: false, file, diagnostics: result.diagnostics };
@@ -22,11 +28,11 @@ export async function validateCommand(file: string, options: { json: boolean }):
   if (!result.ok && process.env["GITHUB_ACTIONS"] === "true") {
     for (const d of result.diagnostics) process.stdout.write(`${githubAnnotation(d)}\n`);
   }
-  return result.ok ? 0 : 1;
+  return result.ok ? EXIT.ok : EXIT.failure;
 }
 
 function countByState(tokens: readonly { state: (typeof DESIRED_STATES)[number] }[]): Record<(typeof DESIRED_STATES)[number], number> {
-  const counts = { available: 0, assigned: 0, activated: 0 };
+  const counts = { available: 0, assigned: 0, activated: 0, retired: 0 };
   for (const t of tokens) counts[t.state]++;
   return counts;
 }

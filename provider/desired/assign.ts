@@ -62,6 +62,7 @@ export function assignFromPool(tokensText: string, file: string, users: readonly
     const free = pool[i]!;
     const node = tokens.items[free.index];
     if (!isMap(node)) throw new AssignError(`${file}: token ${free.t.serial} is not a mapping`);
+    node.delete("returnedBy");
     node.set("state", state);
     node.set("upn", user.upn);
     if (user.displayName !== undefined) node.set("displayName", user.displayName);

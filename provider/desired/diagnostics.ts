@@ -18,7 +18,21 @@ export type DiagnosticCode =
   | "upn-syntax"
   | "duplicate-serial"
   | "too-many-tokens"
-  | "missing-attribute";
+  | "missing-attribute"
+  | "seed-mismatch"
+  | "plaintext-seeds"
+  // hostile input (see hostile.ts)
+  | "not-a-file"
+  | "invalid-utf8"
+  | "control-character"
+  | "bidi-control"
+  | "invisible-character"
+  | "upn-not-ascii"
+  | "unknown-tag"
+  | "multiple-documents"
+  | "yaml-undefined-alias"
+  | "yaml-too-deep"
+  | "yaml-too-many-values";
 
 export interface Diagnostic extends SourceLocation {
   code: DiagnosticCode;

@@ -6,8 +6,13 @@ import { load } from "js-yaml";
 // is taken only where the two cannot disagree and only for valid files: the caller sends anything
 // else (every file with an error included) through the full reader and its positioned diagnostics.
 
-/** YAML features where readers differ or that need the full reader's guards (aliases: alias bombs). */
-const NOT_PLAIN = /[\t&*!|>]|<<|^\s*[?%]|^(?:---|\.\.\.)/m;
+/**
+ * YAML features where readers differ or that need the full reader's guards: aliases (alias
+ * bombs), tags, escapes (they can produce characters a reviewer cannot see), block scalars.
+ */
+const NOT_PLAIN = /[\t&*!|>\\]|<<|^\s*[?%]|^(?:---|\.\.\.)/m;
+/** A token written out in full has about 10 `:` and `,`; far more means this is not a token list. */
+const MAX_SEPARATORS_PER_TOKEN = 24;
 const TOKENS_KEY = /^tokens[ ]*:[ ]*(?:#.*)?$/;
 const ITEM = /^([ ]*)-[ ]+(\S)/;
 
@@ -20,14 +25,6 @@ export interface FastRead {
 /** The parsed file and its tokens' positions, or undefined when the full reader must decide. */
 export function fastRead(text: string): FastRead | undefined {
   if (NOT_PLAIN.test(text)) return undefined;
-  let data: unknown;
-  try {
-    data = load(text);
-  } catch {
-    return undefined;
-  }
-  const tokens = typeof data === "object" && data !== null && "tokens" in data && Array.isArray(data.tokens) ? data.tokens : undefined;
-  if (!tokens) return undefined;
   const lines = text.split(/\r?\n/);
   const start = lines.findIndex((l) => TOKENS_KEY.test(l));
   if (start < 0) return undefined;
@@ -43,6 +40,21 @@ export function fastRead(text: string): FastRead | undefined {
     if (at !== indent) continue;
     tokenStarts.push({ line: i + 1, column: line.indexOf(item[2] ?? "", at + 1) + 1 });
   }
+  // Values in proportion to the tokens, or the full reader and its caps decide (a hostile file
+  // of millions of values in one entry would cost the parse alone hundreds of megabytes).
+  let separators = 0;
+  for (let i = 0; i < text.length; i++) {
+    const c = text.charCodeAt(i);
+    if (c === 44 || c === 58) separators++; // , :
+  }
+  if (tokenStarts.length === 0 || separators > MAX_SEPARATORS_PER_TOKEN * tokenStarts.length + 1000) return undefined;
+  let data: unknown;
+  try {
+    data = load(text);
+  } catch {
+    return undefined;
+  }
+  const tokens = typeof data === "object" && data !== null && "tokens" in data && Array.isArray(data.tokens) ? data.tokens : undefined;
   // Every entry must start on its own "- " line; otherwise the positions would be guesses.
-  return tokenStarts.length === tokens.length ? { data, tokenStarts } : undefined;
+  return tokens && tokenStarts.length === tokens.length ? { data, tokenStarts } : undefined;
 }

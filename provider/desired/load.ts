@@ -1,8 +1,8 @@
-import { promises as fs } from "node:fs";
 import { dirname, resolve } from "node:path";
-import { Ajv2020, type ErrorObject } from "ajv/dist/2020.js";
+import type { ErrorObject } from "ajv/dist/2020.js";
 import { Document, isMap, isScalar, isSeq, LineCounter, parseDocument, type Node, type Pair } from "yaml";
-import schema from "../../schemas/tokens.schema.json";
+import { schemaValidators } from "./schema-validator.js";
+import { plaintextSeeds } from "./seed-hygiene.js";
 import {
   MAX_TOKENS_PER_USER,
   type Desired,
@@ -10,14 +10,17 @@ import {
   type HashFunction,
   type Policy,
   type SeedFileRef,
+  type SelfServicePolicy,
   type TimeInterval,
   type TokenState,
   type UnmanagedPolicy,
 } from "../model/index.js";
+import { readRegularFile } from "../safety/regular-file.js";
 import type { Diagnostic, DiagnosticCode } from "./diagnostics.js";
 import { fastRead } from "./fast-read.js";
+import { decodeUtf8, hostileDocumentDiagnostics, hostileTextDiagnostics, rawCharacterDiagnostics } from "./hostile.js";
 
-/** Larger files are refused before parsing: ~80,000 tokens fit, an accidental log dump does not. */
+/** Larger files are refused before parsing: ~50,000 tokens fit (see MAX_YAML_VALUES), an accidental log dump does not. */
 export const MAX_FILE_BYTES = 8 * 1024 * 1024;
 /** YAML aliases allowed before we call it an alias bomb (a normal file needs a handful at most). */
 const MAX_ALIASES = 100;
@@ -34,18 +37,18 @@ interface TokenInFile extends AttributesInFile {
   serial: string;
   state: TokenState;
   upn?: string;
+  returnedBy?: string;
   displayName?: string;
 }
 interface TokensFile {
   version: 1;
   seeds?: (Omit<SeedFileRef, "path"> & { file: string })[];
   defaults?: AttributesInFile;
-  policy?: { unmanaged?: UnmanagedPolicy; maxDeletes?: number };
+  policy?: { unmanaged?: UnmanagedPolicy; maxDeletes?: number; selfService?: SelfServicePolicy };
   tokens: TokenInFile[];
 }
 
-const ajv = new Ajv2020({ allErrors: true, strict: true, allowUnionTypes: true, verbose: true });
-const validateSchema = ajv.compile<TokensFile>(schema);
+const { file: validateSchema, token: validateToken } = schemaValidators<TokensFile>();
 
 export type LoadResult = { ok: true; desired: Desired } | { ok: false; diagnostics: Diagnostic[] };
 
@@ -57,26 +60,24 @@ const SECRET_FIX =
 /** Reads and validates a tokens.yaml file. The only I/O of this module. */
 export async function loadDesired(file: string): Promise<LoadResult> {
   const at = { file, line: 1, column: 1 };
-  try {
-    const stat = await fs.stat(file);
-    if (stat.size > MAX_FILE_BYTES) {
-      return { ok: false, diagnostics: [tooLarge(at, stat.size)] };
-    }
-    return parseDesired(await fs.readFile(file, "utf8"), file);
-  } catch (error: unknown) {
-    const reason = error instanceof Error && "code" in error ? String(error.code) : "unknown error";
-    return {
-      ok: false,
-      diagnostics: [
-        {
-          ...at,
-          code: "file-unreadable",
-          message: `cannot read ${file} (${reason})`,
-          fix: "check the path and that the file is readable; the default is ./tokens.yaml",
-        },
-      ],
-    };
+  const read = await readRegularFile(file, MAX_FILE_BYTES);
+  if (!read.ok) return { ok: false, diagnostics: [unreadable(at, read)] };
+  const decoded = decodeUtf8(read.bytes, file);
+  if (!decoded.ok) return { ok: false, diagnostics: [decoded.diagnostic] };
+  return parseDesired(decoded.text, file);
+}
+
+function unreadable(at: { file: string; line: number; column: number }, read: Extract<Awaited<ReturnType<typeof readRegularFile>>, { ok: false }>): Diagnostic {
+  if (read.reason === "too-large") return tooLarge(at, read.size ?? 0);
+  if (read.reason === "not-regular") {
+    return { ...at, code: "not-a-file", message: `${at.file} is ${read.detail}, not a regular file; it was not read`, fix: "name the tokens.yaml file itself (default ./tokens.yaml)" };
   }
+  return {
+    ...at,
+    code: "file-unreadable",
+    message: `cannot read ${at.file} (${read.detail})`,
+    fix: "check the path and that the file is readable; the default is ./tokens.yaml",
+  };
 }
 
 function tooLarge(at: { file: string; line: number; column: number }, bytes: number): Diagnostic {
@@ -95,18 +96,24 @@ export function parseDesired(rawText: string, file: string): LoadResult {
   }
   // A BOM is invisible in editors; drop it so that columns match what the author sees.
   const text = rawText.startsWith("\uFEFF") ? rawText.slice(1) : rawText;
-  const fast = fastRead(text);
-  if (fast && validateSchema(fast.data)) {
-    const at = (path: readonly (string | number)[]) => ({ file, ...(fast.tokenStarts[typeof path[1] === "number" ? path[1] : 0] ?? { line: 1, column: 1 }) });
-    const result = semanticChecks(fast.data, file, { at });
-    if (result.ok) return result;
-  }
   const lines = new LineCounter();
-  const doc = parseDocument(text, { lineCounter: lines, prettyErrors: false, uniqueKeys: true });
   const locate = (offset: number) => {
     const pos = lines.linePos(offset);
     return { file, line: pos.line, column: pos.col };
   };
+  // The line counter learns line starts while parsing; the text checks run first, so it is fed by hand.
+  lines.addNewLine(0);
+  for (let at = text.indexOf("\n"); at >= 0; at = text.indexOf("\n", at + 1)) lines.addNewLine(at + 1);
+  // A plain, valid file needs neither the full reader nor its value cap (its text is checked first).
+  const fast = rawCharacterDiagnostics(text, locate).length === 0 ? fastRead(text) : undefined;
+  if (fast && !tokenSchemaErrors(fast.data) && validateSchema(fast.data)) {
+    const at = (path: readonly (string | number)[]) => ({ file, ...((path[0] === "tokens" && typeof path[1] === "number" ? fast.tokenStarts[path[1]] : undefined) ?? { line: 1, column: 1 }) });
+    const result = semanticChecks(fast.data, file, { at });
+    if (result.ok) return result;
+  }
+  const hostileText = hostileTextDiagnostics(text, locate);
+  if (hostileText.length > 0) return { ok: false, diagnostics: hostileText };
+  const doc = parseDocument(text, { prettyErrors: false, uniqueKeys: true });
 
   if (doc.errors.length > 0) {
     return { ok: false, diagnostics: doc.errors.map((e) => yamlDiagnostic(e.code, e.message, locate(e.pos[0]))) };
@@ -124,6 +131,9 @@ export function parseDesired(rawText: string, file: string): LoadResult {
       ],
     };
   }
+
+  const hostileDocument = hostileDocumentDiagnostics(doc, text, locate, MAX_ALIASES);
+  if (hostileDocument.length > 0) return { ok: false, diagnostics: hostileDocument };
 
   let data: unknown;
   try {
@@ -143,11 +153,31 @@ export function parseDesired(rawText: string, file: string): LoadResult {
   }
 
   const source = new SourceMap(doc, locate);
-  if (!validateSchema(data)) {
-    const errors = (validateSchema.errors ?? []).filter((e) => e.keyword !== "if");
+  const invalidTokens = tokenSchemaErrors(data);
+  if (invalidTokens || !validateSchema(data)) {
+    const errors = (invalidTokens ?? validateSchema.errors ?? []).filter((e) => e.keyword !== "if");
     return { ok: false, diagnostics: errors.map((e) => schemaDiagnostic(e, source, data)) };
   }
   return semanticChecks(data, file, source);
+}
+
+/**
+ * Schema errors of a file whose tokens are invalid, found token by token. ajv with allErrors
+ * concatenates its error list once per failing array item, so 100,000 invalid tokens checked in
+ * one call take minutes (quadratic); checked one by one they take a second. Undefined when every
+ * token passes (the whole-file check then runs as usual).
+ */
+function tokenSchemaErrors(data: unknown): ErrorObject[] | undefined {
+  if (!validateToken || typeof data !== "object" || data === null || !("tokens" in data) || !Array.isArray(data.tokens)) return undefined;
+  const errors: ErrorObject[] = [];
+  data.tokens.forEach((token: unknown, index: number) => {
+    if (validateToken(token)) return;
+    for (const error of validateToken.errors ?? []) errors.push({ ...error, instancePath: `/tokens/${index}${error.instancePath}` });
+  });
+  if (errors.length === 0) return undefined;
+  // The rest of the file, checked without its tokens, reports first, as the whole-file check would.
+  validateSchema({ ...data, tokens: [] });
+  return [...(validateSchema.errors ?? []), ...errors];
 }
 
 function yamlDiagnostic(code: string, message: string, at: ReturnType<SourceMap["locate"]>): Diagnostic {
@@ -155,6 +185,10 @@ function yamlDiagnostic(code: string, message: string, at: ReturnType<SourceMap[
   switch (code) {
     case "TAB_AS_INDENT":
       return { ...at, code: "tab-indent", message: "a tab is used for indentation", fix: "indent with spaces; YAML forbids tabs there" };
+    case "MULTIPLE_DOCS":
+      return { ...at, code: "multiple-documents", message: "a second YAML document starts here (after ---); tokens.yaml is one document", fix: "remove the `---` line and merge the two parts, or keep the other part in its own file" };
+    case "RESOURCE_EXHAUSTION":
+      return { ...at, code: "yaml-too-deep", message: "the YAML nests too deeply to be read", fix: "this is not a tokens.yaml: check that the right file is named" };
     case "DUPLICATE_KEY":
       return {
         ...at,
@@ -285,8 +319,11 @@ function schemaDiagnostic(error: ErrorObject, source: SourceMap, data: unknown):
       return make("missing-field", `${what} is missing the required field ${JSON.stringify(missing)}`, fix, source.at(path), false);
     }
     case "false schema":
-      // Only `upn` under state available is schema-false.
-      return make("upn-state", `${what}: a token with state available must not name a user`, "remove `upn`, or set `state: assigned` (the user activates) or `state: activated` (we activate)", source.keyAt(path.slice(0, -1), "upn"));
+      if (path[path.length - 1] === "returnedBy") {
+        return make("schema", `${what}: returnedBy is for pool tokens (state available) only`, "remove `returnedBy`", source.keyAt(path.slice(0, -1), "returnedBy"));
+      }
+      // Otherwise only `upn` under state available or retired is schema-false.
+      return make("upn-state", `${what}: a token with state ${stateOf(source, path.slice(0, -1))} must not name a user`, "remove `upn`, or set `state: assigned` (the user activates) or `state: activated` (we activate)", source.keyAt(path.slice(0, -1), "upn"));
     case "type": {
       const expected = String(error.params["type"]);
       if (expected === "string" && source.isUnquotedNonString(path)) {
@@ -307,7 +344,7 @@ function schemaDiagnostic(error: ErrorObject, source: SourceMap, data: unknown):
       return make("schema", `${what} must be ${JSON.stringify(error.params["allowedValue"])}`, `write ${JSON.stringify(error.params["allowedValue"])}; this version of entra-tokens reads format version 1`);
     case "pattern": {
       const field = path[path.length - 1];
-      if (field === "upn") {
+      if (field === "upn" || field === "returnedBy") {
         return make("upn-syntax", `${what} is not a user principal name`, "write it as name@domain.tld, without spaces, e.g. alice@contoso.com");
       }
       return make("schema", `${what} must not start or end with spaces`, "remove the surrounding spaces");
@@ -343,6 +380,7 @@ function semanticChecks(file: TokensFile, fileName: string, source: Pick<SourceM
   const firstBySerial = new Map<string, number>();
   const tokensByUser = new Map<string, number[]>();
   const tokens: DesiredToken[] = [];
+  for (const diagnostic of plaintextSeeds(file.seeds ?? [], (index) => source.at(["seeds", index]))) diagnostics.push(diagnostic);
 
   file.tokens.forEach((token, index) => {
     const path = ["tokens", index];
@@ -392,6 +430,7 @@ function semanticChecks(file: TokensFile, fileName: string, source: Pick<SourceM
       serial: token.serial,
       state: token.state,
       ...(token.upn === undefined ? {} : { upn: token.upn }),
+      ...(token.returnedBy === undefined ? {} : { returnedBy: token.returnedBy }),
       ...(token.displayName === undefined ? {} : { displayName: token.displayName }),
       manufacturer,
       model,
@@ -402,7 +441,7 @@ function semanticChecks(file: TokensFile, fileName: string, source: Pick<SourceM
   });
 
   if (diagnostics.length > 0) return { ok: false, diagnostics };
-  const policy: Policy = { unmanaged: file.policy?.unmanaged ?? "report", maxDeletes: file.policy?.maxDeletes ?? 0 };
+  const policy: Policy = { unmanaged: file.policy?.unmanaged ?? "report", maxDeletes: file.policy?.maxDeletes ?? 0, selfService: file.policy?.selfService ?? "keep" };
   const seedFiles = (file.seeds ?? []).map(({ file: seedFile, pgpKeyFile, ...rest }) => ({
     ...rest,
     path: resolve(dirname(fileName), seedFile),

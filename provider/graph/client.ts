@@ -3,14 +3,17 @@ import { AuthenticationHandler, Client, GraphError, HTTPMessageHandler, type Con
 import { TokenCredentialAuthenticationProvider } from "@microsoft/microsoft-graph-client/authProviders/azureTokenCredentials/index.js";
 import {
   AuthenticationError,
+  GraphConnectionError,
   GraphFailure,
   GraphRejectedError,
   GraphUnavailableError,
+  InterruptedError,
   NotFoundError,
   PermissionError,
   ThrottledError,
   UnexpectedResponseError,
 } from "./errors.js";
+import { connectionProblem, type Endpoint } from "./connection.js";
 
 // Transport only: retries, paging, $batch and error typing. Which calls to make is decided elsewhere.
 
@@ -34,9 +37,26 @@ export interface GraphClientOptions {
   credential: TokenCredential;
   /** e.g. https://graph.microsoft.com/beta or the emulator's https://127.0.0.1:PORT/beta */
   graphUrl?: string;
+  /** Where graphUrl came from (a variable or flag), named when Graph cannot be reached. */
+  graphUrlSetting?: string;
   retry?: Partial<RetryPolicy>;
   /** Called before each wait, for progress output ("throttled, waiting 3 s"). */
-  onRetry?: (info: { status: number | "network"; delayMs: number; attempt: number }) => void;
+  onRetry?: (info: RetryInfo) => void;
+  /** Once aborted, no new request is sent (those in flight finish): they fail as InterruptedError. */
+  signal?: AbortSignal;
+}
+
+export interface RetryInfo {
+  /** What Graph answered; "network" for a dropped connection. */
+  status: number | "network";
+  /** Inside a $batch: how many requests answered what, e.g. "3 × 429, 1 × 503". */
+  items?: string;
+  /** The connection failure, for "network". */
+  reason?: string;
+  delayMs: number;
+  /** This retry's number, 1 to maxRetries. */
+  attempt: number;
+  maxRetries: number;
 }
 
 /** What a call is for: names the operation in errors and the permission a 403 means. */
@@ -184,6 +204,8 @@ class RetryMiddleware implements Middleware {
     private readonly policy: RetryPolicy,
     private readonly gate: ThrottleGate,
     private readonly onRetry: GraphClientOptions["onRetry"],
+    private readonly endpoint: Endpoint,
+    private readonly signal: AbortSignal | undefined,
   ) {}
 
   setNext(next: Middleware): void {
@@ -197,7 +219,9 @@ class RetryMiddleware implements Middleware {
     const units = option instanceof ThrottleUnits ? option.units : 1;
     for (let attempt = 0; ; attempt++) {
       let status: number | "network";
+      let reason: string | undefined;
       await this.gate.wait(units);
+      if (this.signal?.aborted) throw new InterruptedError("not sent: the run was interrupted", "send a request");
       this.requestsSent++;
       try {
         await next.execute(context);
@@ -207,15 +231,20 @@ class RetryMiddleware implements Middleware {
         if (units === 1 || throttled) this.gate.record(units, throttled ? units : 0);
         if (!RETRYABLE.has(status) || attempt >= this.policy.maxRetries) return;
       } catch (error: unknown) {
+        const problem = connectionProblem("Graph", this.endpoint, error);
+        // Refused, unknown host, untrusted certificate: no retry can help, so say it at once.
+        if (problem?.permanent) throw new GraphConnectionError(`Graph unreachable: ${problem.message}`, "send a request");
         if (attempt >= this.policy.maxRetries) {
-          throw new GraphUnavailableError(`the connection to Graph failed ${attempt + 1} times (${error instanceof Error ? error.message : String(error)})`, "send a request");
+          const what = problem?.message ?? `the connection to Graph at ${this.endpoint.url} failed (${error instanceof Error ? error.message : String(error)})`;
+          throw new GraphConnectionError(`Graph unreachable after ${attempt + 1} attempts: ${what}`, "send a request");
         }
         status = "network";
+        reason = connectionReason(error);
       }
       const retryAfter = status !== "network" ? retryAfterMs(context.response?.headers.get("retry-after")) : undefined;
       const delayMs = retryAfter ?? backoff(this.policy, attempt);
       if (delayMs > this.policy.maxDelayMs) return;
-      this.onRetry?.({ status, delayMs, attempt: attempt + 1 });
+      this.onRetry?.({ status, delayMs, attempt: attempt + 1, maxRetries: this.policy.maxRetries, ...(reason ? { reason } : {}) });
       // A Retry-After speaks for the whole tenant; a backoff only for this request.
       if (retryAfter !== undefined) this.gate.pause(delayMs);
       else await sleep(delayMs);
@@ -238,7 +267,8 @@ export class GraphClient {
     if (url.protocol !== "https:") throw new Error(`the Graph URL must use https: ${this.graphUrl}`);
     const version = url.pathname.replace(/^\/+/, "");
     this.policy = { ...DEFAULT_RETRY, ...options.retry };
-    this.retry = new RetryMiddleware(this.policy, this.gate, options.onRetry);
+    const endpoint = { url: this.graphUrl, setting: options.graphUrlSetting ?? `the default Graph URL (${DEFAULT_GRAPH_URL}; ENTRA_TOKENS_GRAPH_URL or --graph-url change it)` };
+    this.retry = new RetryMiddleware(this.policy, this.gate, options.onRetry, endpoint, options.signal);
     const auth = new AuthenticationHandler(new TokenCredentialAuthenticationProvider(sharedToken(options.credential), { scopes: [GRAPH_SCOPE] }));
     auth.setNext(this.retry);
     this.retry.setNext(new HTTPMessageHandler());
@@ -290,7 +320,8 @@ export class GraphClient {
    * (shared by every phase that runs at once); items that are throttled or fail with 5xx inside a
    * batch are sent again after their Retry-After.
    */
-  async batch(items: readonly BatchItem[], purpose: CallPurpose, slots: Slots = new Slots(4)): Promise<BatchOutcome[]> {
+  async batch(items: readonly BatchItem[], purpose: CallPurpose, concurrency: Slots | number = 4): Promise<BatchOutcome[]> {
+    const slots = typeof concurrency === "number" ? new Slots(concurrency) : concurrency;
     const outcomes: (BatchOutcome | undefined)[] = new Array(items.length);
     let pending = items.map((_, index) => index);
     // `attempt` counts rounds that settled nothing: under heavy throttling most rounds still make
@@ -300,6 +331,7 @@ export class GraphClient {
       const chunks: number[][] = [];
       for (let i = 0; i < pending.length; i += MAX_BATCH_REQUESTS) chunks.push(pending.slice(i, i + MAX_BATCH_REQUESTS));
       const retry = new Set<number>();
+      const retriedStatuses = new Map<number, number>();
       let waitMs = 0;
       await forEachConcurrently(chunks, slots.size, (chunk) => slots.run(async () => {
         const body = {
@@ -313,7 +345,15 @@ export class GraphClient {
             };
           }),
         };
-        const answer = await this.send("POST", "/$batch", purpose, body, chunk.length + 1);
+        let answer: unknown;
+        try {
+          answer = await this.send("POST", "/$batch", purpose, body, chunk.length + 1);
+        } catch (error: unknown) {
+          // Interrupted before this batch went out: its items are reported as not sent.
+          if (!(error instanceof InterruptedError)) throw error;
+          for (const index of chunk) outcomes[index] = { ok: false, error };
+          return;
+        }
         const responses = parseBatchResponses(answer, purpose);
         this.gate.record(chunk.length + 1, responses.filter((r) => isThrottle(r.status, r.retryAfter)).length);
         for (const response of responses) {
@@ -323,6 +363,7 @@ export class GraphClient {
             outcomes[index] = { ok: true, status: response.status, body: response.body };
           } else if (RETRYABLE.has(response.status) && attempt < this.policy.maxRetries) {
             retry.add(index);
+            retriedStatuses.set(response.status, (retriedStatuses.get(response.status) ?? 0) + 1);
             const retryAfter = retryAfterMs(response.retryAfter);
             // Hold back the batches not yet sent, rather than let them be throttled too.
             if (retryAfter !== undefined && retryAfter <= this.policy.maxDelayMs) this.gate.pause(retryAfter);
@@ -344,7 +385,10 @@ export class GraphClient {
           for (const index of pending) outcomes[index] = { ok: false, error: new ThrottledError(`Graph asked us to wait ${Math.round(waitMs / 1000)} s, longer than the ${this.policy.maxDelayMs / 1000} s we accept`, purpose.operation, 429) };
           break;
         }
-        this.onRetry?.({ status: 429, delayMs: waitMs, attempt: attempt + 1 });
+        const [mostCommon] = [...retriedStatuses.entries()].sort((a, b) => b[1] - a[1]);
+        const items = [...retriedStatuses.entries()].map(([status, count]) => `${count} × ${status}`).join(", ");
+        // `attempt` counts rounds that settled nothing; a round that made progress is not one more strike.
+        this.onRetry?.({ status: mostCommon?.[0] ?? 429, items, delayMs: waitMs, attempt: Math.max(1, attempt), maxRetries: this.policy.maxRetries });
         // Throttled items wait at the gate; only a plain backoff needs its own sleep.
         if (this.gate.openNow()) await sleep(waitMs);
       }
@@ -354,7 +398,10 @@ export class GraphClient {
 
   private typed(error: unknown, purpose: CallPurpose): GraphFailure {
     if (error instanceof GraphFailure) return error;
-    // statusCode -1: no HTTP answer from Graph at all, typically because Entra refused the sign-in.
+    // The SDK wraps what our middleware throws, keeping its name as `code` and its message.
+    if (error instanceof GraphError && error.statusCode === -1 && error.code === "GraphConnectionError") return new GraphConnectionError(error.message, purpose.operation);
+    if (error instanceof GraphError && error.statusCode === -1 && error.code === "InterruptedError") return new InterruptedError(error.message, purpose.operation);
+    // statusCode -1 otherwise: no HTTP answer from Graph at all, because Entra refused the sign-in.
     if (error instanceof GraphError && error.statusCode === -1) return signInFailure(`${error.message}\n${String(error.body)}`, purpose.operation);
     if (error instanceof GraphError) {
       let body: unknown = error.body;
@@ -408,13 +455,26 @@ function signInFailure(text: string, operation: string): AuthenticationError {
   return new AuthenticationError(`Entra did not issue a token to ${operation}: ${reason}${fix ? `. Fix: ${fix}` : ""}`, operation);
 }
 
+function connectionReason(error: unknown): string {
+  for (let e: unknown = error, depth = 0; typeof e === "object" && e !== null && depth < 5; depth++) {
+    if ("code" in e && typeof e.code === "string") return e.code;
+    e = "cause" in e ? e.cause : undefined;
+  }
+  return error instanceof Error ? error.message : String(error);
+}
+
 function firstLine(text: string): string {
   return text.split("\n")[0] ?? text;
 }
 
+/**
+ * Code and message of a Graph error body: `{"error":{code,message}}` as Graph sends it (and as a
+ * $batch item carries it), or the inner `{code,message}` the Graph client library hands over for a
+ * direct request.
+ */
 function errorFields(body: unknown): { code: string; message: string } {
-  if (typeof body === "object" && body !== null && "error" in body && typeof body.error === "object" && body.error !== null) {
-    const error = body.error;
+  const error = typeof body === "object" && body !== null && "error" in body && typeof body.error === "object" && body.error !== null ? body.error : body;
+  if (typeof error === "object" && error !== null && ("code" in error || "message" in error)) {
     const code = "code" in error && typeof error.code === "string" ? error.code : "unknown";
     const message = "message" in error && typeof error.message === "string" ? error.message : "no message";
     return { code, message };

@@ -8,6 +8,7 @@ import {
   type TokenCredential,
 } from "@azure/identity";
 import { CredentialConfigError } from "./errors.js";
+import { explainSignInFailures } from "./sign-in-check.js";
 
 // Credentials from the standard AZURE_* variables, so the same settings work for the Azure SDKs,
 // the az CLI and GitHub Actions. ENTRA_TOKENS_AUTH forces one kind; otherwise the first that is
@@ -24,6 +25,16 @@ export interface CredentialChoice {
 type Env = Readonly<Record<string, string | undefined>>;
 
 export function credentialFromEnv(env: Env = process.env): CredentialChoice {
+  const choice = chooseCredential(env);
+  const tenantId = env["AZURE_TENANT_ID"];
+  // Kinds that sign in at AZURE_AUTHORITY_HOST get failures that name that URL and the fix.
+  if (tenantId && ["client-secret", "certificate", "workload-identity", "github-oidc"].includes(choice.kind)) {
+    return { kind: choice.kind, credential: explainSignInFailures(choice.credential, { host: env["AZURE_AUTHORITY_HOST"], tenantId }) };
+  }
+  return choice;
+}
+
+function chooseCredential(env: Env): CredentialChoice {
   const forced = env["ENTRA_TOKENS_AUTH"];
   if (forced !== undefined && !(AUTH_KINDS as readonly string[]).includes(forced)) {
     throw new CredentialConfigError(`ENTRA_TOKENS_AUTH=${forced} is not one of ${AUTH_KINDS.join(", ")}`, "choose credentials");

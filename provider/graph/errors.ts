@@ -66,7 +66,28 @@ export class GraphRejectedError extends GraphFailure {
   readonly kind = "rejected";
 }
 
+/**
+ * Graph reports a token with a step or hash function entra-tokens cannot compute codes for
+ * (anything but 30/60 seconds and hmacsha1/hmacsha256): refused rather than read as something else.
+ */
+export class UnsupportedDeviceError extends GraphFailure {
+  readonly kind = "unsupported-device";
+}
+
 /** Graph answered something we cannot read: not the documented shape. */
 export class UnexpectedResponseError extends GraphFailure {
   readonly kind = "unexpected-response";
+}
+
+/** Graph could not be reached at all (refused, unknown host, untrusted certificate, connection lost). */
+export class GraphConnectionError extends GraphFailure {
+  readonly kind = "connection";
+  // The Graph SDK keeps only an error's name and message when it wraps it: the name finds it again.
+  override readonly name = "GraphConnectionError";
+}
+
+/** Not sent: the run was interrupted (Ctrl-C) before this request went out. */
+export class InterruptedError extends GraphFailure {
+  readonly kind = "interrupted";
+  override readonly name = "InterruptedError";
 }

@@ -1,6 +1,6 @@
 import type { HashFunction, LiveStatus, LiveToken, LiveUser, TimeInterval, TokenAttributes } from "../model/index.js";
 import { collectionPage, forEachConcurrently, Slots, type BatchItem, type BatchOutcome, type CallPurpose, type GraphClient } from "./client.js";
-import { GraphFailure, GraphRejectedError, NotFoundError, UnexpectedResponseError } from "./errors.js";
+import { GraphFailure, NotFoundError, UnexpectedResponseError, UnsupportedDeviceError } from "./errors.js";
 
 // Typed operations on the hardware OATH endpoints of ../shared/graph-api.md. No policy here:
 // callers decide what to do; this module only knows how to ask Graph.
@@ -74,12 +74,34 @@ export class TokenRepository {
   }
 
   async deviceBySerial(serial: string): Promise<LiveToken | undefined> {
-    const filter = encodeURIComponent(`serialNumber eq '${serial.replace(/'/g, "''")}'`);
-    for await (const page of this.client.pages(`${DEVICES}?$filter=${filter}`, READ_DEVICES)) {
+    for await (const page of this.client.pages(bySerial(serial), READ_DEVICES)) {
       const match = page.map((item) => parseDevice(item, READ_DEVICES.operation)).find((d) => d.serial.toUpperCase() === serial.toUpperCase());
       if (match) return match;
     }
     return undefined;
+  }
+
+  /**
+   * Reads devices back by serial (batched): what is true after a write whose answer we cannot rely
+   * on. `value` is undefined where Graph has no such serial; a failed read is an error result.
+   */
+  async readBackBySerial(serials: readonly string[]): Promise<ItemResult<LiveToken | undefined>[]> {
+    const outcomes = await this.run(serials.map((serial) => ({ method: "GET" as const, url: bySerial(serial) })), READ_DEVICES);
+    return outcomes.map((outcome, index) => {
+      if (!outcome.ok) return outcome;
+      const page = typeof outcome.body === "object" && outcome.body !== null && "value" in outcome.body && Array.isArray(outcome.body.value) ? outcome.body.value : [];
+      const serial = serials[index]!.toUpperCase();
+      return { ok: true, value: page.map((item) => parseDevice(item, READ_DEVICES.operation)).find((d) => d.serial.toUpperCase() === serial) };
+    });
+  }
+
+  /** Reads devices back by id (batched); `value` is undefined where the device does not exist. */
+  async readBackById(ids: readonly string[]): Promise<ItemResult<LiveToken | undefined>[]> {
+    const outcomes = await this.run(ids.map((id) => ({ method: "GET" as const, url: `${DEVICES}/${encodeURIComponent(id)}` })), READ_DEVICES);
+    return outcomes.map((outcome): ItemResult<LiveToken | undefined> => {
+      if (outcome.ok) return { ok: true, value: parseDevice(outcome.body, READ_DEVICES.operation) };
+      return outcome.error instanceof NotFoundError ? { ok: true, value: undefined } : outcome;
+    });
   }
 
   /**
@@ -158,16 +180,16 @@ export class TokenRepository {
         onProgress?.((done += chunk.length));
         return;
       }
-      const items = typeof answer === "object" && answer !== null && "value" in answer && Array.isArray(answer.value) ? answer.value : [];
-      for (const item of items) {
-        const contentId = typeof item === "object" && item !== null && "@contentId" in item ? Number(item["@contentId"]) : NaN;
-        if (!chunk.includes(contentId)) continue;
-        if ("error" in item && item.error) {
-          results[contentId] = { ok: false, error: this.client.typedStatus(itemStatus(item.error), { error: item.error }, purpose) };
+      const items: unknown[] = typeof answer === "object" && answer !== null && "value" in answer && Array.isArray(answer.value) ? answer.value : [];
+      matchBulkAnswer(items, chunk, requests).forEach((item, position) => {
+        if (item === undefined) return;
+        const index = chunk[position]!;
+        if (typeof item === "object" && item !== null && "error" in item && item.error) {
+          results[index] = { ok: false, error: this.client.typedStatus(itemStatus(item.error), { error: item.error }, purpose) };
         } else {
-          results[contentId] = { ok: true, value: parseDevice(item, purpose.operation) };
+          results[index] = { ok: true, value: parseDevice(item, purpose.operation) };
         }
-      }
+      });
       for (const index of chunk) {
         results[index] ??= { ok: false, error: new UnexpectedResponseError(`Graph's bulk create answer had no entry for serial ${requests[index]!.serial}`, purpose.operation) };
       }
@@ -264,6 +286,39 @@ function inFilters(property: "id" | "userPrincipalName", values: readonly string
   return items;
 }
 
+function bySerial(serial: string): string {
+  return `${DEVICES}?$filter=${encodeURIComponent(`serialNumber eq '${serial.replace(/'/g, "''")}'`)}`;
+}
+
+/**
+ * The answer item for each request of a bulk create chunk (undefined where none): by `@contentId`
+ * when the item has one, else by serial, else by position when Graph answered one item per request.
+ * The docs' own answer carries no `@contentId` (authenticationmethoddevice-update.md).
+ */
+function matchBulkAnswer(items: readonly unknown[], chunk: readonly number[], requests: readonly CreateRequest[]): (unknown | undefined)[] {
+  const matched: (unknown | undefined)[] = new Array(chunk.length);
+  const byPosition = items.length === chunk.length;
+  items.forEach((item, position) => {
+    const at = (where: number) => (where >= 0 && matched[where] === undefined ? where : -1);
+    const contentId = typeof item === "object" && item !== null && "@contentId" in item ? Number(item["@contentId"]) : NaN;
+    let where = at(chunk.indexOf(contentId));
+    if (where < 0) {
+      const serial = serialOf(item)?.toUpperCase();
+      where = serial === undefined ? -1 : at(chunk.findIndex((index) => requests[index]!.serial.toUpperCase() === serial));
+    }
+    if (where < 0 && Number.isNaN(contentId) && byPosition) where = at(position);
+    if (where >= 0) matched[where] = item;
+  });
+  return matched;
+}
+
+function serialOf(item: unknown): string | undefined {
+  if (typeof item !== "object" || item === null) return undefined;
+  const device = "device" in item && typeof item.device === "object" && item.device !== null ? item.device : item;
+  const serial: unknown = Reflect.get(device, "serialNumber");
+  return typeof serial === "string" ? serial : undefined;
+}
+
 function methods(userId: string): string {
   return `/users/${encodeURIComponent(userId)}/authentication/hardwareOathMethods`;
 }
@@ -282,16 +337,18 @@ function itemStatus(error: unknown): number {
   return 400;
 }
 
-export function isAlreadyExists(error: GraphFailure): boolean {
-  return error instanceof GraphRejectedError && (error.status === 409 || error.code === "serialNumberAlreadyExists");
-}
-
 const STATUSES: readonly LiveStatus[] = ["available", "assigned", "activated", "failedActivation"];
+const INTERVALS: readonly TimeInterval[] = [30, 60];
+const HASHES: readonly HashFunction[] = ["hmacsha1", "hmacsha256"];
 
-/** A device from a list/get/create answer, in either documented shape (plain, or wrapped in `device`). */
-export function parseDevice(value: unknown, operation: string): LiveToken {
+/**
+ * A device from a list/get/create answer, in every documented shape: plain, wrapped in `device`
+ * (list and bulk create examples), or in `value` (hardwareoathtokenauthenticationmethoddevice-get.md's example).
+ */
+export function parseDevice(answer: unknown, operation: string): LiveToken {
   const bad = (why: string) => new UnexpectedResponseError(`Graph answered ${operation} with a device we cannot read (${why})`, operation);
-  if (typeof value !== "object" || value === null) throw bad("not an object");
+  if (typeof answer !== "object" || answer === null) throw bad("not an object");
+  const value = "value" in answer && typeof answer.value === "object" && answer.value !== null && !Array.isArray(answer.value) ? answer.value : answer;
   const wrapped = "device" in value && typeof value.device === "object" && value.device !== null ? value.device : value;
   const field = (name: string): unknown => Reflect.get(wrapped, name);
   const id = field("id") ?? ("id" in value ? value.id : undefined);
@@ -301,8 +358,18 @@ export function parseDevice(value: unknown, operation: string): LiveToken {
   if (typeof serial !== "string") throw bad("no serialNumber");
   const liveStatus = STATUSES.find((s) => s === status);
   if (!liveStatus) throw bad(`unknown status ${JSON.stringify(status)}`);
-  const interval = Number(field("timeIntervalInSeconds") ?? 30);
-  const hash = field("hashFunction") === "hmacsha256" ? "hmacsha256" : "hmacsha1";
+  const interval = INTERVALS.find((i) => i === field("timeIntervalInSeconds") || String(i) === field("timeIntervalInSeconds"));
+  // hmacsha1 is the documented default when Graph leaves the hash out.
+  const hashValue = field("hashFunction") ?? "hmacsha1";
+  const hash = HASHES.find((h) => h === hashValue);
+  if (interval === undefined || hash === undefined) {
+    const what = interval === undefined ? `timeIntervalInSeconds ${JSON.stringify(field("timeIntervalInSeconds") ?? null)}` : `hashFunction ${JSON.stringify(hashValue)}`;
+    throw new UnsupportedDeviceError(
+      `Graph reports token ${serial} (id ${id}) with ${what}; entra-tokens knows only 30 or 60 second steps and hmacsha1 or hmacsha256, ` +
+        `and stops rather than misread the token. Fix: check the token in the Entra admin center (Protection → Authentication methods → Hardware OATH tokens) and correct or delete it there.`,
+      operation,
+    );
+  }
   const assignedTo = field("assignedTo");
   const assigneeId = typeof assignedTo === "object" && assignedTo !== null && "id" in assignedTo && typeof assignedTo.id === "string" ? assignedTo.id : undefined;
   const assigneeName = typeof assignedTo === "object" && assignedTo !== null && "displayName" in assignedTo && typeof assignedTo.displayName === "string" ? assignedTo.displayName : undefined;
@@ -318,8 +385,8 @@ export function parseDevice(value: unknown, operation: string): LiveToken {
     status: liveStatus,
     manufacturer: text("manufacturer") ?? "",
     model: text("model") ?? "",
-    timeIntervalInSeconds: (interval === 60 ? 60 : 30) satisfies TimeInterval,
-    hashFunction: hash satisfies HashFunction,
+    timeIntervalInSeconds: interval,
+    hashFunction: hash,
     ...(displayName === undefined ? {} : { displayName }),
     ...(assigneeId === undefined ? {} : { assignedTo: assigneeName === undefined ? { id: assigneeId } : { id: assigneeId, displayName: assigneeName } }),
     ...(lastUsed === undefined ? {} : { lastUsedDateTime: lastUsed }),

@@ -1,11 +1,14 @@
 // The shared vocabulary of every module. Types only: no logic, no imports.
 
-/** Desired states a token can be declared in (see ARCHITECTURE.md "The states"). */
-export const DESIRED_STATES = ["available", "assigned", "activated"] as const;
+/**
+ * Desired states a token can be declared in (see ARCHITECTURE.md "The states"). `retired`: lost or
+ * broken; unassigned and deleted from Entra, the entry kept in tokens.yaml as history.
+ */
+export const DESIRED_STATES = ["available", "assigned", "activated", "retired"] as const;
 export type TokenState = (typeof DESIRED_STATES)[number];
 
-/** Statuses Graph reports for a device; `failedActivation` is never desired. */
-export type LiveStatus = TokenState | "failedActivation";
+/** Statuses Graph reports for a device; `failedActivation` is never desired, `retired` never live. */
+export type LiveStatus = "available" | "assigned" | "activated" | "failedActivation";
 
 export const HASH_FUNCTIONS = ["hmacsha1", "hmacsha256"] as const;
 export type HashFunction = (typeof HASH_FUNCTIONS)[number];
@@ -39,14 +42,22 @@ export interface DesiredToken extends TokenAttributes {
   state: TokenState;
   /** Present exactly when state is assigned or activated. */
   upn?: string;
+  /** A pool token this user gave back (a leaver): unassigned from them even when claims are kept. */
+  returnedBy?: string;
   displayName?: string;
   location: SourceLocation;
 }
+
+/** A pool token a user claimed in My Security Info: keep it (and report it), or take it back. */
+export const SELF_SERVICE_POLICIES = ["keep", "revoke"] as const;
+export type SelfServicePolicy = (typeof SELF_SERVICE_POLICIES)[number];
 
 export interface Policy {
   unmanaged: UnmanagedPolicy;
   /** The most deletions one run may make without an explicit confirmation. */
   maxDeletes: number;
+  /** What to do with `available` tokens someone holds; absent means `keep`. */
+  selfService?: SelfServicePolicy;
 }
 
 export const SEED_FORMATS = ["entra-csv", "entra-json", "pskc", "custom-csv"] as const;
@@ -80,6 +91,10 @@ export interface SeedFileRef {
   pgpPassphraseEnv?: string;
   pgpPasswordEnv?: string;
   csv?: CsvLayout;
+  /** The owner accepts that this file holds seeds in clear (e.g. made-up test seeds). */
+  allowPlaintext?: boolean;
+  /** PSKC: accept encrypted seeds without a ValueMAC, knowing that tampering would go unnoticed. */
+  acceptTamperableSeeds?: boolean;
 }
 
 export interface Desired {
@@ -89,6 +104,30 @@ export interface Desired {
   seedFiles: SeedFileRef[];
   tokens: DesiredToken[];
 }
+
+/**
+ * What a seed file states about a token besides its secret. The vendor's file describes the
+ * physical token, so these are its truth: tokens.yaml must agree on interval and hash.
+ */
+export interface SeedFacts {
+  /** The seed file, as tokens.yaml or the command line names it. */
+  file: string;
+  timeIntervalInSeconds?: TimeInterval;
+  hashFunction?: HashFunction;
+  manufacturer?: string;
+  model?: string;
+}
+
+/** The hardware OATH method in the authentication methods policy: who may use hardware tokens. */
+export interface MethodConfiguration {
+  state: "enabled" | "disabled";
+  /** Group ids, or "all_users". */
+  includeTargets: string[];
+  excludeTargets: string[];
+}
+
+/** The id Graph gives the "all users" target. */
+export const ALL_USERS_TARGET = "all_users";
 
 /** A user as Graph describes it, as far as the reconciler cares. */
 export interface LiveUser {
@@ -130,8 +169,8 @@ export interface UserRef {
 }
 
 export type Step =
-  | { kind: "unassign"; serial: string; deviceId: string; from: UserRef; reason: "reassign" | "return-to-pool" | "before-delete" }
-  | { kind: "delete"; serial: string; deviceId: string; reason: "unmanaged" }
+  | { kind: "unassign"; serial: string; deviceId: string; from: UserRef; reason: "reassign" | "return-to-pool" | "before-delete" | "retire" }
+  | { kind: "delete"; serial: string; deviceId: string; reason: "unmanaged" | "retired" }
   | { kind: "update"; serial: string; deviceId: string; changes: AttributeChange[] }
   | { kind: "create"; serial: string; attributes: TokenAttributes; displayName?: string; assignTo?: UserRef }
   | { kind: "assign"; serial: string; deviceId?: string; to: UserRef }
@@ -150,7 +189,10 @@ export type ProblemCode =
   | "missing-seed"
   | "too-many-tokens"
   | "attribute-locked"
-  | "self-service";
+  | "self-service"
+  | "self-service-claim"
+  | "seed-mismatch"
+  | "deletion-guard";
 
 /** Something the plan cannot do (error) or wants a human to know (warning), tied to a token. */
 export interface PlanProblem {
@@ -187,6 +229,8 @@ export const DRIFT_CATEGORIES = [
   "orphaned",
   "attributeMismatch",
   "unmanaged",
+  "notRetired",
+  "selfServiceClaim",
   "neverUsed",
 ] as const;
 export type DriftCategory = (typeof DRIFT_CATEGORIES)[number];

@@ -50,7 +50,10 @@ export function assigneeLabel(device: LiveToken, directory: Directory): string |
   return user?.userPrincipalName ?? device.assignedTo.displayName ?? device.assignedTo.id;
 }
 
-/** Attribute differences; displayName only when tokens.yaml sets one. */
+/**
+ * Attribute differences; displayName only when tokens.yaml sets one, except that a pool token
+ * (`available`) carries no name but its own: a leaver's name must not stay on it.
+ */
 export function attributeChanges(desired: DesiredToken, live: LiveToken): AttributeChange[] {
   const changes: AttributeChange[] = [];
   const compare = <F extends AttributeChange["field"]>(field: F, want: string | number | undefined, have: string | number | undefined) => {
@@ -61,5 +64,8 @@ export function attributeChanges(desired: DesiredToken, live: LiveToken): Attrib
   compare("timeIntervalInSeconds", desired.timeIntervalInSeconds, live.timeIntervalInSeconds);
   compare("hashFunction", desired.hashFunction, live.hashFunction);
   compare("displayName", desired.displayName, live.displayName);
+  if (desired.state === "available" && desired.displayName === undefined && live.displayName !== undefined) {
+    changes.push({ field: "displayName", from: live.displayName, to: null });
+  }
   return changes;
 }

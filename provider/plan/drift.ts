@@ -12,18 +12,28 @@ export function classifyDrift(desired: Desired, live: LiveState): DriftItem[] {
     const add = (category: DriftCategory, liveText: string, fix: string) =>
       items.push({ category, serial: token.serial, ...(token.upn === undefined ? {} : { user: token.upn }), desired: wanted, live: liveText, fix, location: token.location });
     if (!device) {
+      if (token.state === "retired") continue;
       add("missing", "not in the tenant", "run `entra-tokens apply` (the token's seed must be in a seed file)");
       continue;
     }
     const holder = assigneeLabel(device, live.directory);
     const liveText = holder === undefined ? device.status : `${device.status}, held by ${holder}`;
+    if (token.state === "retired") {
+      add("notRetired", liveText, "run `entra-tokens apply` to unassign and delete it");
+      continue;
+    }
     if (token.upn !== undefined) {
       const user = lookupUser(live.directory, token.upn);
       if (!user) add("orphaned", liveText, `${token.upn} no longer exists: set the token \`state: available\` (and collect it) or give it to someone else`);
       else if (!user.accountEnabled) add("orphaned", liveText, `${token.upn} is disabled: set the token \`state: available\` to return it to the pool`);
     }
     const targetId = token.upn === undefined ? undefined : lookupUser(live.directory, token.upn)?.id;
-    if (token.state === "available" && holder !== undefined) {
+    const returnedByHolder = token.returnedBy !== undefined && lookupUser(live.directory, token.returnedBy)?.id === device.assignedTo?.id;
+    if (token.state === "available" && holder !== undefined && (desired.policy.selfService ?? "keep") === "keep" && !returnedByHolder) {
+      // Kept by policy: a notice, and its attributes are the holder's business until it returns to the pool.
+      add("selfServiceClaim", liveText, `record it in tokens.yaml with \`entra-tokens import --self-service\`, or set \`policy.selfService: revoke\``);
+      continue;
+    } else if (token.state === "available" && holder !== undefined) {
       add("unexpectedAssignee", liveText, `record it in tokens.yaml (\`state: assigned\`, \`upn: ${holder}\`), or \`entra-tokens apply\` returns it to the pool`);
     } else if (token.state !== "available" && targetId !== undefined && device.assignedTo?.id !== targetId) {
       add("unexpectedAssignee", holder === undefined ? `${device.status}, unassigned` : liveText, "run `entra-tokens apply` to assign it as tokens.yaml says, or correct tokens.yaml");

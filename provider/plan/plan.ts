@@ -4,13 +4,16 @@ import {
   type Desired,
   type DesiredToken,
   type LiveState,
+  type LiveToken,
   type Plan,
   type PlanProblem,
+  type SeedFacts,
   type Step,
   type TokenAttributes,
   type UserRef,
 } from "../model/index.js";
-import { assigneeLabel, attributeChanges, indexBySerial, serialKey, targetUser } from "./compare.js";
+import { assigneeLabel, attributeChanges, indexBySerial, lookupUser, serialKey, targetUser } from "./compare.js";
+import { describeSeedMismatch, seedMismatches } from "./seed-facts.js";
 
 // The heart: desired state + live state + policy → ordered steps. Pure: no I/O, no clock.
 
@@ -19,6 +22,8 @@ export interface PlanOptions {
   seeds: ReadonlySet<string>;
   /** Lift the policy's deletion limit for this run. */
   allowDeletes?: boolean;
+  /** What the seed files state about each token (by serialKey): tokens.yaml must agree on interval and hash. */
+  seedFacts?: ReadonlyMap<string, SeedFacts>;
 }
 
 interface TokenPlan {
@@ -44,9 +49,20 @@ export function plan(desired: Desired, live: LiveState, options: PlanOptions): P
   const missingSeed = (token: DesiredToken, action: string) =>
     problem(token, "missing-seed", `no seed for serial ${token.serial}, needed to ${action}`, "add the vendor's seed file for this token to `seeds` in tokens.yaml (or --seeds)");
 
+  const selfService = desired.policy.selfService ?? "keep";
   const tokenPlans: TokenPlan[] = [];
   for (const token of desired.tokens) {
     const device = liveBySerial.get(serialKey(token.serial));
+    if (token.state === "retired") {
+      if (device) tokenPlans.push({ token, steps: retireSteps(device, live) });
+      continue;
+    }
+    const mismatches = seedMismatches(token, options.seedFacts?.get(serialKey(token.serial)));
+    if (mismatches.length > 0) {
+      const { message, fix } = describeSeedMismatch(token, mismatches);
+      errors.push(problem(token, "seed-mismatch", message, fix));
+      continue;
+    }
     let target: UserRef | undefined;
     if (token.upn !== undefined) {
       const resolved = targetUser({ ...token, upn: token.upn }, live.directory);
@@ -106,9 +122,22 @@ export function plan(desired: Desired, live: LiveState, options: PlanOptions): P
         steps.push({ kind: "activate", serial: token.serial, deviceId: device.id, user: target, totp: totpOf(device), ...(displayName === undefined ? {} : { displayName }) });
       }
     } else {
+      const returnedByHolder = token.returnedBy !== undefined && lookupUser(live.directory, token.returnedBy)?.id === holderId;
+      if (holder && !target && selfService === "keep" && !returnedByHolder) {
+        // policy.selfService: keep. The claim is the user's sign-in method: never take it away on an unrelated run.
+        warnings.push(
+          problem(
+            token,
+            "self-service-claim",
+            `${holder.upn} claimed this pool token by self-service (${device.status}); kept, as policy.selfService is keep`,
+            `record it in tokens.yaml with \`entra-tokens import --self-service\`; to take it back, add \`returnedBy: ${holder.upn}\` to this token (as \`entra-tokens leaver\` does) or set \`policy.selfService: revoke\``,
+          ),
+        );
+        continue;
+      }
       if (holder) {
         steps.push({ kind: "unassign", serial: token.serial, deviceId: device.id, from: holder, reason: target ? "reassign" : "return-to-pool" });
-        if (!target) {
+        if (!target && !returnedByHolder) {
           warnings.push(
             problem(
               token,
@@ -167,6 +196,16 @@ export function plan(desired: Desired, live: LiveState, options: PlanOptions): P
     unmanagedPolicy: desired.policy.unmanaged,
     ...(guarded ? { deletionGuard: { deletes, limit: desired.policy.maxDeletes } } : {}),
   };
+}
+
+/** A lost or broken token leaves Entra: unassigned first (Graph deletes only unassigned devices), then deleted. */
+function retireSteps(device: LiveToken, live: LiveState): Step[] {
+  const steps: Step[] = [];
+  if (device.assignedTo) {
+    steps.push({ kind: "unassign", serial: device.serial, deviceId: device.id, from: { id: device.assignedTo.id, upn: assigneeLabel(device, live.directory) ?? device.assignedTo.id }, reason: "retire" });
+  }
+  steps.push({ kind: "delete", serial: device.serial, deviceId: device.id, reason: "retired" });
+  return steps;
 }
 
 /** Graph checks the code with the device's own step and hash. */

@@ -58,13 +58,20 @@ function describe(step: Step): string {
     case "activate":
       return `for ${step.user.upn}${step.displayName ? `, name "${step.displayName}"` : ""}`;
     case "unassign":
-      return `from ${step.from.upn} (${step.reason === "reassign" ? "reassigned" : step.reason === "return-to-pool" ? "back to the pool" : "before deleting"})`;
+      return `from ${step.from.upn} (${UNASSIGN_REASONS[step.reason]})`;
     case "update":
       return step.changes.map((c) => `${c.field} ${JSON.stringify(c.from)} → ${JSON.stringify(c.to)}`).join(", ");
     case "delete":
-      return "not in tokens.yaml (policy.unmanaged: delete)";
+      return step.reason === "retired" ? "retired in tokens.yaml" : "not in tokens.yaml (policy.unmanaged: delete)";
   }
 }
+
+const UNASSIGN_REASONS: Record<Extract<Step, { kind: "unassign" }>["reason"], string> = {
+  reassign: "reassigned",
+  "return-to-pool": "back to the pool",
+  "before-delete": "before deleting",
+  retire: "retired",
+};
 
 function where(p: PlanProblem): string {
   return p.location ? `${p.location.file}:${p.location.line}:${p.location.column}` : p.serial;
@@ -81,6 +88,9 @@ export function renderPlanText(plan: Plan, options: RenderOptions = {}): string 
       const { mark, colour } = SYMBOL[step.kind];
       lines.push(`  ${paint(colour, `${mark} ${step.kind.padEnd(8)}`)}  ${step.serial.padEnd(width)}  ${describe(step)}`);
     }
+  } else if (plan.errors.length > 0) {
+    // Tokens with errors have no steps: "no changes" would claim the tenant matches when it may not.
+    lines.push(paint("red", "Plan: nothing can be applied until the errors below are fixed."));
   } else {
     lines.push(paint("green", "No changes: the tenant matches tokens.yaml."));
   }
@@ -126,6 +136,8 @@ export function renderPlanMarkdown(plan: Plan, options: RenderOptions = {}): str
       lines.push("", `#### ${SYMBOL[kind].mark} ${kind} (${group.length})`, "", "| serial | details |", "|---|---|");
       for (const step of group) lines.push(`| ${linked({ serial: step.serial, location: options.locate?.(step.serial) }, options)} | ${escapeCell(describe(step))} |`);
     }
+  } else if (plan.errors.length > 0) {
+    lines.push("**Nothing can be applied** until the errors below are fixed.");
   } else {
     lines.push("**No changes**: the tenant matches tokens.yaml.");
   }
@@ -169,12 +181,14 @@ const DRIFT_TITLES: Record<DriftCategory, string> = {
   orphaned: "Orphaned (user deleted or disabled)",
   attributeMismatch: "Attribute mismatch",
   unmanaged: "Unmanaged (not in tokens.yaml)",
+  notRetired: "Retired but still in Entra",
+  selfServiceClaim: "Claimed by self-service (kept)",
   neverUsed: "Activated but never used",
 };
 
-/** Categories worth acting on; `neverUsed` is a notice, reported but not counted as drift. */
+/** Categories worth acting on; `neverUsed` and kept self-service claims are notices, reported but not counted as drift. */
 export function actionableDrift(items: readonly DriftItem[]): DriftItem[] {
-  return items.filter((i) => i.category !== "neverUsed");
+  return items.filter((i) => i.category !== "neverUsed" && i.category !== "selfServiceClaim");
 }
 
 export function driftCounts(items: readonly DriftItem[]): Record<DriftCategory, number> {

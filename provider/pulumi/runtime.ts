@@ -1,23 +1,26 @@
 import { createHash } from "node:crypto";
-import { applyPlan } from "../apply/apply.js";
+import { GraphSession, type ChangeResult, type TokenChange } from "../apply/session.js";
 import { parseDesired } from "../desired/load.js";
-import { GraphClient } from "../graph/client.js";
-import { credentialFromEnv } from "../graph/credentials.js";
-import { TokenRepository } from "../graph/repository.js";
-import type { Desired, DesiredToken, LiveState, LiveToken, LiveUser, TokenState } from "../model/index.js";
+import type { DesiredToken, LiveToken, LiveUser, PlanProblem, TokenAttributes, TokenState } from "../model/index.js";
+import { serialKey } from "../plan/compare.js";
 import { plan } from "../plan/plan.js";
-import { SeedStore } from "../seeds/model.js";
 import { normalizeSecret } from "../seeds/normalize.js";
+import { Secret } from "../seeds/secret.js";
 
-// What the HardwareOathToken dynamic provider does, one token at a time, on the same planner,
-// Graph client and apply code as the CLI. Loaded by the provider process at call time; every
-// credential and URL is read from that process's environment when a call arrives.
+// What the dynamic providers do, in the provider process the engine starts. One Graph session per
+// process: the engine's concurrent calls are gathered into the same bulk requests as the CLI's
+// apply, and every token goes through the same planner as `entra-tokens plan`.
+//
+// `v1` is a versioned interface: the provider text stored in every resource's state calls it, so
+// its names and arguments stay as they are; a change in meaning needs a `v2` beside it.
 
 export interface TokenInputs {
   serial: string;
   state: TokenState;
   upn?: string;
   displayName?: string;
+  /** A pool token handed back by this user (a leaver): unassigned from them even when claims are kept. */
+  returnedBy?: string;
   manufacturer: string;
   model: string;
   timeIntervalInSeconds: 30 | 60;
@@ -26,12 +29,23 @@ export interface TokenInputs {
   secretKey?: string;
 }
 
-export interface TokenOutputs extends Omit<TokenInputs, "secretKey"> {
-  deviceId: string;
-  /** Graph's status, failedActivation included. */
+export interface TokenOutputs extends Omit<TokenInputs, "secretKey" | "state" | "returnedBy"> {
+  /** The state the token is in now (`absent` once deleted). */
+  state: TokenState | "absent";
+  /** Graph's status, failedActivation included; `absent` when the device does not exist. */
   status: string;
+  deviceId: string;
+  /** The holder's object id, so a later diff knows who holds it without asking Graph. */
+  userId?: string;
   /** SHA-256 of serial and seed, to notice a changed seed without storing it (a secret output too). */
   secretFingerprint?: string;
+}
+
+export interface InventoryInputs {
+  /** Every serial of tokens.yaml and its desired state. */
+  tokens: Record<string, string>;
+  unmanaged: string;
+  maxDeletes: number;
 }
 
 interface CheckFailure {
@@ -40,170 +54,289 @@ interface CheckFailure {
 }
 
 type Props = Record<string, unknown>;
+type DiffResult = { changes: boolean; replaces: string[]; deleteBeforeReplace: boolean };
 
-const ATTRIBUTE_FIELDS = ["manufacturer", "model", "timeIntervalInSeconds", "hashFunction"] as const;
+export interface ProviderRuntimeV1 {
+  /** The stack's whole configuration, as the engine gives dynamic providers (pkg/resource/deploy/target.go). */
+  configure(get: (key: string) => unknown): void;
+  token: {
+    check(olds: Props, news: Props): Promise<{ inputs: Props; failures: CheckFailure[] }>;
+    diff(id: string, olds: Props, news: Props): Promise<DiffResult>;
+    create(inputs: Props): Promise<{ id: string; outs: Props }>;
+    read(id: string, props: Props): Promise<{ id?: string; props?: Props }>;
+    update(id: string, olds: Props, news: Props): Promise<{ outs: Props }>;
+    delete(id: string, props: Props): Promise<void>;
+  };
+  inventory: {
+    check(olds: Props, news: Props): Promise<{ inputs: Props; failures: CheckFailure[] }>;
+    diff(id: string, olds: Props, news: Props): Promise<DiffResult>;
+    create(inputs: Props): Promise<{ id: string; outs: Props }>;
+    update(id: string, olds: Props, news: Props): Promise<{ outs: Props }>;
+  };
+}
+
+/** Stack configuration keys (namespace entra-tokens). */
+export const CONFIG_ADOPT_EXISTING = "entra-tokens:adoptExisting";
+export const CONFIG_ALLOW_DELETES = "entra-tokens:allowDeletes";
+
+// This process's knowledge: the stack config, the Graph session, and which deletions the
+// inventory's Check allowed in this run.
+let readConfig: (key: string) => unknown = () => undefined;
+let session: GraphSession | undefined;
+let allowedDeletions: ReadonlySet<string> = new Set();
+
+function configFlag(key: string, fallback: boolean): boolean {
+  const value = readConfig(key);
+  if (value === undefined || value === null || value === "") return fallback;
+  return value === true || String(value).toLowerCase() === "true";
+}
+
+function graph(): GraphSession {
+  session ??= GraphSession.fromEnv({
+    onRetry: ({ status, delayMs, attempt }) =>
+      note(`Graph ${status === "network" ? "connection dropped" : `answered ${status}`}; retrying in ${(delayMs / 1000).toFixed(1)} s (attempt ${attempt})`),
+  });
+  return session;
+}
+
+/** The engine shows a provider's stderr lines to the user (sdk/go/common/resource/plugin/plugin.go runtrace). */
+function note(text: string): void {
+  process.stderr.write(`entra-tokens: ${text}\n`);
+}
+
+function warn(problem: PlanProblem): void {
+  note(`warning: ${problem.serial}: ${problem.message}. Fix: ${problem.fix}`);
+}
 
 export function fingerprint(serial: string, secretKey: string): string {
   return createHash("sha256").update(`${serial.toUpperCase()}\n${secretKey}`).digest("hex");
 }
 
-/** The same rules as tokens.yaml: the token is checked by the very loader `validate` uses. */
-/** Properties the resource carries that are not token fields: the SDK's and our outputs. */
-const NOT_TOKEN_FIELDS = new Set(["__provider", "deviceId", "status", "secretFingerprint", "secretKey"]);
+/** Properties a resource carries that are not token fields: the SDK's and our outputs. */
+const NOT_TOKEN_FIELDS = new Set(["__provider", "deviceId", "status", "userId", "secretFingerprint", "secretKey"]);
 
-export function check(news: Props): { inputs: Props; failures: CheckFailure[] } {
-  const secretKey = news["secretKey"];
-  const token = Object.fromEntries(Object.entries(news).filter(([key, value]) => !NOT_TOKEN_FIELDS.has(key) && value !== undefined));
-  const failures: CheckFailure[] = [];
-  // JSON is YAML: the token goes through the schema and the semantic checks unchanged.
-  const document = JSON.stringify({ version: 1, tokens: [token] });
-  const result = parseDesired(document, `HardwareOathToken ${String(token["serial"] ?? "")}`);
-  if (!result.ok) {
-    for (const d of result.diagnostics) {
-      const property = /field "?(\w+)/.exec(d.message)?.[1] ?? (d.code === "upn-state" ? "upn" : "serial");
-      failures.push({ property, reason: `${d.message}. Fix: ${d.fix}` });
-    }
+/** The token, checked by the very loader `validate` uses (JSON is YAML), or why it is not one. */
+function validate(props: Props): { token?: DesiredToken; failures: CheckFailure[] } {
+  const fields = Object.fromEntries(Object.entries(props).filter(([key, value]) => !NOT_TOKEN_FIELDS.has(key) && value !== undefined));
+  const result = parseDesired(JSON.stringify({ version: 1, tokens: [fields] }), `HardwareOathToken ${String(fields["serial"] ?? "")}`);
+  if (result.ok) {
+    const token = result.desired.tokens[0];
+    return token ? { token, failures: [] } : { failures: [{ property: "serial", reason: "no token" }] };
   }
-  const inputs: Props = { ...news };
-  if (secretKey !== undefined) {
-    const normalized = typeof secretKey === "string" ? normalizeSecret(secretKey) : { ok: false as const, reason: "the secret key must be a string" };
-    if (normalized.ok) inputs["secretKey"] = normalized.secret.reveal();
-    else failures.push({ property: "secretKey", reason: `${normalized.reason} (the value is not shown)` });
-  }
-  return { inputs, failures };
-}
-
-export function diff(olds: Props, news: Props): { changes: boolean; replaces: string[]; deleteBeforeReplace: boolean } {
-  const replaces: string[] = [];
-  const changed: string[] = [];
-  if (String(olds["serial"]).toUpperCase() !== String(news["serial"]).toUpperCase()) replaces.push("serial");
-  const newSecret = news["secretKey"];
-  if (typeof newSecret === "string" && olds["secretFingerprint"] !== undefined && olds["secretFingerprint"] !== fingerprint(String(news["serial"]), newSecret)) {
-    replaces.push("secretKey");
-  }
-  // Graph changes attributes only on unassigned tokens; on an assigned one they mean a new token.
-  const assigned = olds["status"] !== "available";
-  for (const field of ATTRIBUTE_FIELDS) {
-    if (olds[field] !== news[field]) (assigned ? replaces : changed).push(field);
-  }
-  const satisfied = olds["state"] === "activated" && news["state"] === "assigned";
-  if (olds["state"] !== news["state"] && !satisfied) changed.push("state");
-  if ((olds["upn"] ?? "").toString().toLowerCase() !== (news["upn"] ?? "").toString().toLowerCase()) changed.push("upn");
-  if (news["displayName"] !== undefined && olds["displayName"] !== news["displayName"]) changed.push("displayName");
-  return { changes: replaces.length + changed.length > 0, replaces, deleteBeforeReplace: true };
-}
-
-function repository(): TokenRepository {
-  const { credential } = credentialFromEnv(process.env);
-  const graphUrl = process.env["ENTRA_TOKENS_GRAPH_URL"];
-  return new TokenRepository(new GraphClient({ credential, ...(graphUrl ? { graphUrl } : {}) }));
-}
-
-function desiredToken(inputs: TokenInputs): DesiredToken {
   return {
-    serial: inputs.serial,
-    state: inputs.state,
-    ...(inputs.upn === undefined ? {} : { upn: inputs.upn }),
-    ...(inputs.displayName === undefined ? {} : { displayName: inputs.displayName }),
-    manufacturer: inputs.manufacturer,
-    model: inputs.model,
-    timeIntervalInSeconds: inputs.timeIntervalInSeconds,
-    hashFunction: inputs.hashFunction,
-    location: { file: "pulumi", line: 1, column: 1 },
+    failures: result.diagnostics.map((d) => ({
+      property: /field "?(\w+)/.exec(d.message)?.[1] ?? (d.code === "upn-state" ? "upn" : "serial"),
+      reason: `${d.message}. Fix: ${d.fix}`,
+    })),
   };
 }
 
-/** Converges one token with the shared planner and apply; fails with the plan's own words. */
-async function converge(repo: TokenRepository, inputs: TokenInputs, device: LiveToken | undefined): Promise<void> {
-  const desired: Desired = { file: "pulumi", version: 1, policy: { unmanaged: "ignore", maxDeletes: 0 }, seedFiles: [], tokens: [desiredToken(inputs)] };
-  const keys = [...(inputs.upn ? [inputs.upn] : []), ...(device?.assignedTo ? [device.assignedTo.id] : [])];
-  const users = await repo.resolveUsers(keys);
-  for (const user of [...users.values()]) if (user) users.set(user.id.toLowerCase(), user);
-  const live: LiveState = { devices: device ? [device] : [], directory: { users } };
-  const seeds = new SeedStore();
-  if (inputs.secretKey) {
-    const secret = normalizeSecret(inputs.secretKey);
-    if (secret.ok) seeds.add({ serial: inputs.serial, secret: secret.secret });
-  }
-  const steps = plan(desired, live, { seeds: seeds.serials() });
-  if (steps.errors.length > 0) throw new Error(steps.errors.map((e) => `${e.message}. Fix: ${e.fix}`).join("; "));
-  const report = await applyPlan(steps, repo, { seeds });
-  const failed = report.outcomes.filter((o) => o.status !== "succeeded");
-  if (failed.length > 0) throw new Error(failed.map((o) => `${o.step.kind} ${o.step.serial}: ${o.message ?? o.status}`).join("; "));
+function tokenOf(props: Props): DesiredToken {
+  const { token, failures } = validate(props);
+  if (!token) throw new Error(`HardwareOathToken inputs are invalid: ${failures.map((f) => f.reason).join("; ")}`);
+  return token;
 }
 
-async function outputsOf(repo: TokenRepository, device: LiveToken, previous: Props): Promise<TokenOutputs> {
-  let upn: string | undefined;
-  if (device.assignedTo) {
-    const users = await repo.resolveUsers([device.assignedTo.id]);
-    const user: LiveUser | null | undefined = users.get(device.assignedTo.id.toLowerCase());
-    upn = user?.userPrincipalName;
-  }
-  const state: TokenState = device.status === "activated" ? "activated" : device.status === "available" ? "available" : "assigned";
-  const fingerprintOut = previous["secretFingerprint"];
+function seedOf(props: Props): Secret | undefined {
+  const value = props["secretKey"];
+  if (typeof value !== "string") return undefined;
+  const normalized = normalizeSecret(value);
+  return normalized.ok ? normalized.secret : undefined;
+}
+
+/** What the state records of a token: the device as it is, or the wanted attributes once it is gone. */
+function outputs(serial: string, wanted: TokenAttributes, device: LiveToken | undefined, holder: LiveUser | undefined, secretFingerprint: unknown): TokenOutputs {
   return {
-    deviceId: device.id,
-    serial: device.serial,
-    state,
-    status: device.status,
-    ...(upn === undefined ? {} : { upn }),
-    ...(device.displayName === undefined ? {} : { displayName: device.displayName }),
-    manufacturer: device.manufacturer,
-    model: device.model,
-    timeIntervalInSeconds: device.timeIntervalInSeconds,
-    hashFunction: device.hashFunction,
-    ...(typeof fingerprintOut === "string" ? { secretFingerprint: fingerprintOut } : {}),
+    serial,
+    state: !device ? "absent" : device.status === "activated" ? "activated" : device.status === "available" ? "available" : "assigned",
+    status: device?.status ?? "absent",
+    deviceId: device?.id ?? "",
+    manufacturer: device?.manufacturer ?? wanted.manufacturer,
+    model: device?.model ?? wanted.model,
+    timeIntervalInSeconds: device?.timeIntervalInSeconds ?? wanted.timeIntervalInSeconds,
+    hashFunction: device?.hashFunction ?? wanted.hashFunction,
+    ...(device?.displayName === undefined ? {} : { displayName: device.displayName }),
+    ...(device?.assignedTo ? { userId: device.assignedTo.id, upn: holder?.userPrincipalName ?? device.assignedTo.displayName ?? device.assignedTo.id } : {}),
+    ...(typeof secretFingerprint === "string" ? { secretFingerprint } : {}),
   };
 }
 
-function inputsOf(props: Props): TokenInputs {
-  // check() has validated these with the tokens.yaml rules before any of the calls below.
-  return props as unknown as TokenInputs;
+/** The device a resource's state describes, for a diff that asks Graph nothing. */
+function deviceOf(token: DesiredToken, olds: Props): { device?: LiveToken; holder?: LiveUser } {
+  const status = olds["status"];
+  const deviceId = olds["deviceId"];
+  if (typeof deviceId !== "string" || deviceId === "" || (status !== "available" && status !== "assigned" && status !== "activated" && status !== "failedActivation")) return {};
+  const text = (key: string): string | undefined => (typeof olds[key] === "string" ? (olds[key] as string) : undefined);
+  const upn = text("upn");
+  const holderId = text("userId") ?? (upn === undefined ? undefined : `upn:${upn}`);
+  const interval = olds["timeIntervalInSeconds"];
+  const hash = olds["hashFunction"];
+  const device: LiveToken = {
+    id: deviceId,
+    serial: token.serial,
+    status,
+    manufacturer: text("manufacturer") ?? "",
+    model: text("model") ?? "",
+    timeIntervalInSeconds: interval === 60 ? 60 : 30,
+    hashFunction: hash === "hmacsha256" ? "hmacsha256" : "hmacsha1",
+    ...(text("displayName") === undefined ? {} : { displayName: text("displayName")! }),
+    ...(holderId === undefined ? {} : { assignedTo: { id: holderId } }),
+  };
+  const holder: LiveUser | undefined = holderId === undefined ? undefined : { id: holderId, userPrincipalName: upn ?? holderId, userType: "Member", accountEnabled: true };
+  return holder ? { device, holder } : { device };
 }
 
-export async function create(props: Props): Promise<{ id: string; outs: TokenOutputs }> {
-  const inputs = inputsOf(props);
-  if (!inputs.secretKey) throw new Error(`token ${inputs.serial}: no secretKey; pass the seed (as a secret) to create it`);
-  const repo = repository();
-  const existing = await repo.deviceBySerial(inputs.serial);
-  if (existing) {
-    throw new Error(`token ${inputs.serial} already exists in Entra (device ${existing.id}); adopt it with: pulumi import entra-tokens:index:HardwareOathToken ${inputs.serial} ${existing.id}`);
-  }
-  await converge(repo, inputs, undefined);
-  const device = await repo.deviceBySerial(inputs.serial);
-  if (!device) throw new Error(`token ${inputs.serial} was created but cannot be read back; run pulumi refresh`);
-  return { id: device.id, outs: await outputsOf(repo, device, { secretFingerprint: fingerprint(inputs.serial, inputs.secretKey) }) };
+function seedChanged(olds: Props, news: Props): boolean {
+  const secret = seedOf(news);
+  const before = olds["secretFingerprint"];
+  return secret !== undefined && typeof before === "string" && before !== fingerprint(String(news["serial"]), secret.reveal());
 }
 
-/** Refresh and `pulumi import` (by device id or by serial). */
-export async function read(id: string, props: Props): Promise<{ id?: string; props?: TokenOutputs }> {
-  const repo = repository();
-  const isGuid = /^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$/i.test(id);
-  const device = isGuid ? await repo.getDevice(id) : await repo.deviceBySerial(id);
-  if (!device) return {};
-  return { id: device.id, props: await outputsOf(repo, device, props) };
+function mayDelete(serial: string): boolean {
+  return allowedDeletions.has(serialKey(serial)) || configFlag(CONFIG_ALLOW_DELETES, false);
 }
 
-export async function update(id: string, olds: Props, news: Props): Promise<{ outs: TokenOutputs }> {
-  const inputs = inputsOf(news);
-  const repo = repository();
-  const device = await repo.getDevice(id);
-  if (!device) throw new Error(`token ${inputs.serial} (device ${id}) is gone from Entra; run pulumi refresh`);
-  await converge(repo, inputs, device);
-  const after = (await repo.getDevice(id)) ?? device;
-  const secretFingerprint = inputs.secretKey ? fingerprint(inputs.serial, inputs.secretKey) : olds["secretFingerprint"];
-  return { outs: await outputsOf(repo, after, { secretFingerprint }) };
+function report(token: DesiredToken, result: ChangeResult): void {
+  for (const problem of result.warnings) warn(problem);
+  const done = result.adopted ? [`adopted the existing device ${result.device?.id ?? ""}`.trim(), ...result.actions] : result.actions;
+  if (done.length > 0) note(`${token.serial}: ${done.join(", ")}`);
 }
 
-/** Unassign, then delete; a token already gone counts as deleted. */
-export async function remove(id: string): Promise<void> {
-  const repo = repository();
-  const device = await repo.getDevice(id);
-  if (!device) return;
-  if (device.assignedTo) {
-    const [unassigned] = await repo.unassign([{ userId: device.assignedTo.id, deviceId: id }]);
-    if (unassigned && !unassigned.ok) throw unassigned.error;
-  }
-  const [deleted] = await repo.delete([{ deviceId: id }]);
-  if (deleted && !deleted.ok) throw deleted.error;
+async function converge(token: DesiredToken, props: Props, options: Omit<Extract<TokenChange, { kind: "converge" }>, "kind" | "token" | "seed" | "mayDelete">): Promise<TokenOutputs> {
+  const seed = seedOf(props);
+  const result = await graph().change({ kind: "converge", token, ...(seed ? { seed } : {}), mayDelete: mayDelete(token.serial), ...options });
+  report(token, result);
+  return outputs(token.serial, token, result.device, result.holder, seed ? fingerprint(token.serial, seed.reveal()) : undefined);
+}
+
+export const v1: ProviderRuntimeV1 = {
+  configure(get) {
+    readConfig = get;
+  },
+
+  token: {
+    async check(_olds, news) {
+      const { failures } = validate(news);
+      const inputs: Props = { ...news };
+      const secretKey = news["secretKey"];
+      if (secretKey !== undefined) {
+        const normalized = typeof secretKey === "string" ? normalizeSecret(secretKey) : { ok: false as const, reason: "the secret key must be a string" };
+        if (normalized.ok) inputs["secretKey"] = normalized.secret.reveal();
+        else failures.push({ property: "secretKey", reason: `${normalized.reason} (the value is not shown)` });
+      }
+      return { inputs, failures };
+    },
+
+    /**
+     * The planner's verdict against the state, with no Graph call: a change is reported only when
+     * the planner has steps for it (or the seed changed); what it cannot do is a warning, not a
+     * diff that never goes away. Never a replacement: a new seed is handled by update.
+     */
+    async diff(_id, olds, news) {
+      const token = tokenOf(news);
+      const { device, holder } = deviceOf(token, olds);
+      const users = new Map<string, LiveUser>();
+      if (holder) for (const key of [holder.id, holder.userPrincipalName]) users.set(key.toLowerCase(), holder);
+      // Someone new: whether they can hold a token is checked when the change is made.
+      if (token.upn !== undefined && !users.has(token.upn.toLowerCase())) {
+        users.set(token.upn.toLowerCase(), { id: `upn:${token.upn}`, userPrincipalName: token.upn, userType: "Member", accountEnabled: true });
+      }
+      const seeds = seedOf(news) ? new Set([token.serial]) : new Set<string>();
+      const verdict = plan(
+        { file: "pulumi", version: 1, policy: { unmanaged: "ignore", maxDeletes: Number.MAX_SAFE_INTEGER }, seedFiles: [], tokens: [token] },
+        { devices: device ? [device] : [], directory: { users } },
+        { seeds },
+      );
+      for (const problem of verdict.warnings) warn(problem);
+      const changes = verdict.steps.length > 0 || verdict.errors.length > 0 || seedChanged(olds, news);
+      return { changes, replaces: [], deleteBeforeReplace: false };
+    },
+
+    async create(inputs) {
+      const token = tokenOf(inputs);
+      const outs = await converge(token, inputs, { expectNew: { adoptExisting: configFlag(CONFIG_ADOPT_EXISTING, true) } });
+      return { id: token.serial, outs: { ...outs } };
+    },
+
+    /**
+     * Refresh: the token as the tenant has it now. A device deleted behind our back is gone (the next
+     * up creates it again); a retired token recorded as absent stays absent.
+     */
+    async read(id, props) {
+      const serial = typeof props["serial"] === "string" ? props["serial"] : id;
+      const { device, holder } = await graph().token(serial);
+      if (!device) return props["status"] === "absent" ? { id, props } : {};
+      return { id, props: { ...outputs(serial, device, device, holder, props["secretFingerprint"]) } };
+    },
+
+    async update(_id, olds, news) {
+      const token = tokenOf(news);
+      return { outs: { ...(await converge(token, news, { replaceSeed: seedChanged(olds, news) })) } };
+    },
+
+    /** Only under policy.unmanaged: delete (otherwise the engine retains the token), and within the deletion budget. */
+    async delete(id, props) {
+      const serial = typeof props["serial"] === "string" ? props["serial"] : id;
+      if (!mayDelete(serial)) {
+        throw new Error(
+          `entra-tokens refused to delete token ${serial} from Entra: deleting needs \`policy.unmanaged: delete\` in tokens.yaml within policy.maxDeletes, ` +
+            `or, after review, \`pulumi config set ${CONFIG_ALLOW_DELETES} true\` for one run (pulumi destroy always needs it). Nothing was deleted.`,
+        );
+      }
+      const result = await graph().change({ kind: "remove", serial });
+      if (result.actions.length > 0) note(`${serial}: ${result.actions.join(", ")}`);
+    },
+  },
+
+  inventory: {
+    /** Refuses, before any token is touched, a run that deletes more than policy.maxDeletes. */
+    async check(olds, news) {
+      const before = stateMap(olds["tokens"]);
+      const after = stateMap(news["tokens"]);
+      const unmanaged = String(news["unmanaged"] ?? "report");
+      const maxDeletes = typeof news["maxDeletes"] === "number" ? news["maxDeletes"] : 0;
+      const removed = [...before.keys()].filter((serial) => !after.has(serialKey(serial)));
+      const retiring = [...after].filter(([serial, state]) => state === "retired" && before.get(serial) !== "retired").map(([serial]) => serial);
+      const deleting = [...(unmanaged === "delete" ? removed : []), ...retiring];
+      const allowed = deleting.length <= maxDeletes || configFlag(CONFIG_ALLOW_DELETES, false);
+      allowedDeletions = new Set(allowed ? deleting.map(serialKey) : []);
+      if (unmanaged !== "delete" && removed.length > 0) {
+        note(
+          `${removed.length} token(s) removed from tokens.yaml are released from the stack and left in Entra (policy.unmanaged: ${unmanaged}): ${sample(removed)}. ` +
+            "`entra-tokens drift` reports them as unmanaged; retire a token with `state: retired` to delete it.",
+        );
+      }
+      const failures: CheckFailure[] = allowed
+        ? []
+        : [
+            {
+              property: "tokens",
+              reason:
+                `this run would delete ${deleting.length} token(s) from Entra (${sample(deleting)}), above policy.maxDeletes (${maxDeletes}); nothing was changed. ` +
+                `Review the change, then run once with \`pulumi config set ${CONFIG_ALLOW_DELETES} true\` (and remove it afterwards), or raise policy.maxDeletes`,
+            },
+          ];
+      return { inputs: news, failures };
+    },
+    async diff(_id, olds, news) {
+      const same = JSON.stringify([olds["tokens"], olds["unmanaged"], olds["maxDeletes"]]) === JSON.stringify([news["tokens"], news["unmanaged"], news["maxDeletes"]]);
+      return { changes: !same, replaces: [], deleteBeforeReplace: false };
+    },
+    async create(inputs) {
+      return { id: "tokens", outs: inputs };
+    },
+    async update(_id, _olds, news) {
+      return { outs: news };
+    },
+  },
+};
+
+function stateMap(value: unknown): Map<string, string> {
+  const map = new Map<string, string>();
+  if (typeof value === "object" && value !== null) for (const [serial, state] of Object.entries(value)) map.set(serialKey(serial), String(state));
+  return map;
+}
+
+function sample(serials: readonly string[]): string {
+  return serials.length <= 10 ? serials.join(", ") : `${serials.slice(0, 10).join(", ")} and ${serials.length - 10} more`;
 }

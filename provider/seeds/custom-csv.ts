@@ -1,15 +1,16 @@
 import { parse } from "csv-parse/sync";
 import type { CsvLayout, TimeInterval } from "../model/index.js";
+import { delimiterHint, firstLine } from "./delimiter.js";
 import { SeedFileError } from "./errors.js";
 import type { Seed } from "./model.js";
-import { normalizeSecret } from "./normalize.js";
+import { MAX_CSV_RECORD_CHARS, normalizeSecret } from "./normalize.js";
 
 // Vendor CSVs of every other shape (Duo-, Okta- or vendor-style): the columns are named in tokens.yaml.
 
 export function readCustomCsv(text: string, file: string, layout: CsvLayout): Seed[] {
   let rows: string[][];
   try {
-    rows = parse(text.replace(/^\uFEFF/, ""), { skip_empty_lines: true, trim: true, relax_column_count: true, delimiter: layout.delimiter ?? "," });
+    rows = parse(text.replace(/^\uFEFF/, ""), { skip_empty_lines: true, trim: true, relax_column_count: true, delimiter: layout.delimiter ?? ",", max_record_size: MAX_CSV_RECORD_CHARS });
   } catch {
     throw new SeedFileError(file, "not a readable CSV file", "check the delimiter in tokens.yaml `seeds[].csv.delimiter`");
   }
@@ -20,7 +21,10 @@ export function readCustomCsv(text: string, file: string, layout: CsvLayout): Se
     if (ref === undefined) return undefined;
     if (typeof ref === "number") return ref - 1;
     const index = header.indexOf(ref.toLowerCase());
-    if (index < 0) throw new SeedFileError(file, `no column named "${ref}" (for ${name})`, `the header has: ${header.join(", ")}`);
+    if (index < 0) {
+      const hint = delimiterHint(firstLine(text), layout.delimiter ?? ",", "set `seeds[].csv.delimiter` to {delimiter}");
+      throw new SeedFileError(file, `no column named "${ref}" (for ${name})`, hint ?? `the header has: ${header.join(", ")}`);
+    }
     return index;
   };
   const requiredColumn = (ref: string | number, name: string): number => {

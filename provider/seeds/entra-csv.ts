@@ -2,7 +2,7 @@ import { parse } from "csv-parse/sync";
 import type { TimeInterval } from "../model/index.js";
 import { SeedFileError } from "./errors.js";
 import type { Seed } from "./model.js";
-import { normalizeSecret } from "./normalize.js";
+import { MAX_CSV_RECORD_CHARS, normalizeSecret } from "./normalize.js";
 
 // Entra's legacy upload format: `upn,serial number,secret key,time interval,manufacturer,model`,
 // also without the upn column.
@@ -17,7 +17,7 @@ export function looksLikeEntraCsv(text: string): boolean {
 export function readEntraCsv(text: string, file: string): Seed[] {
   let rows: string[][];
   try {
-    rows = parse(text.replace(/^\uFEFF/, ""), { relax_column_count: false, skip_empty_lines: true, trim: true });
+    rows = parse(text.replace(/^\uFEFF/, ""), { relax_column_count: false, skip_empty_lines: true, trim: true, max_record_size: MAX_CSV_RECORD_CHARS });
   } catch (error: unknown) {
     const message = error instanceof Error ? error.message.split("\n")[0] ?? "" : "";
     // csv-parse messages quote line numbers, never field contents.

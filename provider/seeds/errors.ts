@@ -1,3 +1,29 @@
+/**
+ * Why a seed file was refused, one code per kind so that CI logs and tests can tell them apart.
+ * The README ("Seed files", "Limits") says what each means.
+ */
+export type SeedErrorCode =
+  | "seed-invalid"
+  | "seed-unreadable"
+  | "seed-too-large"
+  | "seed-unsafe-text"
+  | "seed-too-many-records"
+  | "delivery-bytes-limit"
+  | "delivery-entries-limit"
+  | "delivery-depth-limit"
+  | "delivery-work-limit"
+  | "zip-unsafe-path"
+  | "zip-damaged"
+  | "zip-password"
+  | "pgp-unreadable"
+  | "pgp-decrypt"
+  | "pskc-xml"
+  | "pskc-base64"
+  | "pskc-mac-missing"
+  | "pskc-mac-mismatch";
+
+import { showEscaped } from "../safety/characters.js";
+
 /** A seed file that cannot be used. Never carries secret material: only file, row, serial and why. */
 export class SeedFileError extends Error {
   constructor(
@@ -6,7 +32,11 @@ export class SeedFileError extends Error {
     readonly fix: string,
     readonly row?: number,
     readonly serial?: string,
+    readonly code: SeedErrorCode = "seed-invalid",
   ) {
-    super(`${file}${row === undefined ? "" : `, row ${row}`}${serial === undefined ? "" : ` (serial ${serial})`}: ${message}. Fix: ${fix}`);
+    // Escaped: names and serials come from the file, and may hold terminal controls; a serial is
+    // shortened, since a hostile one can be megabytes long.
+    const shown = serial === undefined ? undefined : serial.length > 64 ? `${serial.slice(0, 64)}…` : serial;
+    super(showEscaped(`${file}${row === undefined ? "" : `, row ${row}`}${shown === undefined ? "" : ` (serial ${shown})`}: ${message}. Fix: ${fix} [${code}]`));
   }
 }

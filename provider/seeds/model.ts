@@ -11,6 +11,8 @@ export interface Seed {
   manufacturer?: string;
   model?: string;
   upn?: string;
+  /** The seed file it came from (set by readSeedFiles), to name it in messages. */
+  file?: string;
 }
 
 /** Seeds by serial (case-insensitive). */

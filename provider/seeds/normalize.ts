@@ -1,6 +1,12 @@
 import type { CsvLayout } from "../model/index.js";
 import { Secret } from "./secret.js";
 
+/**
+ * A seed CSV row is well under 1 KB; csv-parse grows its buffers for longer fields, and one
+ * hostile 20 MB field costs over 100 MB to read. Shared by the two CSV readers.
+ */
+export const MAX_CSV_RECORD_CHARS = 64 * 1024;
+
 /** Graph's limit on secretKey length. */
 export const MAX_SECRET_CHARS = 128;
 

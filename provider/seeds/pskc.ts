@@ -1,6 +1,6 @@
 import { createCipheriv, createDecipheriv, createHmac, pbkdf2Sync, randomBytes, timingSafeEqual } from "node:crypto";
 import { XMLParser } from "fast-xml-parser";
-import { SeedFileError } from "./errors.js";
+import { SeedFileError, type SeedErrorCode } from "./errors.js";
 
 // PSKC (RFC 6030): plain, pre-shared key (AES-CBC + HMAC) and PBKDF2 passphrase-based key
 // containers; and a writer for the passphrase-based kind, the encrypted-at-rest format we store.
@@ -22,6 +22,13 @@ export interface PskcCredentials {
   preSharedKey?: Buffer;
   /** Passphrase for <EncryptionKey><DerivedKey> (PBKDF2). */
   passphrase?: string;
+  /**
+   * Accept encrypted seeds that carry no ValueMAC. Without a MAC, flipped bits in a CipherValue
+   * decrypt to a different seed unnoticed: only for vendors whose files have none, knowingly.
+   */
+  acceptTamperableSeeds?: boolean;
+  /** Called with the PBKDF2 iteration count before deriving, so a delivery's total work can be capped. */
+  beforeKeyDerivation?: (iterations: number) => void;
 }
 
 const CIPHERS: Record<string, { name: string; keyLength: number }> = {
@@ -88,9 +95,9 @@ function attr(node: unknown, name: string): string | undefined {
 }
 
 export function readPskc(xml: string, file: string, credentials: PskcCredentials): PskcKey[] {
-  const fail = (message: string, fix: string, serial?: string) => new SeedFileError(file, message, fix, undefined, serial);
+  const fail: Fail = (message, fix, serial, code) => new SeedFileError(file, message, fix, undefined, serial, code);
   // No document type, ever: it is how XML entity bombs and external-entity reads get in.
-  if (/<!DOCTYPE|<!ENTITY/i.test(xml)) throw fail("the XML declares a DOCTYPE or ENTITY, which PSKC files never need", "use the file as the vendor sent it; this one may have been tampered with");
+  if (/<!DOCTYPE|<!ENTITY/i.test(xml)) throw fail("the XML declares a DOCTYPE or ENTITY, which PSKC files never need", "use the file as the vendor sent it; this one may have been tampered with", undefined, "pskc-xml");
   let document: unknown;
   try {
     document = new XMLParser({
@@ -104,7 +111,7 @@ export function readPskc(xml: string, file: string, credentials: PskcCredentials
       isArray: (name) => name === "KeyPackage" || name === "Key",
     }).parse(xml, true);
   } catch (error: unknown) {
-    throw fail(`not well-formed XML (${error instanceof Error ? error.message.split("\n")[0] : "parse error"})`, "use the file as the vendor sent it");
+    throw fail(`not well-formed XML (${error instanceof Error ? error.message.split("\n")[0] : "parse error"})`, "use the file as the vendor sent it", undefined, "pskc-xml");
   }
   const container = child(document, "KeyContainer");
   if (!container) throw fail("no <KeyContainer>: not a PSKC file", "check the file, or name its format in tokens.yaml");
@@ -129,18 +136,26 @@ export function readPskc(xml: string, file: string, credentials: PskcCredentials
       const plain = text(secretNode, "PlainValue");
       const encrypted = child(secretNode, "EncryptedValue");
       if (plain !== undefined) {
-        secret = Buffer.from(plain, "base64");
+        secret = base64Field(plain, "the secret's PlainValue", fail, serial);
       } else if (encrypted) {
         if (!encryptionKey) throw fail("the secrets are encrypted but the file names no encryption key", "check the file");
         const valueMac = text(secretNode, "ValueMAC");
         if (valueMac !== undefined) {
-          if (!macKey || !macDigest) throw fail("the file has a ValueMAC but no MAC method", "check the file", serial);
-          const cipherValue = Buffer.from(text(encrypted, "CipherData", "CipherValue") ?? "", "base64");
+          if (!macKey || !macDigest) throw fail("the file has a ValueMAC but no MAC method", "check the file", serial, "pskc-mac-missing");
+          const cipherValue = base64Field(text(encrypted, "CipherData", "CipherValue") ?? "", "a CipherValue", fail, serial);
           const expected = createHmac(macDigest, macKey).update(cipherValue).digest();
-          const given = Buffer.from(valueMac, "base64");
+          const given = base64Field(valueMac, "a ValueMAC", fail, serial);
           if (given.length !== expected.length || !timingSafeEqual(given, expected)) {
-            throw fail("the integrity check failed (bad MAC): the file was altered, or the key or passphrase is wrong", "check the key or passphrase; if it is right, ask the vendor for the file again", serial);
+            throw fail("the integrity check failed (bad MAC): the file was altered, or the key or passphrase is wrong", "check the key or passphrase; if it is right, ask the vendor for the file again", serial, "pskc-mac-mismatch");
           }
+        } else if (!credentials.acceptTamperableSeeds) {
+          // RFC 6030 section 6.1.1 makes the MAC optional; without it a flipped bit changes the seed unnoticed.
+          throw fail(
+            "the encrypted secret has no ValueMAC, so tampering with it could not be detected",
+            "ask the vendor for a file with MACs; to accept this one knowingly, set `acceptTamperableSeeds: true` on this seeds entry in tokens.yaml (seeds import: --accept-tamperable-seeds)",
+            serial,
+            "pskc-mac-missing",
+          );
         }
         secret = decrypt(encrypted, encryptionKey, fail, serial);
       } else {
@@ -166,7 +181,19 @@ export function readPskc(xml: string, file: string, credentials: PskcCredentials
   return keys;
 }
 
-type Fail = (message: string, fix: string, serial?: string) => SeedFileError;
+type Fail = (message: string, fix: string, serial?: string, code?: SeedErrorCode) => SeedFileError;
+
+/**
+ * XML Schema base64Binary (whitespace allowed), decoded strictly: Buffer.from(x, "base64") skips
+ * what is not base64 and would turn a damaged value into a wrong seed without a word.
+ */
+function base64Field(value: string, what: string, fail: Fail, serial?: string): Buffer {
+  const compact = value.replace(/[\t\n\r ]/g, "");
+  if (compact === "" || compact.length % 4 !== 0 || !/^[A-Za-z0-9+/]+={0,2}$/.test(compact)) {
+    throw fail(`${what} is not valid base64`, "the file is damaged or was altered; ask the vendor for it again", serial, "pskc-base64");
+  }
+  return Buffer.from(compact, "base64");
+}
 
 function deriveEncryptionKey(node: XmlNode | undefined, credentials: PskcCredentials, fail: Fail): Buffer | undefined {
   if (!node) return undefined;
@@ -175,7 +202,7 @@ function deriveEncryptionKey(node: XmlNode | undefined, credentials: PskcCredent
     const method = child(derived, "KeyDerivationMethod");
     if (attr(method, "Algorithm") !== PBKDF2) throw fail(`unsupported key derivation ${attr(method, "Algorithm") ?? "(none)"}`, "ask the vendor for PBKDF2");
     const params = child(method, "PBKDF2-params");
-    const salt = Buffer.from(text(params, "Salt", "Specified") ?? "", "base64");
+    const salt = base64Field(text(params, "Salt", "Specified") ?? "", "the PBKDF2 salt", fail);
     const iterations = Number(text(params, "IterationCount"));
     const keyLength = Number(text(params, "KeyLength") ?? 16);
     const prf = attr(child(params, "PRF"), "Algorithm");
@@ -184,6 +211,7 @@ function deriveEncryptionKey(node: XmlNode | undefined, credentials: PskcCredent
     if (!Number.isInteger(iterations) || iterations < 1 || iterations > MAX_PBKDF2_ITERATIONS) throw fail(`PBKDF2 iteration count ${text(params, "IterationCount")} is out of range`, "check the file");
     if (![16, 24, 32].includes(keyLength) || salt.length === 0) throw fail("the PBKDF2 parameters are incomplete", "check the file");
     if (credentials.passphrase === undefined) throw fail("the file is protected by a passphrase", "set the passphrase in the environment variable that tokens.yaml `seeds[].passphraseEnv` names (or --passphrase-env)");
+    credentials.beforeKeyDerivation?.(iterations);
     return pbkdf2Sync(credentials.passphrase, salt, iterations, keyLength, digest);
   }
   if (child(node, "KeyName")) {
@@ -198,7 +226,7 @@ function decrypt(node: XmlNode, key: Buffer, fail: Fail, serial?: string): Buffe
   const cipher = CIPHERS[algorithm];
   if (!cipher) throw fail(`unsupported encryption ${algorithm || "(none)"}`, "ask the vendor for AES-CBC", serial);
   if (key.length !== cipher.keyLength) throw fail(`the key is ${key.length} bytes; ${cipher.name} needs ${cipher.keyLength}`, "check the pre-shared key or the PBKDF2 key length", serial);
-  const data = Buffer.from(text(node, "CipherData", "CipherValue") ?? "", "base64");
+  const data = base64Field(text(node, "CipherData", "CipherValue") ?? "", "a CipherValue", fail, serial);
   if (data.length < 32 || data.length % 16 !== 0) throw fail("an encrypted value is truncated", "ask the vendor for the file again", serial);
   try {
     const decipher = createDecipheriv(cipher.name, key, data.subarray(0, 16));

@@ -1,16 +1,28 @@
-import { promises as fs } from "node:fs";
 import type { HashFunction, SeedFileRef, SeedFormat, TimeInterval } from "../model/index.js";
 import { readCustomCsv } from "./custom-csv.js";
 import { looksLikeEntraCsv, readEntraCsv } from "./entra-csv.js";
 import { looksLikeEntraJson, readEntraJson } from "./entra-json.js";
+import { delimiterHint, firstLine } from "./delimiter.js";
 import { SeedFileError } from "./errors.js";
 import { SeedStore, type Seed } from "./model.js";
 import { secretFromBytes } from "./normalize.js";
 import { isHotpAlgorithm, isTotpAlgorithm, looksLikePskc, readPskc, type PskcKey } from "./pskc.js";
-import { unwrap, type WrapperSecrets } from "./wrappers.js";
+import { DeliveryBudget, unwrap, type WrapperSecrets } from "./wrappers.js";
+import { findUnsafeCharacter, showEscaped } from "../safety/characters.js";
+import { readRegularFile } from "../safety/regular-file.js";
 
 /** Seed files larger than this are refused: a real one holds a few MB at most. */
-const MAX_SEED_FILE_BYTES = 50 * 1024 * 1024;
+const MAX_SEED_FILE_BYTES = 20 * 1024 * 1024;
+/**
+ * Parsers build an object per record, field and XML element: past this many, memory (not the
+ * file's size) is what a hostile file attacks. A real file is far below (10,000 PSKC keys or
+ * 80,000 CSV rows fit).
+ */
+export const MAX_SEED_STRUCTURE = 500_000;
+/** A PSKC tag with all its namespace declarations fits in a few hundred characters. */
+const MAX_XML_TAG_CHARS = 8192;
+/** tokens.yaml allows 256; a longer serial from a seed file can only be an error or an attack. */
+const MAX_SERIAL_CHARS = 256;
 
 type Env = Readonly<Record<string, string | undefined>>;
 
@@ -20,7 +32,7 @@ export async function readSeedFiles(files: readonly SeedFileRef[], env: Env = pr
   for (const ref of files) {
     for (const seed of await readSeedFile(ref, env)) {
       if (store.get(seed.serial)) throw new SeedFileError(ref.path, "this serial already came from another seed file", "keep each token's seed in one file", undefined, seed.serial);
-      store.add(seed);
+      store.add({ ...seed, file: ref.path });
     }
   }
   return store;
@@ -47,9 +59,12 @@ export async function readSeedFile(ref: SeedFileRef, env: Env = process.env): Pr
     throw new SeedFileError(ref.path, `the pre-shared key in ${ref.preSharedKeyEnv} is not 16 to 32 bytes of hex`, "give the key as the vendor sent it, in hex");
   }
   const seeds: Seed[] = [];
-  for (const file of await unwrap(bytes, ref.path, wrapperSecrets)) {
+  const budget = new DeliveryBudget();
+  for await (const file of unwrap(bytes, ref.path, wrapperSecrets, budget)) {
     const text = file.bytes.toString("utf8");
     const format = ref.format ?? detect(text, file.name);
+    checkStructure(text, format, file.name, ref.csv?.delimiter);
+    const before = seeds.length;
     switch (format) {
       case "entra-csv":
         append(seeds, readEntraCsv(text, file.name));
@@ -62,18 +77,55 @@ export async function readSeedFile(ref: SeedFileRef, env: Env = process.env): Pr
         append(seeds, readCustomCsv(text, file.name, ref.csv));
         break;
       case "pskc": {
-        const keys = readPskc(text, file.name, { ...optional("passphrase", passphrase), ...optional("preSharedKey", pskHex === undefined ? undefined : Buffer.from(pskHex, "hex")) });
+        const keys = readPskc(text, file.name, {
+          ...optional("passphrase", passphrase),
+          ...optional("preSharedKey", pskHex === undefined ? undefined : Buffer.from(pskHex, "hex")),
+          acceptTamperableSeeds: ref.acceptTamperableSeeds === true,
+          beforeKeyDerivation: (iterations) => budget.addKeyDerivation(file.name, iterations),
+        });
         for (const key of keys) seeds.push(seedFromPskc(key, file.name));
         break;
       }
     }
+    for (const seed of seeds.slice(before)) refuseUnsafeText(seed, file.name);
   }
   return seeds;
 }
 
+
 /** push(...items) passes every item as an argument: a 130,000-row file overflowed the call stack. */
 export function append<T>(target: T[], items: Iterable<T>): void {
   for (const item of items) target.push(item);
+}
+
+/** Counts what a parser would turn into objects (see MAX_SEED_STRUCTURE), without parsing. */
+function checkStructure(text: string, format: SeedFormat, file: string, delimiter = ","): void {
+  // The XML parser gathers a tag's attributes all at once: one tag with a million of them exhausts memory on its own.
+  if (format === "pskc" && new RegExp(`<[^>]{${MAX_XML_TAG_CHARS}}`).test(text)) {
+    throw new SeedFileError(file, `an XML tag is longer than ${MAX_XML_TAG_CHARS} characters`, "use the file as the vendor sent it; PSKC tags are short", undefined, undefined, "pskc-xml");
+  }
+  const pattern = format === "pskc" ? /<[^/?!]|=/g : format === "entra-json" ? /[,{[:]/g : new RegExp(`\n|${delimiter.replace(/[\\^$.*+?()[\]{}|]/g, "\\$&")}`, "g");
+  let count = 0;
+  for (pattern.lastIndex = 0; pattern.exec(text) !== null; ) {
+    if (++count > MAX_SEED_STRUCTURE) {
+      const what = format === "pskc" ? "XML elements and attributes" : format === "entra-json" ? "JSON values" : "CSV fields";
+      throw new SeedFileError(file, `the file holds more than ${MAX_SEED_STRUCTURE.toLocaleString("en")} ${what}`, "split the delivery into smaller files (a file of 10,000 tokens is well within the limit)", undefined, undefined, "seed-too-many-records");
+    }
+  }
+}
+
+/**
+ * Serial, maker, model and upn reach Graph, plans and terminals: invisible or control characters
+ * there are refused, and the value is only ever shown escaped.
+ */
+function refuseUnsafeText(seed: Seed, file: string): void {
+  if (seed.serial.length > MAX_SERIAL_CHARS) throw new SeedFileError(file, `a serial is ${seed.serial.length} characters long; serials have at most ${MAX_SERIAL_CHARS}`, "check the column layout (is this column the serial?) or ask the vendor for the file again", undefined, undefined, "seed-invalid");
+  for (const field of ["serial", "manufacturer", "model", "upn"] as const) {
+    const value = seed[field];
+    const unsafe = value === undefined ? undefined : findUnsafeCharacter(value);
+    if (value === undefined || unsafe === undefined) continue;
+    throw new SeedFileError(file, `the ${field} ${JSON.stringify(showEscaped(value.length > 64 ? `${value.slice(0, 64)}…` : value))} holds ${unsafe.description}, a ${unsafe.kind.replace("-", " ")}`, "such characters are invisible or control the terminal; ask the vendor for a clean file", undefined, undefined, "seed-unsafe-text");
+  }
 }
 
 function optional<K extends string, V>(key: K, value: V | undefined): { [P in K]?: V } {
@@ -81,14 +133,15 @@ function optional<K extends string, V>(key: K, value: V | undefined): { [P in K]
 }
 
 async function readBytes(path: string, fix: string): Promise<Buffer> {
-  try {
-    const stat = await fs.stat(path);
-    if (stat.size > MAX_SEED_FILE_BYTES) throw new SeedFileError(path, `the file is ${Math.round(stat.size / 1024 / 1024)} MiB`, "check that this is the vendor's seed file");
-    return await fs.readFile(path);
-  } catch (error: unknown) {
-    if (error instanceof SeedFileError) throw error;
-    const code = error instanceof Error && "code" in error ? String(error.code) : "unreadable";
-    throw new SeedFileError(path, `cannot read the file (${code})`, fix);
+  const read = await readRegularFile(path, MAX_SEED_FILE_BYTES);
+  if (read.ok) return read.bytes;
+  switch (read.reason) {
+    case "too-large":
+      throw new SeedFileError(path, `the file is ${Math.round((read.size ?? 0) / 1024 / 1024)} MiB, above the ${MAX_SEED_FILE_BYTES / 1024 / 1024} MiB limit`, "check that this is the vendor's seed file", undefined, undefined, "seed-too-large");
+    case "not-regular":
+      throw new SeedFileError(path, `this is ${read.detail}, not a regular file`, fix, undefined, undefined, "seed-unreadable");
+    default:
+      throw new SeedFileError(path, `cannot read the file (${read.detail})`, fix, undefined, undefined, "seed-unreadable");
   }
 }
 
@@ -96,7 +149,8 @@ export function detect(text: string, file: string): SeedFormat {
   if (looksLikePskc(text)) return "pskc";
   if (looksLikeEntraCsv(text)) return "entra-csv";
   if (looksLikeEntraJson(text)) return "entra-json";
-  throw new SeedFileError(file, "the format is not recognised", "name it in tokens.yaml: seeds: [{ file: ..., format: entra-csv | entra-json | pskc | custom-csv }]");
+  const hint = delimiterHint(firstLine(text), ",", "save it again as comma-separated CSV, or read it as a custom CSV with `seeds[].csv.delimiter` {delimiter} and its columns in `seeds[].csv.serial` and `seeds[].csv.secret`");
+  throw new SeedFileError(file, "the format is not recognised", hint ?? "name it in tokens.yaml: seeds: [{ file: ..., format: entra-csv | entra-json | pskc | custom-csv }]");
 }
 
 /** Entra takes 6-digit TOTP tokens with a 30 or 60 s step; anything else is refused here, with why. */

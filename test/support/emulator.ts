@@ -13,12 +13,18 @@ export const ADMIN_APP: SecretApp = { clientId: "admin-app", clientSecret: "admi
 export const READER_APP: SecretApp = { clientId: "reader-app", clientSecret: "reader-secret-value-456", roles: ["Policy.Read.All", "UserAuthenticationMethod.Read.All", "User.Read.All"] };
 export const NOTHING_APP: SecretApp = { clientId: "nothing-app", clientSecret: "nothing-secret-value-789", roles: [] };
 
-/** An emulator on a free loopback port with the demo users and three apps of different rights. */
+/**
+ * An emulator on a free loopback port with the demo users and three apps of different rights.
+ * Tests get every documented response shape by default (`variant: "mix"`, seeded so a run repeats);
+ * pass `variant` to pin one shape (see emulator/variants.ts).
+ */
 export function startEmulator(options: EmulatorOptions = {}): Promise<GraphEmulator> {
   return GraphEmulator.start({
     tenantId: TENANT,
     apps: [ADMIN_APP, READER_APP, NOTHING_APP],
     snapshot: { users: demoUsers(), devices: [] },
+    variant: "mix",
+    variantSeed: 1,
     ...options,
   });
 }

@@ -8,7 +8,7 @@ export function workspace(count: number, assign: (i: number) => string): { file:
   const dir = mkdtempSync(join(tmpdir(), "entra-reconcile-"));
   const secrets: string[] = [];
   const csv = ["upn,serial number,secret key,time interval,manufacturer,model"];
-  const yaml = ["version: 1", "defaults: { manufacturer: Token2, model: C202 }", "policy: { unmanaged: report, maxDeletes: 2 }", "seeds: [{ file: seeds.csv }]", "tokens:"];
+  const yaml = ["version: 1", "defaults: { manufacturer: Token2, model: C202 }", "policy: { unmanaged: report, maxDeletes: 2 }", "seeds: [{ file: seeds.csv, allowPlaintext: true }]", "tokens:"];
   for (let i = 0; i < count; i++) {
     const secret = encodeBase32(Buffer.from(`seed-for-token-${i}`.padEnd(20, "x")));
     secrets.push(secret);

@@ -1,0 +1,245 @@
+import { GraphClient, type GraphClientOptions } from "../graph/client.js";
+import { credentialFromEnv } from "../graph/credentials.js";
+import { TokenRepository } from "../graph/repository.js";
+import type { DesiredToken, LiveToken, LiveUser, Plan, PlanProblem, Step } from "../model/index.js";
+import { serialKey } from "../plan/compare.js";
+import { deviceAfter } from "../plan/effects.js";
+import { plan } from "../plan/plan.js";
+import { SeedStore } from "../seeds/model.js";
+import type { Secret } from "../seeds/secret.js";
+import { applyPlan, type StepOutcome } from "./apply.js";
+import { Coalescer, type Settled } from "./coalescer.js";
+
+// One Graph session per process (ARCHITECTURE.md): one credential, whose tokens are cached, one
+// client, one inventory snapshot read once, a user cache, and coalescers that gather the calls
+// arriving together into the same bulk creates and `$batch` requests the CLI makes for a whole plan.
+
+export interface SessionOptions {
+  graphUrl?: string;
+  /** `$batch` requests in flight at once. */
+  concurrency?: number;
+  onRetry?: GraphClientOptions["onRetry"];
+  /** How long the engine's calls may pause before a gathering runs. */
+  quietMs?: number;
+}
+
+/** One token to converge to its desired state, or one to delete. */
+export type TokenChange =
+  | {
+      kind: "converge";
+      token: DesiredToken;
+      seed?: Secret;
+      /** The seed changed: delete the device and create it again with the new seed. */
+      replaceSeed?: boolean;
+      /** Pulumi Create: the token is new to the stack; an existing serial is adopted only if allowed. */
+      expectNew?: { adoptExisting: boolean };
+      /** Whether the deletion budget allows this token's device to be deleted (a retired token). */
+      mayDelete: boolean;
+    }
+  | { kind: "remove"; serial: string };
+
+export interface ChangeResult {
+  /** The device as Graph now has it; undefined when it no longer exists. */
+  device?: LiveToken;
+  /** Who holds it, when someone does. */
+  holder?: LiveUser;
+  /** What this run did to the token, in words, for the log. */
+  actions: string[];
+  /** An existing device was taken over rather than created. */
+  adopted: boolean;
+  warnings: PlanProblem[];
+}
+
+export class ChangeRefusedError extends Error {}
+
+const DEFAULT_QUIET_MS = 30;
+const MAX_GATHERED = 500;
+
+export class GraphSession {
+  private inventoryLoad: Promise<Map<string, LiveToken>> | undefined;
+  private readonly users = new Map<string, LiveUser | null>();
+  private readonly changes: Coalescer<TokenChange, ChangeResult>;
+  private readonly holders: Coalescer<string, LiveUser | null>;
+
+  constructor(
+    readonly repository: TokenRepository,
+    quietMs = DEFAULT_QUIET_MS,
+  ) {
+    this.changes = new Coalescer((items) => this.applyChanges(items), quietMs, MAX_GATHERED);
+    this.holders = new Coalescer(async (ids) => {
+      const found = await this.lookUp(ids);
+      return ids.map((id) => ({ ok: true as const, value: found.get(id.toLowerCase()) ?? null }));
+    }, quietMs, MAX_GATHERED);
+  }
+
+  /** Credentials from the environment (read once), Graph from `graphUrl` or ENTRA_TOKENS_GRAPH_URL. */
+  static fromEnv(options: SessionOptions = {}, env: NodeJS.ProcessEnv = process.env): GraphSession {
+    const { credential } = credentialFromEnv(env);
+    const graphUrl = options.graphUrl ?? env["ENTRA_TOKENS_GRAPH_URL"];
+    const client = new GraphClient({ credential, ...(graphUrl ? { graphUrl } : {}), ...(options.onRetry ? { onRetry: options.onRetry } : {}) });
+    return new GraphSession(new TokenRepository(client, { concurrency: options.concurrency ?? 4 }), options.quietMs);
+  }
+
+  /** The tenant's devices by upper-case serial: read once, then kept up to date by this session's own changes. */
+  inventory(): Promise<Map<string, LiveToken>> {
+    this.inventoryLoad ??= this.repository.listDevices().then(
+      (devices) => new Map(devices.map((d) => [serialKey(d.serial), d])),
+      (error: unknown) => {
+        this.inventoryLoad = undefined; // a later call may try again
+        throw error;
+      },
+    );
+    return this.inventoryLoad;
+  }
+
+  /** The token with this serial as the session knows it, and its holder (look-ups gathered with concurrent calls). */
+  async token(serial: string): Promise<{ device?: LiveToken; holder?: LiveUser }> {
+    const device = (await this.inventory()).get(serialKey(serial));
+    if (!device?.assignedTo) return device ? { device } : {};
+    const holder = this.users.get(device.assignedTo.id.toLowerCase()) ?? (await this.holders.add(device.assignedTo.id));
+    return holder ? { device, holder } : { device };
+  }
+
+  /** Converges or removes one token; calls arriving together are planned and applied as one. */
+  change(change: TokenChange): Promise<ChangeResult> {
+    return this.changes.add(change);
+  }
+
+  /** Users by UPN or id, each looked up once per session; `null` for those that do not exist. */
+  private async lookUp(keys: readonly string[]): Promise<Map<string, LiveUser | null>> {
+    const missing = [...new Set(keys.map((k) => k.toLowerCase()))].filter((k) => !this.users.has(k));
+    if (missing.length > 0) {
+      const found = await this.repository.resolveUsers(missing);
+      for (const [key, user] of found) {
+        this.users.set(key, user);
+        if (user) {
+          this.users.set(user.id.toLowerCase(), user);
+          this.users.set(user.userPrincipalName.toLowerCase(), user);
+        }
+      }
+    }
+    return this.users;
+  }
+
+  private async applyChanges(changes: readonly TokenChange[]): Promise<Settled<ChangeResult>[]> {
+    const inventory = await this.inventory();
+    const results: (Settled<ChangeResult> | undefined)[] = new Array(changes.length);
+    const fail = (index: number, message: string): void => {
+      results[index] = { ok: false, error: new ChangeRefusedError(message) };
+    };
+
+    // Deletions first (a removed token, or a device whose seed changed), as the planner orders them.
+    const removals: Step[] = [];
+    const gone = new Set<string>();
+    const desired: DesiredToken[] = [];
+    const seeds = new SeedStore();
+    changes.forEach((change, index) => {
+      const serial = change.kind === "remove" ? change.serial : change.token.serial;
+      const device = inventory.get(serialKey(serial));
+      if (change.kind === "converge" && device && change.expectNew && !change.expectNew.adoptExisting) {
+        fail(index, `token ${serial} already exists in Entra (device ${device.id}) and adoption is off for this stack; set \`pulumi config set entra-tokens:adoptExisting true\` to take it over, or remove it from tokens.yaml`);
+        return;
+      }
+      if (device && (change.kind === "remove" || change.replaceSeed)) {
+        if (device.assignedTo) {
+          removals.push({ kind: "unassign", serial: device.serial, deviceId: device.id, from: { id: device.assignedTo.id, upn: device.assignedTo.displayName ?? device.assignedTo.id }, reason: "before-delete" });
+        }
+        removals.push({ kind: "delete", serial: device.serial, deviceId: device.id, reason: "unmanaged" });
+        gone.add(serialKey(serial));
+      }
+      if (change.kind === "converge") {
+        desired.push(change.token);
+        if (change.seed) seeds.add({ serial: change.token.serial, secret: change.seed });
+      }
+    });
+
+    const live = [...inventory.values()].filter((d) => !gone.has(serialKey(d.serial)));
+    const liveBySerial = new Map(live.map((d) => [serialKey(d.serial), d]));
+    const users = await this.lookUp([
+      ...desired.flatMap((t) => (t.upn === undefined ? [] : [t.upn])),
+      ...desired.flatMap((t) => {
+        const holder = liveBySerial.get(serialKey(t.serial))?.assignedTo;
+        return holder ? [holder.id] : [];
+      }),
+    ]);
+    const planned = plan(
+      { file: "pulumi", version: 1, policy: { unmanaged: "ignore", maxDeletes: Number.MAX_SAFE_INTEGER }, seedFiles: [], tokens: desired },
+      { devices: live, directory: { users } },
+      { seeds: seeds.serials() },
+    );
+    const refused = new Map<string, PlanProblem[]>();
+    const refuse = (problem: PlanProblem) => refused.set(serialKey(problem.serial), [...(refused.get(serialKey(problem.serial)) ?? []), problem]);
+    for (const problem of planned.errors) refuse(problem);
+    for (const change of changes) {
+      if (change.kind !== "converge" || change.mayDelete) continue;
+      const deletes = planned.steps.some((s) => s.kind === "delete" && serialKey(s.serial) === serialKey(change.token.serial));
+      if (deletes) {
+        refuse({
+          code: "deletion-guard",
+          serial: change.token.serial,
+          message: `deleting token ${change.token.serial} is beyond this run's deletion budget (policy.maxDeletes)`,
+          fix: "review the change, then run once with `pulumi config set entra-tokens:allowDeletes true`",
+        });
+      }
+    }
+
+    const steps = [...removals, ...planned.steps.filter((s) => !refused.has(serialKey(s.serial)))];
+    const toApply: Plan = { steps, errors: [], warnings: [], unmanaged: [], unmanagedPolicy: "ignore" };
+    const report = await applyPlan(toApply, this.repository, { seeds });
+
+    const outcomesBySerial = new Map<string, StepOutcome[]>();
+    for (const outcome of report.outcomes) {
+      const key = serialKey(outcome.step.serial);
+      outcomesBySerial.set(key, [...(outcomesBySerial.get(key) ?? []), outcome]);
+    }
+    // The snapshot follows every step that succeeded, whether or not its token's other steps did.
+    for (const [key, outcomes] of outcomesBySerial) {
+      const done = outcomes.filter((o) => o.status === "succeeded").map((o) => o.step);
+      const after = deviceAfter(inventory.get(key), done, report.createdDeviceIds.get(key));
+      if (after) inventory.set(key, after);
+      else inventory.delete(key);
+    }
+
+    changes.forEach((change, index) => {
+      if (results[index]) return;
+      const serial = change.kind === "remove" ? change.serial : change.token.serial;
+      const key = serialKey(serial);
+      const problems = refused.get(key);
+      if (problems) return fail(index, problems.map((p) => `${p.message}. Fix: ${p.fix}`).join("; "));
+      const outcomes = outcomesBySerial.get(key) ?? [];
+      const failed = outcomes.filter((o) => o.status !== "succeeded");
+      if (failed.length > 0) return fail(index, failed.map((o) => `${o.step.kind} ${o.step.serial}: ${o.message ?? o.status}`).join("; "));
+      const device = inventory.get(key);
+      const holderId = device?.assignedTo?.id.toLowerCase();
+      const holder = holderId === undefined ? undefined : users.get(holderId) ?? undefined;
+      results[index] = {
+        ok: true,
+        value: {
+          ...(device ? { device } : {}),
+          ...(holder ? { holder } : {}),
+          actions: outcomes.map((o) => describe(o.step)),
+          adopted: change.kind === "converge" && change.expectNew !== undefined && !change.replaceSeed && liveBySerial.has(key),
+          warnings: planned.warnings.filter((w) => serialKey(w.serial) === key),
+        },
+      };
+    });
+    return results.map((r) => r ?? { ok: false, error: new Error("internal error: a change was not settled") });
+  }
+}
+
+function describe(step: Step): string {
+  switch (step.kind) {
+    case "create":
+      return step.assignTo ? `created and assigned to ${step.assignTo.upn}` : "created";
+    case "delete":
+      return "deleted";
+    case "unassign":
+      return `unassigned from ${step.from.upn}`;
+    case "update":
+      return `updated ${step.changes.map((c) => `${c.field} ${JSON.stringify(c.from)} → ${JSON.stringify(c.to)}`).join(", ")}`;
+    case "assign":
+      return `assigned to ${step.to.upn}`;
+    case "activate":
+      return "activated";
+  }
+}

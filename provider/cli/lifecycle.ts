@@ -1,0 +1,132 @@
+import { existsSync, promises as fs } from "node:fs";
+import { dirname, relative, resolve } from "node:path";
+import { parseUsersFile } from "../desired/assign.js";
+import { addDelivery, type SeedEntry } from "../desired/delivery.js";
+import { unifiedDiff } from "../desired/edit.js";
+import { importTenant } from "../desired/import.js";
+import { leaver, replaceToken, retireTokens, type LifecycleResult } from "../desired/lifecycle.js";
+import { readLive } from "../graph/live.js";
+import type { Desired, SeedFileRef, SeedFormat } from "../model/index.js";
+import { readSeedFile } from "../seeds/read.js";
+import { connect, guard, loadValidDesired, type ConnectionOptions } from "./reconcile.js";
+
+// import / add / retire / replace / leaver: the token lifecycle as edits of tokens.yaml, each shown
+// as a diff with --dry-run, otherwise written in place for review in a pull request.
+
+const out = (text: string) => process.stdout.write(`${text}\n`);
+const REVIEW = "Review with `git diff`, then open a pull request; `entra-tokens plan` shows what it will do in Entra.";
+
+interface EditFlags {
+  file: string;
+  dryRun: boolean;
+}
+
+/** Prints the diff (dry run) or writes the file atomically. */
+async function writeEdit(flags: EditFlags, before: string, after: string, summary: readonly string[]): Promise<number> {
+  for (const line of summary) out(line);
+  if (flags.dryRun) {
+    process.stdout.write(unifiedDiff(flags.file, before, after));
+    out(`(dry run: ${flags.file} unchanged)`);
+    return 0;
+  }
+  if (before === after) return 0;
+  await fs.writeFile(`${flags.file}.tmp`, after);
+  await fs.rename(`${flags.file}.tmp`, flags.file);
+  out(`Updated ${flags.file}. ${REVIEW}`);
+  return 0;
+}
+
+const today = () => new Date().toISOString().slice(0, 10);
+
+export async function importCommand(flags: EditFlags & ConnectionOptions & { selfService: boolean }): Promise<number> {
+  return guard(async () => {
+    const exists = existsSync(flags.file);
+    const before = exists ? await fs.readFile(flags.file, "utf8") : "";
+    const desired: Desired = exists
+      ? await loadValidDesired(flags.file)
+      : { file: flags.file, version: 1, policy: { unmanaged: "report", maxDeletes: 0 }, seedFiles: [], tokens: [] };
+    const live = await readLive(connect(flags), desired);
+    // The editor line only for a tokens.yaml inside this project, where the schema's path is stable.
+    const root = resolve(__dirname, "..", "..", "..");
+    const schema = resolve(root, "schemas", "tokens.schema.json");
+    const inProject = !relative(root, resolve(flags.file)).startsWith("..");
+    const schemaPath = inProject && existsSync(schema) ? relative(dirname(resolve(flags.file)), schema).split("\\").join("/") : undefined;
+    const result = importTenant(flags.file, exists ? before : undefined, live, {
+      selfService: flags.selfService,
+      ...(schemaPath === undefined ? {} : { schemaPath: schemaPath.startsWith(".") ? schemaPath : `./${schemaPath}` }),
+    });
+    const summary = [
+      `${result.added.length} tokens from the tenant ${exists ? `added to ${flags.file}` : `in a new ${flags.file}`} (${live.devices.length} in Entra).`,
+      ...result.claimed.map((c) => `${c.serial}: claimed by ${c.upn} (self-service), recorded as theirs`),
+      ...result.unresolved.map((s) => `${s}: held by an account Graph cannot name; written as a pool token`),
+    ];
+    return writeEdit(flags, before, result.text, summary);
+  });
+}
+
+export interface AddFlags extends EditFlags {
+  users?: string;
+  state: "assigned" | "activated";
+  format?: SeedFormat;
+  passphraseEnv?: string;
+  pskEnv?: string;
+  zipPasswordEnv?: string;
+  pgpKey?: string;
+  pgpPassphraseEnv?: string;
+  pgpPasswordEnv?: string;
+}
+
+export async function addCommand(seedFile: string, flags: AddFlags): Promise<number> {
+  return guard(async () => {
+    const base = dirname(resolve(flags.file));
+    const inFile = (path: string) => relative(base, resolve(path)).split("\\").join("/");
+    const names = {
+      ...(flags.format ? { format: flags.format } : {}),
+      ...(flags.passphraseEnv ? { passphraseEnv: flags.passphraseEnv } : {}),
+      ...(flags.pskEnv ? { preSharedKeyEnv: flags.pskEnv } : {}),
+      ...(flags.zipPasswordEnv ? { zipPasswordEnv: flags.zipPasswordEnv } : {}),
+      ...(flags.pgpPassphraseEnv ? { pgpPassphraseEnv: flags.pgpPassphraseEnv } : {}),
+      ...(flags.pgpPasswordEnv ? { pgpPasswordEnv: flags.pgpPasswordEnv } : {}),
+    };
+    const ref: SeedFileRef = { path: seedFile, ...names, ...(flags.pgpKey ? { pgpKeyFile: flags.pgpKey } : {}) };
+    const entry: SeedEntry = { file: inFile(seedFile), ...names, ...(flags.pgpKey ? { pgpKeyFile: inFile(flags.pgpKey) } : {}) };
+    // Only the serials and attributes leave this function: the secrets stay in the seed file.
+    const delivered = (await readSeedFile(ref)).map(({ serial, timeIntervalInSeconds, hashFunction, manufacturer, model }) => ({
+      serial,
+      ...(timeIntervalInSeconds === undefined ? {} : { timeIntervalInSeconds }),
+      ...(hashFunction === undefined ? {} : { hashFunction }),
+      ...(manufacturer === undefined ? {} : { manufacturer }),
+      ...(model === undefined ? {} : { model }),
+    }));
+    const users = flags.users === undefined ? undefined : parseUsersFile(await fs.readFile(flags.users, "utf8"), flags.users);
+    const before = await fs.readFile(flags.file, "utf8");
+    const result = addDelivery(flags.file, before, delivered, { seedEntry: entry, state: flags.state, ...(users ? { users } : {}) });
+    const pooled = result.added.filter((a) => a.upn === undefined).length;
+    const summary = [
+      `${seedFile}: ${delivered.length} tokens; ${result.added.length} added (${result.added.length - pooled} to users, ${pooled} to the pool), ${result.alreadyDeclared.length} already in ${flags.file}.`,
+      ...result.added.filter((a) => a.upn !== undefined).map((a) => `${a.serial} → ${a.upn}`),
+      ...(result.seedEntryAdded ? [`seeds: ${entry.file} added to ${flags.file}`] : []),
+    ];
+    return writeEdit(flags, before, result.text, summary);
+  });
+}
+
+async function lifecycleEdit(flags: EditFlags, edit: (text: string) => LifecycleResult): Promise<number> {
+  return guard(async () => {
+    const before = await fs.readFile(flags.file, "utf8");
+    const result = edit(before);
+    return writeEdit(flags, before, result.text, result.changes);
+  });
+}
+
+export function retireCommand(serials: readonly string[], flags: EditFlags & { reason?: string }): Promise<number> {
+  return lifecycleEdit(flags, (text) => retireTokens(flags.file, text, serials, today(), flags.reason));
+}
+
+export function replaceCommand(serial: string, flags: EditFlags & { with?: string }): Promise<number> {
+  return lifecycleEdit(flags, (text) => replaceToken(flags.file, text, serial, today(), flags.with));
+}
+
+export function leaverCommand(upn: string, flags: EditFlags & { retire: boolean }): Promise<number> {
+  return lifecycleEdit(flags, (text) => leaver(flags.file, text, upn, flags.retire ? "retire" : "pool", today()));
+}

@@ -1,0 +1,54 @@
+import { constants, promises as fs } from "node:fs";
+
+// Reading a path a user (or a pull request) names: a FIFO would block forever, /dev/zero or
+// /dev/urandom never end, a directory is no file. Only regular files are read, checked on the
+// open handle (no race between a check and the read), and never more than `maxBytes`.
+
+export type RegularFileResult =
+  | { ok: true; bytes: Buffer }
+  | { ok: false; reason: "not-found" | "not-regular" | "too-large" | "unreadable"; detail: string; size?: number };
+
+export async function readRegularFile(path: string, maxBytes: number): Promise<RegularFileResult> {
+  let handle: fs.FileHandle;
+  try {
+    // O_NONBLOCK: opening a FIFO with no writer returns at once instead of waiting for one.
+    handle = await fs.open(path, constants.O_RDONLY | constants.O_NONBLOCK);
+  } catch (error: unknown) {
+    const code = errorCode(error);
+    return { ok: false, reason: code === "ENOENT" ? "not-found" : "unreadable", detail: code };
+  }
+  try {
+    const stat = await handle.stat();
+    if (!stat.isFile()) return { ok: false, reason: "not-regular", detail: kindOf(stat) };
+    if (stat.size > maxBytes) return { ok: false, reason: "too-large", detail: `${stat.size} bytes`, size: stat.size };
+    // Read at most one byte past the limit: a file that grows while read is caught too.
+    const buffer = Buffer.alloc(Math.min(stat.size, maxBytes) + 1);
+    let length = 0;
+    for (;;) {
+      const { bytesRead } = await handle.read(buffer, length, buffer.length - length, length);
+      if (bytesRead === 0) break;
+      length += bytesRead;
+      if (length === buffer.length) {
+        if (length > maxBytes) return { ok: false, reason: "too-large", detail: `more than ${maxBytes} bytes`, size: length };
+        return { ok: false, reason: "unreadable", detail: "the file grew while it was read" };
+      }
+    }
+    return { ok: true, bytes: buffer.subarray(0, length) };
+  } catch (error: unknown) {
+    return { ok: false, reason: "unreadable", detail: errorCode(error) };
+  } finally {
+    await handle.close();
+  }
+}
+
+function errorCode(error: unknown): string {
+  return error instanceof Error && "code" in error ? String(error.code) : "unknown error";
+}
+
+function kindOf(stat: { isDirectory(): boolean; isFIFO(): boolean; isCharacterDevice(): boolean; isBlockDevice(): boolean; isSocket(): boolean }): string {
+  if (stat.isDirectory()) return "a directory";
+  if (stat.isFIFO()) return "a named pipe (FIFO)";
+  if (stat.isCharacterDevice() || stat.isBlockDevice()) return "a device";
+  if (stat.isSocket()) return "a socket";
+  return "not a regular file";
+}

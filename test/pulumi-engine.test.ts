@@ -1,0 +1,261 @@
+import assert from "node:assert/strict";
+import { readFileSync, writeFileSync } from "node:fs";
+import { join, resolve } from "node:path";
+import type { GraphEmulator } from "../emulator/server.js";
+import { runCli } from "./support/cli.js";
+import { clientEnv, startHttpsEmulator } from "./support/emulator.js";
+import { FakeEngine, pwdMain, type OperationResult } from "./support/pulumi-engine.js";
+import { copyProject, PROJECT_ROOT } from "./support/pulumi-project.js";
+
+// The stack as `pulumi` runs it: the project's own Pulumi.yaml, stacks/ and program, the SDK's
+// launcher and dynamic-provider plugin, started where the engine starts them, against the emulator.
+
+const PASSPHRASE = "entra-tokens demo passphrase (public, demo only)";
+const TYPE = "pulumi-nodejs:dynamic/entra-tokens:HardwareOathToken";
+const DEMO_SERIALS = ["60234561", "60234562", "60234563", "60234564", "60234565", "60234566", "FT-0001"];
+
+function envFor(emulator: GraphEmulator): NodeJS.ProcessEnv {
+  return {
+    PATH: process.env["PATH"],
+    ...clientEnv(emulator),
+    // Program and plugins start in other folders: the CA path must not be relative.
+    NODE_EXTRA_CA_CERTS: resolve(process.env["NODE_EXTRA_CA_CERTS"] ?? ""),
+    ENTRA_TOKENS_SEED_PASSPHRASE: PASSPHRASE,
+    PULUMI_CONFIG_PASSPHRASE: "state passphrase for tests",
+  };
+}
+
+function engineIn(dir: string, emulator: GraphEmulator, cwd = dir, stack = "demo"): FakeEngine {
+  return new FakeEngine({ cwd, stack, stateFile: join(dir, `state-${stack}.json`), env: envFor(emulator) });
+}
+
+const ops = (result: OperationResult, op: string) =>
+  result.steps
+    .filter((s) => s.op === op && s.urn.includes("HardwareOathToken"))
+    .map((s) => s.name)
+    .sort();
+
+function assertOk(result: OperationResult): void {
+  assert.deepEqual(result.errors, [], result.diagnostics.join("\n"));
+}
+
+/** tokens.yaml of the demo with some lines changed. */
+function editTokens(dir: string, edit: (text: string) => string): void {
+  const file = join(dir, "tokens.yaml");
+  writeFileSync(file, edit(readFileSync(file, "utf8")));
+}
+
+/** What the provider did per serial, from its log lines ("entra-tokens: SERIAL: created, activated"). */
+function actionsOf(result: OperationResult): Map<string, string[]> {
+  const kinds = new Map<string, string[]>();
+  for (const line of result.diagnostics) {
+    const match = /^entra-tokens: ([^:\s]+): (.*)$/.exec(line);
+    if (!match || match[1] === "warning") continue;
+    const words = match[2]!.split(", ").flatMap((action): string[] => {
+      if (action.startsWith("adopted")) return [];
+      if (action.startsWith("created and assigned")) return ["create"];
+      const kind = ["created:create", "deleted:delete", "unassigned:unassign", "updated:update", "assigned:assign", "activated:activate"].find((k) => action.startsWith(k.split(":")[0]!));
+      return kind ? [kind.split(":")[1]!] : [`?${action}`];
+    });
+    // Adopted and left as it was: untouched in Entra, as the plan says.
+    if (words.length > 0) kinds.set(match[1]!, words.sort());
+  }
+  return kinds;
+}
+
+/** What `entra-tokens plan` says it would do per serial. */
+async function planned(dir: string, emulator: GraphEmulator): Promise<Map<string, string[]>> {
+  const result = await runCli(["plan", "--file", join(dir, "tokens.yaml"), "--format", "json"], envFor(emulator));
+  assert.ok(result.code === 0 || result.code === 2, result.stderr);
+  const plan = JSON.parse(result.stdout) as { steps: { kind: string; serial: string }[] };
+  const kinds = new Map<string, string[]>();
+  for (const step of plan.steps) kinds.set(step.serial, [...(kinds.get(step.serial) ?? []), step.kind].sort());
+  return kinds;
+}
+
+describe("Pulumi stack through an engine-faithful harness", function () {
+  this.timeout(300_000);
+  let emulator: GraphEmulator;
+
+  beforeEach(async () => {
+    emulator = await startHttpsEmulator();
+  });
+  afterEach(async () => {
+    await emulator.stop();
+  });
+
+  it("starts program and provider where the engine does: the project root, as Pulumi.yaml ships", () => {
+    // No `main`: the engine's working directory is the project root (pkg/engine/project.go).
+    assert.deepEqual(pwdMain(PROJECT_ROOT, undefined), { pwd: PROJECT_ROOT, main: "." });
+    const engine = new FakeEngine({ cwd: join(PROJECT_ROOT, "stacks"), stack: "demo", stateFile: "/dev/null", env: {} });
+    assert.equal(engine.project.root, PROJECT_ROOT);
+    assert.equal(engine.pwd, PROJECT_ROOT);
+  });
+
+  it("previews, applies, edits, refreshes after out-of-band changes and destroys, run from a sub-folder", async () => {
+    const dir = copyProject();
+    // `pulumi` run from stacks/: it finds Pulumi.yaml above, as the CLI does.
+    const engine = engineIn(dir, emulator, join(dir, "stacks"));
+
+    const preview = await engine.preview();
+    assertOk(preview);
+    assert.deepEqual(ops(preview, "create"), [...DEMO_SERIALS].sort());
+    assert.equal(emulator.tenant.allDevices().length, 0, "preview changes nothing");
+
+    const up = await engine.up();
+    assertOk(up);
+    const bySerial = () => new Map(emulator.tenant.allDevices().map((d) => [d.serialNumber, d]));
+    assert.deepEqual([...bySerial().keys()].sort(), [...DEMO_SERIALS].sort());
+    assert.equal(bySerial().get("60234561")?.status, "activated");
+    assert.equal(bySerial().get("60234563")?.status, "assigned");
+    assert.equal(bySerial().get("FT-0001")?.timeIntervalInSeconds, 60);
+
+    const again = await engine.preview({ expectNoChanges: true });
+    assertOk(again);
+
+    // An edit: a pool token goes to a user, an assigned token returns to the pool, and the
+    // displayName of an activated token changes (Graph cannot: a warning, not a perpetual diff).
+    editTokens(dir, (text) =>
+      text
+        .replace('  - serial: "60234565"\n    state: available', '  - serial: "60234565"\n    state: activated\n    upn: diego.siciliani@contoso.com')
+        .replace('  - serial: "60234564"\n    state: assigned\n    upn: lee.gu@contoso.com', '  - serial: "60234564"\n    state: available')
+        .replace("displayName: Adele's key fob", "displayName: Adele's new name"),
+    );
+    const edited = await engine.up();
+    assertOk(edited);
+    assert.deepEqual(ops(edited, "update"), ["60234564", "60234565"]);
+    assert.ok(edited.diagnostics.some((l) => l.includes("60234561") && l.includes("displayName")), edited.diagnostics.join("\n"));
+    assert.equal(bySerial().get("60234565")?.status, "activated");
+    assert.equal(bySerial().get("60234564")?.status, "available");
+    const settled = await engine.preview({ expectNoChanges: true });
+    assertOk(settled);
+
+    // Out of band: someone unassigns a token and deletes another in the portal.
+    const fob = bySerial().get("60234562")!;
+    emulator.tenant.unassign(fob.assignedToUserId!, fob.id);
+    emulator.tenant.deleteDevice(bySerial().get("60234566")!.id);
+    const drift = await engine.refresh({ previewOnly: true });
+    assertOk(drift);
+    assert.deepEqual(drift.steps.filter((s) => s.op !== "same").map((s) => `${s.name}:${s.op}`).sort(), ["60234562:refresh", "60234566:gone"]);
+    const refreshed = await engine.up({ refresh: true });
+    assertOk(refreshed);
+    assert.deepEqual(ops(refreshed, "create"), ["60234566"]);
+    assert.deepEqual(ops(refreshed, "update"), ["60234562"]);
+    assert.equal(bySerial().get("60234562")?.status, "activated");
+    assert.equal(bySerial().get("60234566")?.status, "available");
+
+    // Destroy under policy.unmanaged: report releases the tokens: users keep their sign-in method.
+    const destroyed = await engine.destroy();
+    assertOk(destroyed);
+    assert.deepEqual(ops(destroyed, "retain"), [...DEMO_SERIALS].sort());
+    assert.equal(emulator.tenant.allDevices().length, 7);
+    assert.deepEqual(engine.loadState().resources, []);
+  });
+
+  it("keeps a token removed from tokens.yaml in Entra unless policy.unmanaged is delete, and holds maxDeletes", async () => {
+    const dir = copyProject();
+    const engine = engineIn(dir, emulator);
+    assertOk(await engine.up());
+    editTokens(dir, (text) => text.replace('  - serial: "60234566"\n    state: available\n', ""));
+    const released = await engine.up();
+    assertOk(released);
+    assert.deepEqual(ops(released, "retain"), ["60234566"]);
+    assert.ok(emulator.tenant.allDevices().some((d) => d.serialNumber === "60234566"), "still in Entra");
+    assert.ok(released.diagnostics.some((l) => l.includes("60234566") && l.includes("left in Entra")), released.diagnostics.join("\n"));
+
+    // Under `delete`, removing three tokens with maxDeletes 2 is refused before anything changes.
+    editTokens(dir, (text) => text.replace("unmanaged: report", "unmanaged: delete").replace("maxDeletes: 5", "maxDeletes: 2"));
+    assertOk(await engine.up()); // the policy itself, recorded on every token
+    editTokens(dir, (text) =>
+      text.replace('  - serial: "60234565"\n    state: available\n', "").replace(/ {2}- serial: "60234563"\n {4}state: assigned\n {4}upn: megan.bowen@contoso.com\n/, "").replace(/ {2}- serial: "60234564"\n {4}state: assigned\n {4}upn: lee.gu@contoso.com\n/, ""),
+    );
+    const refused = await engine.up();
+    assert.equal(refused.ok, false);
+    assert.match(refused.errors.join("\n"), /would delete 3 token\(s\).*above policy\.maxDeletes \(2\).*allowDeletes/s);
+    assert.equal(emulator.tenant.allDevices().length, 7, "nothing deleted");
+
+    // Lifted only by explicit config, for a reviewed run.
+    writeFileSync(join(dir, "stacks", "Pulumi.demo.yaml"), `${readFileSync(join(dir, "stacks", "Pulumi.demo.yaml"), "utf8")}  entra-tokens:allowDeletes: "true"\n`);
+    const allowed = await engine.up();
+    assertOk(allowed);
+    assert.deepEqual(ops(allowed, "delete"), ["60234563", "60234564", "60234565"]);
+    assert.deepEqual(emulator.tenant.allDevices().map((d) => d.serialNumber).sort(), ["60234561", "60234562", "60234566", "FT-0001"]);
+  });
+
+  it("adopts a serial that already exists, and says pulumi import cannot work", async () => {
+    emulator.tenant.createDevice({ serialNumber: "60234565", manufacturer: "Token2", model: "C202", secretKey: "JBSWY3DPEHPK3PXP", timeIntervalInSeconds: 30 }, false);
+    const before = emulator.tenant.allDevices()[0]!.id;
+    const dir = copyProject();
+    const engine = engineIn(dir, emulator);
+    const up = await engine.up();
+    assertOk(up);
+    assert.ok(up.diagnostics.some((l) => l.includes("60234565") && l.includes(`adopted the existing device ${before}`)), up.diagnostics.join("\n"));
+    assert.equal(emulator.tenant.allDevices().filter((d) => d.serialNumber === "60234565").length, 1);
+    assert.equal(engine.loadState().resources.find((r) => r.urn.endsWith("::60234565"))?.outputs["deviceId"], before);
+
+    // `pulumi import` sends Read with no state: the dynamic provider has no code to run (pulumi/pulumi#3550).
+    const imported = await engine.importResource(TYPE, "60234565", before);
+    assert.equal(imported.ok, false);
+  });
+
+  it("refuses to take over an existing serial when adoption is switched off", async () => {
+    emulator.tenant.createDevice({ serialNumber: "60234566", manufacturer: "Token2", model: "C202", secretKey: "JBSWY3DPEHPK3PXP", timeIntervalInSeconds: 30 }, false);
+    const dir = copyProject();
+    writeFileSync(join(dir, "stacks", "Pulumi.demo.yaml"), `${readFileSync(join(dir, "stacks", "Pulumi.demo.yaml"), "utf8")}  entra-tokens:adoptExisting: "false"\n`);
+    const up = await engineIn(dir, emulator).up();
+    assert.equal(up.ok, false);
+    assert.match(up.errors.join("\n"), /60234566 already exists in Entra.*adoption is off/);
+  });
+
+  it("works when Pulumi.yaml names the compiled program as `main` (the engine then starts everything in dist/stacks)", async () => {
+    const dir = copyProject();
+    writeFileSync(join(dir, "Pulumi.yaml"), `${readFileSync(join(dir, "Pulumi.yaml"), "utf8")}main: dist/stacks/index.js\n`);
+    const engine = engineIn(dir, emulator, join(dir, "demo"));
+    assert.equal(engine.pwd, join(dir, "dist", "stacks"));
+    assertOk(await engine.up());
+    assert.equal(emulator.tenant.allDevices().length, 7);
+  });
+
+  it("keeps every secret out of the state file and the log, and signs in once per provider process", async () => {
+    const dir = copyProject();
+    const engine = engineIn(dir, emulator);
+    const up = await engine.up();
+    assertOk(up);
+    const state = readFileSync(join(dir, "state-demo.json"), "utf8");
+    const seeds = emulator.tenant.allDevices().map((d) => d.secretKey);
+    for (const seed of seeds) {
+      assert.ok(!state.includes(seed), "a seed is in the state in clear");
+      assert.ok(!up.diagnostics.join("\n").includes(seed), "a seed reached the log");
+    }
+    const resource = engine.loadState().resources.find((r) => r.urn.endsWith("::60234561"))!;
+    assert.match(JSON.stringify(resource.outputs["secretFingerprint"]), /1b47061264138c4ac30d75fd1eb44270/, "the fingerprint is a secret output");
+    assert.ok(!state.includes(String(Reflect.get(resource.outputs["secretFingerprint"] as object, "value"))));
+    assert.equal(emulator.requests.filter((r) => r.route === "token").length, 1, "one credential per provider process");
+    assert.equal(emulator.requests.filter((r) => r.route === "bulkCreate").length, 1, "the engine's parallel creates went out as one bulk request");
+  });
+
+  it("agrees with `entra-tokens plan` on every token's outcome: adoption, edits, out-of-band changes", async () => {
+    // A tenant with tokens already in it: one pool token to adopt, one someone took from the pool.
+    emulator.tenant.createDevice({ serialNumber: "60234565", manufacturer: "Token2", model: "C202", secretKey: "JBSWY3DPEHPK3PXP", timeIntervalInSeconds: 30 }, false);
+    const dir = copyProject();
+    const engine = engineIn(dir, emulator);
+    const compare = async (run: () => Promise<OperationResult>) => {
+      const predicted = await planned(dir, emulator);
+      const result = await run();
+      assertOk(result);
+      assert.deepEqual(Object.fromEntries(actionsOf(result)), Object.fromEntries(predicted));
+    };
+    await compare(() => engine.up());
+    editTokens(dir, (text) =>
+      text
+        .replace('  - serial: "60234566"\n    state: available', '  - serial: "60234566"\n    state: assigned\n    upn: lee.gu@contoso.com')
+        .replace('upn: alex.wilber@contoso.com', "upn: diego.siciliani@contoso.com"),
+    );
+    await compare(() => engine.up({ refresh: true }));
+    const devices = new Map(emulator.tenant.allDevices().map((d) => [d.serialNumber, d]));
+    emulator.tenant.unassign(devices.get("60234563")!.assignedToUserId!, devices.get("60234563")!.id);
+    emulator.tenant.deleteDevice(devices.get("60234565")!.id);
+    await compare(() => engine.up({ refresh: true }));
+    await compare(() => engine.up({ refresh: true })); // and nothing left to do on either side
+  });
+});

@@ -1,0 +1,668 @@
+import { spawn, type ChildProcess } from "node:child_process";
+import { createCipheriv, createDecipheriv, pbkdf2Sync, randomBytes } from "node:crypto";
+import { existsSync, readFileSync, statSync, writeFileSync } from "node:fs";
+import { cpus } from "node:os";
+import { basename, dirname, isAbsolute, join, resolve } from "node:path";
+import * as grpc from "@grpc/grpc-js";
+import * as engineRpc from "@pulumi/pulumi/proto/engine_grpc_pb";
+import * as engineProto from "@pulumi/pulumi/proto/engine_pb";
+import { ResourceProviderClient } from "@pulumi/pulumi/proto/provider_grpc_pb";
+import * as providerProto from "@pulumi/pulumi/proto/provider_pb";
+import * as resourceRpc from "@pulumi/pulumi/proto/resource_grpc_pb";
+import * as resourceProto from "@pulumi/pulumi/proto/resource_pb";
+import { Empty } from "google-protobuf/google/protobuf/empty_pb";
+import { Struct } from "google-protobuf/google/protobuf/struct_pb";
+import { parse as parseYaml } from "yaml";
+
+// A stand-in for the Pulumi engine (no Pulumi CLI can be installed here), built from the SDK's own
+// pieces and the engine's rules as pulumi/pulumi states them:
+// - The project is the nearest Pulumi.yaml at or above where `pulumi` runs (or -C). The program AND
+//   every plugin start in the folder of Pulumi.yaml's `main` (its parent when `main` is a file), or
+//   the project root without one (pkg/engine/project.go getPwdMain, pkg/engine/deployment.go,
+//   sdk/go/common/resource/plugin/plugin.go `cmd.Dir = pwd`).
+// - The program runs through `@pulumi/pulumi/cmd/run` with the arguments and PULUMI_CONFIG
+//   environment the nodejs language host passes (sdk/nodejs/cmd/pulumi-language-nodejs/main.go
+//   constructArguments, constructConfig).
+// - Dynamic resources go to the SDK's `pulumi-resource-pulumi-nodejs` plugin, started with the
+//   engine's address; its later stdout/stderr lines are shown to the user (plugin.go runtrace).
+//   It is configured with the stack's whole config, keys kept with their namespace
+//   (pkg/resource/deploy/target.go GetPackageConfig), and answers acceptSecrets=false: secrets are
+//   stripped before every call, and outputs of secret inputs and additionalSecretOutputs are
+//   marked secret again on the way back.
+// - Check and Diff run one registration at a time (the step generator); Create, Update, Delete and
+//   Read run in parallel, `--parallel` at most (default 4 × CPUs, pkg/cmd/pulumi/operations/up.go).
+//   Diff gets the old outputs, Check the old inputs. Preview calls no Create/Update/Delete.
+// - Resources the program no longer registers are deleted once it signals shutdown (or exits),
+//   dependents first; `retainOnDelete` (taken from the old state) drops them from the state without
+//   a Delete call, also for replacements (pkg/resource/deploy/step.go DeleteStep.Apply).
+// - refresh = Read with the state; import = Read with no state (for a dynamic provider that has no
+//   `__provider` to run, pulumi/pulumi#3550, #16175).
+// - State lives in a JSON file; secret values are encrypted under PULUMI_CONFIG_PASSPHRASE.
+
+const SECRET_SIG = "1b47061264138c4ac30d75fd1eb44270";
+const SIG_KEY = "4dabf18193072939515e22adb298388d";
+const DYNAMIC_PREFIX = "pulumi-nodejs:dynamic";
+
+type Props = Record<string, unknown>;
+
+export interface StateResource {
+  urn: string;
+  type: string;
+  custom: boolean;
+  id: string;
+  inputs: Props;
+  outputs: Props;
+  dependencies: string[];
+  retainOnDelete: boolean;
+  additionalSecretOutputs: string[];
+}
+
+export type StepOp = "create" | "update" | "same" | "delete" | "retain" | "replace" | "refresh" | "gone";
+
+export interface OperationResult {
+  ok: boolean;
+  errors: string[];
+  /** What the user sees besides the steps: plugin output and the program's logs. */
+  diagnostics: string[];
+  steps: { urn: string; name: string; op: StepOp }[];
+  outputs: Props;
+}
+
+export interface EngineOptions {
+  /** Where `pulumi` runs: it looks for Pulumi.yaml here and above. */
+  cwd: string;
+  stack: string;
+  stateFile: string;
+  /** The environment of the `pulumi` command; program and plugins inherit it. */
+  env: NodeJS.ProcessEnv;
+  /** `--parallel`; default 4 × CPUs as the CLI. */
+  parallel?: number;
+}
+
+interface Project {
+  root: string;
+  name: string;
+  main?: string;
+  stackConfigDir: string;
+}
+
+/** Finds the project as `pulumi` does: the nearest Pulumi.yaml at or above `cwd`. */
+function findProject(cwd: string): Project {
+  for (let dir = resolve(cwd); ; dir = dirname(dir)) {
+    const file = ["Pulumi.yaml", "Pulumi.yml"].map((n) => join(dir, n)).find((f) => existsSync(f));
+    if (file) {
+      const doc: unknown = parseYaml(readFileSync(file, "utf8"));
+      if (typeof doc !== "object" || doc === null) throw new Error(`${file} is not a Pulumi project file`);
+      const get = (key: string): unknown => Reflect.get(doc, key);
+      const name = get("name");
+      if (typeof name !== "string") throw new Error(`${file} has no name`);
+      const main = get("main");
+      const stackConfigDir = get("stackConfigDir");
+      return { root: dir, name, ...(typeof main === "string" ? { main } : {}), stackConfigDir: typeof stackConfigDir === "string" ? stackConfigDir : "." };
+    }
+    if (dirname(dir) === dir) throw new Error(`no Pulumi.yaml at or above ${cwd}`);
+  }
+}
+
+/** pkg/engine/project.go getPwdMain: the program's and plugins' working directory, and the entry point. */
+export function pwdMain(root: string, main: string | undefined): { pwd: string; main: string } {
+  if (main === undefined || main === "") return { pwd: root, main: "." };
+  const full = isAbsolute(main) ? main : join(root, main);
+  if (!existsSync(full)) throw new Error(`project 'main' could not be read: ${full}`);
+  return statSync(full).isDirectory() ? { pwd: full, main: "." } : { pwd: dirname(full), main: basename(full) };
+}
+
+function stackConfig(project: Project, stack: string): Record<string, string> {
+  const file = join(project.root, project.stackConfigDir, `Pulumi.${stack}.yaml`);
+  if (!existsSync(file)) return {};
+  const doc: unknown = parseYaml(readFileSync(file, "utf8"));
+  const config: unknown = typeof doc === "object" && doc !== null ? Reflect.get(doc, "config") : undefined;
+  const result: Record<string, string> = {};
+  if (typeof config === "object" && config !== null) {
+    for (const [key, value] of Object.entries(config)) {
+      if (typeof value === "object" && value !== null) throw new Error(`the harness models plain config values only (${key})`);
+      result[key.includes(":") ? key : `${project.name}:${key}`] = String(value);
+    }
+  }
+  return result;
+}
+
+// --- secrets -----------------------------------------------------------------------------------
+
+const isSecret = (value: unknown): value is { value: unknown } => typeof value === "object" && value !== null && Reflect.get(value, SIG_KEY) === SECRET_SIG;
+const secret = (value: unknown) => ({ [SIG_KEY]: SECRET_SIG, value });
+
+/** What a provider that does not accept secrets is sent: the plain values. */
+function reveal(props: Props): Props {
+  return Object.fromEntries(Object.entries(props).map(([key, value]) => [key, isSecret(value) ? value.value : value]));
+}
+
+function markSecret(props: Props, keys: ReadonlySet<string>): Props {
+  return Object.fromEntries(Object.entries(props).map(([key, value]) => [key, keys.has(key) && !isSecret(value) ? secret(value) : value]));
+}
+
+function secretKeysOf(props: Props): Set<string> {
+  return new Set(Object.entries(props).filter(([, value]) => isSecret(value)).map(([key]) => key));
+}
+
+/** The passphrase secrets manager's idea: a key from the passphrase and a salt, AES-256-GCM per value. */
+class Crypter {
+  private readonly key: Buffer;
+  constructor(
+    passphrase: string,
+    readonly salt: string,
+  ) {
+    this.key = pbkdf2Sync(passphrase, Buffer.from(salt, "base64"), 100_000, 32, "sha256");
+  }
+  encrypt(value: unknown): string {
+    const nonce = randomBytes(12);
+    const cipher = createCipheriv("aes-256-gcm", this.key, nonce);
+    const body = Buffer.concat([cipher.update(JSON.stringify(value), "utf8"), cipher.final(), cipher.getAuthTag()]);
+    return `v1:${nonce.toString("base64")}:${body.toString("base64")}`;
+  }
+  decrypt(text: string): unknown {
+    const [, nonce, body] = text.split(":");
+    const data = Buffer.from(body ?? "", "base64");
+    const decipher = createDecipheriv("aes-256-gcm", this.key, Buffer.from(nonce ?? "", "base64"));
+    decipher.setAuthTag(data.subarray(data.length - 16));
+    try {
+      return JSON.parse(Buffer.concat([decipher.update(data.subarray(0, data.length - 16)), decipher.final()]).toString("utf8"));
+    } catch {
+      throw new Error("incorrect passphrase: the state's secrets cannot be decrypted with PULUMI_CONFIG_PASSPHRASE");
+    }
+  }
+}
+
+function mapSecrets(props: Props, transform: (value: unknown) => unknown, test: (value: unknown) => boolean): Props {
+  return Object.fromEntries(Object.entries(props).map(([key, value]) => [key, test(value) ? transform(value) : value]));
+}
+
+// --- the engine --------------------------------------------------------------------------------
+
+class Semaphore {
+  private waiting: (() => void)[] = [];
+  constructor(private free: number) {}
+  async run<T>(work: () => Promise<T>): Promise<T> {
+    if (this.free > 0) this.free--;
+    else await new Promise<void>((r) => this.waiting.push(r));
+    try {
+      return await work();
+    } finally {
+      const next = this.waiting.shift();
+      if (next) next();
+      else this.free++;
+    }
+  }
+}
+
+/** Runs one operation at a time serially (the step generator's Check and Diff). */
+class SerialQueue {
+  private tail: Promise<unknown> = Promise.resolve();
+  run<T>(work: () => Promise<T>): Promise<T> {
+    const result = this.tail.then(work);
+    this.tail = result.catch(() => undefined);
+    return result;
+  }
+}
+
+interface Plugin {
+  child: ChildProcess;
+  client: ResourceProviderClient;
+  exited: Promise<void>;
+}
+
+function call<Req, Res>(client: ResourceProviderClient, method: (req: Req, callback: (error: grpc.ServiceError | null, response: Res) => void) => unknown, request: Req): Promise<Res> {
+  return new Promise((resolvePromise, reject) => method.call(client, request, (error, response) => (error ? reject(error) : resolvePromise(response))));
+}
+
+const struct = (props: Props) => Struct.fromJavaScript(props as Parameters<typeof Struct.fromJavaScript>[0]);
+const plain = (value: Struct | undefined): Props => (value?.toJavaScript() ?? {}) as Props;
+const nameOf = (urn: string) => urn.slice(urn.lastIndexOf("::") + 2);
+
+export class FakeEngine {
+  readonly project: Project;
+  readonly pwd: string;
+  readonly main: string;
+  readonly parallel: number;
+  private crypter: Crypter | undefined;
+
+  constructor(private readonly options: EngineOptions) {
+    this.project = findProject(options.cwd);
+    ({ pwd: this.pwd, main: this.main } = pwdMain(this.project.root, this.project.main));
+    this.parallel = options.parallel ?? 4 * cpus().length;
+  }
+
+  private urn(type: string, name: string): string {
+    return `urn:pulumi:${this.options.stack}::${this.project.name}::${type}::${name}`;
+  }
+
+  // --- state file ---
+
+  private passphraseCrypter(salt?: string): Crypter {
+    const passphrase = this.options.env["PULUMI_CONFIG_PASSPHRASE"];
+    if (passphrase === undefined) throw new Error("PULUMI_CONFIG_PASSPHRASE is not set: the passphrase secrets provider needs it");
+    if (!this.crypter || (salt !== undefined && this.crypter.salt !== salt)) this.crypter = new Crypter(passphrase, salt ?? randomBytes(8).toString("base64"));
+    return this.crypter;
+  }
+
+  loadState(): { resources: StateResource[]; outputs: Props } {
+    if (!existsSync(this.options.stateFile)) return { resources: [], outputs: {} };
+    const raw = JSON.parse(readFileSync(this.options.stateFile, "utf8")) as { salt: string; resources: StateResource[]; outputs: Props };
+    const crypter = this.passphraseCrypter(raw.salt);
+    const open = (props: Props) => mapSecrets(props, (v) => secret(crypter.decrypt(String(Reflect.get(v as object, "ciphertext")))), isSecret);
+    return { resources: raw.resources.map((r) => ({ ...r, inputs: open(r.inputs), outputs: open(r.outputs) })), outputs: open(raw.outputs) };
+  }
+
+  private saveState(resources: StateResource[], outputs: Props): void {
+    const crypter = this.passphraseCrypter(this.crypter?.salt);
+    const seal = (props: Props) => mapSecrets(props, (v) => ({ [SIG_KEY]: SECRET_SIG, ciphertext: crypter.encrypt((v as { value: unknown }).value) }), isSecret);
+    const file = { salt: crypter.salt, resources: resources.map((r) => ({ ...r, inputs: seal(r.inputs), outputs: seal(r.outputs) })), outputs: seal(outputs) };
+    writeFileSync(this.options.stateFile, `${JSON.stringify(file, null, 2)}\n`);
+  }
+
+  // --- the provider plugin ---
+
+  private async startPlugin(engineAddress: string, diagnostics: string[]): Promise<Plugin> {
+    // The CLI ships this same script next to `pulumi`; it resolves the SDK from the working directory.
+    const script = require.resolve("@pulumi/pulumi/pulumi-resource-pulumi-nodejs", { paths: [this.pwd] });
+    const child = spawn("sh", [script, engineAddress], { cwd: this.pwd, env: this.options.env, stdio: ["ignore", "pipe", "pipe"] });
+    const exited = new Promise<void>((r) => child.once("exit", () => r()));
+    const lines = (stream: NodeJS.ReadableStream, onLine: (line: string) => void) => {
+      let buffer = "";
+      stream.on("data", (chunk: Buffer) => {
+        buffer += chunk.toString();
+        for (let i = buffer.indexOf("\n"); i >= 0; i = buffer.indexOf("\n")) {
+          onLine(buffer.slice(0, i));
+          buffer = buffer.slice(i + 1);
+        }
+      });
+    };
+    lines(child.stderr!, (line) => line.trim() && diagnostics.push(line));
+    const port = await new Promise<string>((resolvePort, reject) => {
+      let first = true;
+      lines(child.stdout!, (line) => {
+        if (first) {
+          first = false;
+          resolvePort(line.trim());
+        } else if (line.trim()) diagnostics.push(line);
+      });
+      child.once("exit", (code) => reject(new Error(`could not read plugin [pulumi-resource-pulumi-nodejs]: exit status ${code}\n${diagnostics.join("\n")}`)));
+    });
+    const client = new ResourceProviderClient(`127.0.0.1:${port}`, grpc.credentials.createInsecure());
+    const configure = new providerProto.ConfigureRequest();
+    configure.setArgs(struct(stackConfig(this.project, this.options.stack)));
+    configure.setAcceptsecrets(true);
+    configure.setAcceptresources(true);
+    const answer = await call<providerProto.ConfigureRequest, providerProto.ConfigureResponse>(client, client.configure, configure);
+    if (answer.getAcceptsecrets()) throw new Error("the harness models a provider that does not accept secrets, as the dynamic provider answers");
+    return { child, client, exited };
+  }
+
+  // --- operations ---
+
+  preview(options: { refresh?: boolean; expectNoChanges?: boolean } = {}): Promise<OperationResult> {
+    return this.deploy({ dryRun: true, ...options });
+  }
+
+  up(options: { refresh?: boolean } = {}): Promise<OperationResult> {
+    return this.deploy({ dryRun: false, ...options });
+  }
+
+  /** `pulumi refresh` (`--preview-only` with previewOnly). */
+  async refresh(options: { previewOnly?: boolean } = {}): Promise<OperationResult> {
+    return this.withRuntime(async (ctx) => {
+      const state = this.loadState();
+      const resources = await this.refreshResources(ctx, state.resources);
+      if (!options.previewOnly && ctx.errors.length === 0) this.saveState(resources, state.outputs);
+      return state.outputs;
+    });
+  }
+
+  async destroy(): Promise<OperationResult> {
+    return this.withRuntime(async (ctx) => {
+      const state = this.loadState();
+      const kept = await this.deleteResources(ctx, state.resources, state.resources, false);
+      this.saveState(kept, {});
+      return {};
+    });
+  }
+
+  /** `pulumi import TYPE NAME ID`: Read with no state. */
+  async importResource(type: string, name: string, id: string): Promise<OperationResult> {
+    return this.withRuntime(async (ctx) => {
+      const request = new providerProto.ReadRequest();
+      request.setId(id);
+      request.setUrn(this.urn(type, name));
+      request.setProperties(struct({}));
+      request.setInputs(struct({}));
+      try {
+        await call<providerProto.ReadRequest, providerProto.ReadResponse>(ctx.plugin.client, ctx.plugin.client.read, request);
+      } catch (error: unknown) {
+        ctx.errors.push(`importing ${name}: ${error instanceof Error ? error.message : String(error)}`);
+      }
+      return {};
+    });
+  }
+
+  private async withRuntime(run: (ctx: RunContext) => Promise<Props>): Promise<OperationResult> {
+    const diagnostics: string[] = [];
+    const errors: string[] = [];
+    const steps: OperationResult["steps"] = [];
+    const server = new grpc.Server();
+    const ctx: RunContext = { diagnostics, errors, steps, plugin: undefined as unknown as Plugin, server, address: "", executor: new Semaphore(this.parallel), generator: new SerialQueue() };
+    server.addService(engineRpc.EngineService, this.engineService(ctx));
+    ctx.monitorHandlers = this.monitorHandlers(ctx);
+    server.addService(resourceRpc.ResourceMonitorService, ctx.monitorHandlers as unknown as grpc.UntypedServiceImplementation);
+    const port = await new Promise<number>((r, reject) => server.bindAsync("127.0.0.1:0", grpc.ServerCredentials.createInsecure(), (e, p) => (e ? reject(e) : r(p))));
+    ctx.address = `127.0.0.1:${port}`;
+    let outputs: Props = {};
+    try {
+      ctx.plugin = await this.startPlugin(ctx.address, diagnostics);
+      outputs = await run(ctx);
+    } catch (error: unknown) {
+      errors.push(error instanceof Error ? error.message : String(error));
+    } finally {
+      ctx.plugin?.client.close();
+      ctx.plugin?.child.kill();
+      if (ctx.plugin) await ctx.plugin.exited;
+      server.forceShutdown();
+    }
+    return { ok: errors.length === 0, errors, diagnostics, steps, outputs };
+  }
+
+  private engineService(ctx: RunContext): grpc.UntypedServiceImplementation {
+    let root = "";
+    const handlers: Record<string, grpc.handleUnaryCall<any, any>> = {
+      log: (call: grpc.ServerUnaryCall<engineProto.LogRequest, Empty>, callback: grpc.sendUnaryData<Empty>) => {
+        const severity = ["debug", "info", "warning", "error"][call.request.getSeverity()] ?? "info";
+        if (severity !== "debug") ctx.diagnostics.push(`${severity}: ${call.request.getMessage()}`);
+        if (severity === "error") ctx.errors.push(call.request.getMessage());
+        callback(null, new Empty());
+      },
+      getRootResource: (_call: unknown, callback: grpc.sendUnaryData<engineProto.GetRootResourceResponse>) => {
+        const response = new engineProto.GetRootResourceResponse();
+        response.setUrn(root);
+        callback(null, response);
+      },
+      setRootResource: (call: grpc.ServerUnaryCall<engineProto.SetRootResourceRequest, engineProto.SetRootResourceResponse>, callback: grpc.sendUnaryData<engineProto.SetRootResourceResponse>) => {
+        root = call.request.getUrn();
+        callback(null, new engineProto.SetRootResourceResponse());
+      },
+    };
+    return handlers;
+  }
+
+  /** preview / up: run the program, step each registration, then delete what it no longer registers. */
+  private deploy(options: { dryRun: boolean; refresh?: boolean; expectNoChanges?: boolean }): Promise<OperationResult> {
+    return this.withRuntime(async (ctx) => {
+      const state = this.loadState();
+      let olds = state.resources;
+      if (options.refresh) olds = await this.refreshResources(ctx, olds);
+      ctx.olds = new Map(olds.map((r) => [r.urn, r]));
+      ctx.news = new Map();
+      ctx.dryRun = options.dryRun;
+      const exit = await this.runProgram(ctx);
+      if (exit !== 0) ctx.errors.push(`the program exited with code ${exit}`);
+      if (ctx.errors.length === 0) await (ctx.shutdown ??= this.deleteUnregistered(ctx));
+      const registered = [...ctx.news.values()];
+      // What a failed run did not reach stays in the state as it was.
+      const kept = ctx.errors.length === 0 ? ctx.kept ?? registered : [...registered, ...olds.filter((r) => !ctx.news!.has(r.urn))];
+      if (options.expectNoChanges && ctx.steps.some((s) => s.op !== "same")) ctx.errors.push("error: no changes were expected but changes were proposed");
+      if (!options.dryRun) this.saveState(kept, ctx.stackOutputs ?? state.outputs);
+      return ctx.stackOutputs ?? {};
+    });
+  }
+
+  private runProgram(ctx: RunContext): Promise<number> {
+    const config = stackConfig(this.project, this.options.stack);
+    // The language host hands the program config as namespace:config:key (constructConfig).
+    const programConfig = Object.fromEntries(Object.entries(config).map(([key, value]) => [key.replace(/^([^:]+):/, "$1:config:"), value]));
+    const run = require.resolve("@pulumi/pulumi/cmd/run", { paths: [this.pwd] });
+    const args = [
+      run,
+      "--monitor", ctx.address,
+      "--engine", ctx.address,
+      "--organization", "organization",
+      "--project", this.project.name,
+      "--root-directory", this.project.root,
+      "--stack", this.options.stack,
+      "--pwd", this.pwd,
+      ...(ctx.dryRun ? ["--dry-run"] : []),
+      "--parallel", String(this.parallel),
+      this.main,
+    ];
+    const child = spawn(process.execPath, args, {
+      cwd: this.pwd,
+      env: { ...this.options.env, PULUMI_CONFIG: JSON.stringify(programConfig), PULUMI_CONFIG_SECRET_KEYS: "[]" },
+      stdio: ["ignore", "pipe", "pipe"],
+    });
+    const collect = (stream: NodeJS.ReadableStream) => stream.on("data", (chunk: Buffer) => ctx.diagnostics.push(...chunk.toString().split("\n").filter((l) => l.trim())));
+    collect(child.stdout!);
+    collect(child.stderr!);
+    return new Promise((r) => child.once("exit", (code) => r(code ?? 1)));
+  }
+
+  private monitorHandlers(ctx: RunContext): Record<string, grpc.handleUnaryCall<any, any>> {
+    const unimplemented = (_call: unknown, callback: grpc.sendUnaryData<unknown>) => callback({ code: grpc.status.UNIMPLEMENTED, details: "not implemented by the harness" } as grpc.ServiceError, null);
+    return {
+      supportsFeature: (call: grpc.ServerUnaryCall<resourceProto.SupportsFeatureRequest, resourceProto.SupportsFeatureResponse>, callback: grpc.sendUnaryData<resourceProto.SupportsFeatureResponse>) => {
+        const response = new resourceProto.SupportsFeatureResponse();
+        response.setHassupport(call.request.getId() === "secrets");
+        callback(null, response);
+      },
+      registerResource: (call: grpc.ServerUnaryCall<resourceProto.RegisterResourceRequest, resourceProto.RegisterResourceResponse>, callback: grpc.sendUnaryData<resourceProto.RegisterResourceResponse>) => {
+        this.register(ctx, call.request).then(
+          (response) => callback(null, response),
+          (error: unknown) => {
+            const message = error instanceof Error ? error.message : String(error);
+            if (!ctx.errors.includes(message)) ctx.errors.push(message);
+            callback({ code: grpc.status.UNKNOWN, details: message } as grpc.ServiceError, null);
+          },
+        );
+      },
+      registerResourceOutputs: (call: grpc.ServerUnaryCall<resourceProto.RegisterResourceOutputsRequest, Empty>, callback: grpc.sendUnaryData<Empty>) => {
+        ctx.stackOutputs = plain(call.request.getOutputs());
+        callback(null, new Empty());
+      },
+      signalAndWaitForShutdown: (_call: unknown, callback: grpc.sendUnaryData<Empty>) => {
+        // The program is done registering: the engine now runs the deletions and answers when they end.
+        const work = ctx.errors.length > 0 ? Promise.resolve() : (ctx.shutdown ??= this.deleteUnregistered(ctx));
+        void work.then(() => callback(null, new Empty()));
+      },
+      invoke: unimplemented,
+      call: unimplemented,
+      readResource: unimplemented,
+      registerStackTransform: unimplemented,
+      registerStackInvokeTransform: unimplemented,
+      registerResourceHook: unimplemented,
+      registerErrorHook: unimplemented,
+      registerPackage: unimplemented,
+      getDeploymentInfo: unimplemented,
+    };
+  }
+
+  private async register(ctx: RunContext, request: resourceProto.RegisterResourceRequest): Promise<resourceProto.RegisterResourceResponse> {
+    const type = request.getType();
+    const name = request.getName();
+    const urn = this.urn(type, name);
+    const response = new resourceProto.RegisterResourceResponse();
+    response.setUrn(urn);
+    const inputs = plain(request.getObject());
+    const old = ctx.olds!.get(urn);
+    if (!request.getCustom()) {
+      ctx.news!.set(urn, { urn, type, custom: false, id: "", inputs: {}, outputs: {}, dependencies: [], retainOnDelete: false, additionalSecretOutputs: [] });
+      ctx.steps.push({ urn, name, op: old ? "same" : "create" });
+      return response;
+    }
+    if (!type.startsWith(DYNAMIC_PREFIX)) throw new Error(`the harness only models dynamic resources (${type})`);
+    if (ctx.errors.length > 0) throw new Error(`not registering ${urn}: the deployment failed`);
+    const client = ctx.plugin.client;
+    const importId = request.getImportid();
+    if (importId) {
+      // The `import` option: Read with no state, which a dynamic provider cannot serve.
+      const read = new providerProto.ReadRequest();
+      read.setId(importId);
+      read.setUrn(urn);
+      read.setProperties(struct({}));
+      await call(client, client.read, read);
+    }
+    const secretInputs = secretKeysOf(inputs);
+    const secretOutputs = new Set([...secretInputs, ...request.getAdditionalsecretoutputsList()]);
+
+    // The step generator: Check, then Diff, one registration at a time.
+    const decision = await ctx.generator.run(async () => {
+      const check = new providerProto.CheckRequest();
+      check.setUrn(urn);
+      check.setOlds(struct(reveal(old?.inputs ?? {})));
+      check.setNews(struct(reveal(inputs)));
+      const checked = await call<providerProto.CheckRequest, providerProto.CheckResponse>(client, client.check, check);
+      const failures = checked.getFailuresList().map((f) => `${f.getProperty()}: ${f.getReason()}`);
+      if (failures.length > 0) throw new Error(`${urn} failed its checks:\n  ${failures.join("\n  ")}`);
+      const news = plain(checked.getInputs());
+      if (!old) return { op: "create" as const, news };
+      const diff = new providerProto.DiffRequest();
+      diff.setId(old.id);
+      diff.setUrn(urn);
+      diff.setOlds(struct(reveal(old.outputs)));
+      diff.setOldInputs(struct(reveal(old.inputs)));
+      diff.setNews(struct(news));
+      const answer = await call<providerProto.DiffRequest, providerProto.DiffResponse>(client, client.diff, diff);
+      if (answer.getChanges() !== providerProto.DiffResponse.DiffChanges.DIFF_SOME) return { op: "same" as const, news };
+      if (answer.getReplacesList().length > 0) return { op: "replace" as const, news, deleteBeforeReplace: answer.getDeletebeforereplace() };
+      return { op: "update" as const, news };
+    });
+    ctx.steps.push({ urn, name, op: decision.op });
+
+    // The step executor: at most `parallel` provider calls at once.
+    const result = await ctx.executor.run(async (): Promise<{ id: string; outputs: Props }> => {
+      if (decision.op === "same") return { id: old!.id, outputs: old!.outputs };
+      if (ctx.dryRun) return { id: old?.id ?? "", outputs: { ...(old?.outputs ?? {}), ...decision.news } };
+      if (decision.op === "update") {
+        const update = new providerProto.UpdateRequest();
+        update.setId(old!.id);
+        update.setUrn(urn);
+        update.setOlds(struct(reveal(old!.outputs)));
+        update.setOldInputs(struct(reveal(old!.inputs)));
+        update.setNews(struct(decision.news));
+        const answer = await call<providerProto.UpdateRequest, providerProto.UpdateResponse>(client, client.update, update);
+        return { id: old!.id, outputs: plain(answer.getProperties()) };
+      }
+      if (decision.op === "replace" && old && !old.retainOnDelete) await this.deleteOne(ctx, old);
+      const create = new providerProto.CreateRequest();
+      create.setUrn(urn);
+      create.setProperties(struct(decision.news));
+      const answer = await call<providerProto.CreateRequest, providerProto.CreateResponse>(client, client.create, create);
+      return { id: answer.getId(), outputs: plain(answer.getProperties()) };
+    });
+    const entry: StateResource = {
+      urn,
+      type,
+      custom: true,
+      id: result.id,
+      inputs: markSecret(decision.news, secretInputs),
+      outputs: markSecret(result.outputs, secretOutputs),
+      dependencies: request.getDependenciesList(),
+      retainOnDelete: request.getRetainondelete() === true,
+      additionalSecretOutputs: request.getAdditionalsecretoutputsList(),
+    };
+    ctx.news!.set(urn, entry);
+    response.setId(result.id);
+    response.setObject(struct(entry.outputs));
+    return response;
+  }
+
+  private async deleteOne(ctx: RunContext, resource: StateResource): Promise<void> {
+    const client = ctx.plugin.client;
+    const request = new providerProto.DeleteRequest();
+    request.setId(resource.id);
+    request.setUrn(resource.urn);
+    request.setProperties(struct(reveal(resource.outputs)));
+    request.setOldInputs(struct(reveal(resource.inputs)));
+    await call(client, client.delete, request);
+  }
+
+  /** Deletes `targets` dependents first (parallel within a level); returns what stays in the state. */
+  private async deleteResources(ctx: RunContext, all: StateResource[], targets: StateResource[], dryRun: boolean): Promise<StateResource[]> {
+    const remaining = new Map(targets.map((r) => [r.urn, r]));
+    const failed = new Set<string>();
+    while (remaining.size > 0) {
+      // Those no remaining resource depends on go first.
+      const level = [...remaining.values()].filter((r) => ![...remaining.values()].some((o) => o.dependencies.includes(r.urn)));
+      const batch = level.length > 0 ? level : [...remaining.values()];
+      await Promise.all(
+        batch.map((resource) =>
+          ctx.executor.run(async () => {
+            remaining.delete(resource.urn);
+            const op: StepOp = resource.custom && resource.retainOnDelete ? "retain" : "delete";
+            ctx.steps.push({ urn: resource.urn, name: nameOf(resource.urn), op });
+            if (dryRun || !resource.custom || resource.retainOnDelete) return;
+            try {
+              await this.deleteOne(ctx, resource);
+            } catch (error: unknown) {
+              failed.add(resource.urn);
+              ctx.errors.push(`deleting ${resource.urn}: ${error instanceof Error ? error.message : String(error)}`);
+            }
+          }),
+        ),
+      );
+    }
+    const targeted = new Set(targets.map((r) => r.urn));
+    return all.filter((r) => !targeted.has(r.urn) || failed.has(r.urn));
+  }
+
+  private async deleteUnregistered(ctx: RunContext): Promise<void> {
+    const gone = [...ctx.olds!.values()].filter((r) => !ctx.news!.has(r.urn));
+    const stays = await this.deleteResources(ctx, gone, gone, ctx.dryRun === true);
+    ctx.kept = [...ctx.news!.values(), ...stays];
+  }
+
+  /** Read for every custom resource in the state, in parallel; a resource Read reports gone leaves the state. */
+  private async refreshResources(ctx: RunContext, resources: StateResource[]): Promise<StateResource[]> {
+    const client = ctx.plugin.client;
+    const refreshed = await Promise.all(
+      resources.map((resource) =>
+        ctx.executor.run(async (): Promise<StateResource | undefined> => {
+          if (!resource.custom) return resource;
+          const request = new providerProto.ReadRequest();
+          request.setId(resource.id);
+          request.setUrn(resource.urn);
+          request.setProperties(struct(reveal(resource.outputs)));
+          request.setInputs(struct(reveal(resource.inputs)));
+          try {
+            const answer = await call<providerProto.ReadRequest, providerProto.ReadResponse>(client, client.read, request);
+            if (answer.getId() === "") {
+              ctx.steps.push({ urn: resource.urn, name: nameOf(resource.urn), op: "gone" });
+              return undefined;
+            }
+            const outputs = markSecret(plain(answer.getProperties()), new Set([...secretKeysOf(resource.outputs), ...resource.additionalSecretOutputs]));
+            const changed = JSON.stringify(reveal(outputs)) !== JSON.stringify(reveal(resource.outputs));
+            ctx.steps.push({ urn: resource.urn, name: nameOf(resource.urn), op: changed ? "refresh" : "same" });
+            return { ...resource, id: answer.getId(), outputs };
+          } catch (error: unknown) {
+            ctx.errors.push(`refreshing ${resource.urn}: ${error instanceof Error ? error.message : String(error)}`);
+            return resource;
+          }
+        }),
+      ),
+    );
+    return refreshed.filter((r): r is StateResource => r !== undefined);
+  }
+}
+
+interface RunContext {
+  diagnostics: string[];
+  errors: string[];
+  steps: OperationResult["steps"];
+  plugin: Plugin;
+  server: grpc.Server;
+  address: string;
+  executor: Semaphore;
+  generator: SerialQueue;
+  monitorHandlers?: Record<string, grpc.handleUnaryCall<any, any>>;
+  olds?: Map<string, StateResource>;
+  news?: Map<string, StateResource>;
+  dryRun?: boolean;
+  stackOutputs?: Props;
+  shutdown?: Promise<void>;
+  kept?: StateResource[];
+}
