@@ -90,10 +90,10 @@ export async function applyPlan(plan: Plan, repository: TokenRepository, options
     });
 
   const runPhase = async (phase: StepKind, ready: Promise<unknown> = Promise.resolve()): Promise<void> => {
-    const all = plan.steps.filter((s) => s.kind === phase);
-    if (all.length === 0) return;
+    // A phase waits for what it depends on even when it has nothing to do, so that the phases after it wait too.
     await ready;
-    if (options.signal?.aborted) return;
+    const all = plan.steps.filter((s) => s.kind === phase);
+    if (all.length === 0 || options.signal?.aborted) return;
     const runnable = withoutFailed(all);
     const progress = (done: number) => options.onProgress?.({ phase, done: Math.min(done, runnable.length), total: runnable.length });
     progress(0);
@@ -208,7 +208,7 @@ export async function applyPlan(plan: Plan, repository: TokenRepository, options
   const created = runPhase("create", unassigned);
   const assigned = runPhase("assign", updated);
   const placement = Promise.all([created, assigned]);
-  await Promise.all([runPhase("delete", unassigned), placement, runPhase("activate")]);
+  await Promise.all([unassigned, updated, runPhase("delete", unassigned), placement, runPhase("activate")]);
   const interrupted = options.signal?.aborted === true;
   const ordered = plan.steps.map((s) => outcomes.get(s) ?? { step: s, status: "skipped" as const, message: "not reached", ...(interrupted ? { interrupted } : {}) });
   return {

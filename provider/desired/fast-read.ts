@@ -8,9 +8,10 @@ import { load } from "js-yaml";
 
 /**
  * YAML features where readers differ or that need the full reader's guards: aliases (alias
- * bombs), tags, escapes (they can produce characters a reviewer cannot see), block scalars.
+ * bombs), tags, escapes and any character beyond ASCII (the full reader's checks for characters a
+ * reviewer cannot see and for look-alike UPNs work on its document), block scalars.
  */
-const NOT_PLAIN = /[\t&*!|>\\]|<<|^\s*[?%]|^(?:---|\.\.\.)/m;
+const NOT_PLAIN = /[\t&*!|>\\]|[^\x00-\x7F]|<<|^\s*[?%]|^(?:---|\.\.\.)/m;
 /** A token written out in full has about 10 `:` and `,`; far more means this is not a token list. */
 const MAX_SEPARATORS_PER_TOKEN = 24;
 const TOKENS_KEY = /^tokens[ ]*:[ ]*(?:#.*)?$/;
