@@ -62,14 +62,17 @@ export function benchTenant(count: number, scenario: Scenario): BenchTenant {
     const pool = i % 5 === 0 && !isNew;
     const activated = i % 2 === 0;
     csv.push(`${serial(i)},${secret(i)},30`);
-    if (pool || returned(i)) {
+    if (returned(i)) {
+      // A leaver's token: `returnedBy` has apply take it back even where self-service claims are kept.
+      yaml.push(`  - { serial: "${serial(i)}", state: available, returnedBy: ${upn(i)} }`);
+      work.usersNamed++;
+    } else if (pool) {
       yaml.push(`  - { serial: "${serial(i)}", state: available${renamed(i) ? ", displayName: renamed" : ""} }`);
     } else {
       yaml.push(`  - { serial: "${serial(i)}", state: ${activated ? "activated" : "assigned"}, upn: ${upn(i)} }`);
       work.usersNamed++;
     }
     if (renamed(i) || returned(i)) work.batchable++;
-    if (returned(i)) work.holdersUnnamed++;
     const holder = pool ? undefined : user(upn(i));
     if (scenario === "converge" || isNew) {
       work.creates++;
