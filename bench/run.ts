@@ -1,20 +1,27 @@
-// `npm run bench`: prints figures, never pass/fail.
-import { benchConverge, benchPlan } from "./converge.js";
+// `npm run bench`: prints figures, never pass/fail. One section per line, so sections merge cleanly.
+import { benchPlan } from "./plan.js";
 import { benchEmulatorListing } from "./emulator.js";
+import { benchGraph } from "./graph.js";
 import { benchPulumi } from "./pulumi.js";
 import { benchStartup } from "./startup.js";
+import type { Scenario } from "./tenant.js";
 import { benchValidate } from "./validate.js";
+
+const SCENARIOS: Scenario[] = ["converge", "no-op plan", "drift", "1% change"];
+const sizes = (name: string, fallback: string) => (process.env[name] ?? fallback).split(",").filter(Boolean).map(Number);
 
 async function main(): Promise<void> {
   benchStartup();
-  await benchValidate(10_000);
+  for (const count of sizes("BENCH_VALIDATE_SIZES", "10000,100000")) await benchValidate(count);
   await benchEmulatorListing(10_000);
-  const tokens = Number(process.env["BENCH_TOKENS"] ?? 10_000);
-  // The naive path costs ~2 requests per token; BENCH_NAIVE_TOKENS can sample it and scale the count.
-  await benchConverge(tokens, Number(process.env["BENCH_NAIVE_TOKENS"] ?? tokens));
+  // Every scenario at BENCH_SIZES; the naive baseline runs up to BENCH_NAIVE_MAX and is scaled above it.
+  await benchGraph(sizes("BENCH_SIZES", "1000,10000"), SCENARIOS, Number(process.env["BENCH_NAIVE_MAX"] ?? 1000));
+  // The large tenant: plan (and whatever BENCH_LARGE_SCENARIOS adds) at BENCH_LARGE tokens.
+  const large = (process.env["BENCH_LARGE_SCENARIOS"] ?? "no-op plan").split(",").filter((s): s is Scenario => SCENARIOS.some((known) => known === s));
+  await benchGraph(sizes("BENCH_LARGE", "100000"), large, 0);
   // The Pulumi path through the engine harness at the documented --parallel, beside the CLI.
   await benchPulumi(Number(process.env["BENCH_PULUMI_TOKENS"] ?? 2_000), 100);
-  // Last: its garbage would inflate the converge runs' peak RSS.
+  // Last: its garbage would inflate the runs' peak RSS.
   benchPlan(100_000);
 }
 

@@ -45,11 +45,13 @@ export class OAuthError extends Error {
 }
 
 const TOKEN_LIFETIME_SECONDS = 3600;
+const MAX_VERIFIED_TOKENS = 1000;
 
 export class Authority {
   private readonly privateKey: KeyObject;
   private readonly publicKey: KeyObject;
   readonly keyId = randomUUID();
+  private readonly verified = new Map<string, { claims: AccessClaims; expiresAt: number }>();
 
   constructor(
     readonly tenantId: string,
@@ -134,6 +136,9 @@ export class Authority {
   check(authorization: string | undefined): AccessClaims | { reason: string } {
     const match = /^Bearer (.+)$/i.exec(authorization ?? "");
     if (!match?.[1]) return { reason: "Access token is empty." };
+    // A token's signature is checked once; later uses only check its lifetime.
+    const known = this.verified.get(match[1]);
+    if (known) return known.expiresAt <= this.now() ? { reason: "Lifetime validation failed, the token is expired." } : known.claims;
     const parts = match[1].split(".");
     const [header, payload, signature] = parts;
     if (parts.length !== 3 || !header || !payload || signature === undefined) return { reason: "IDX14100: JWT is not well formed." };
@@ -150,7 +155,11 @@ export class Authority {
     if (record["aud"] !== GRAPH_AUDIENCE) return { reason: "Access token validation failure. Invalid audience." };
     if (typeof record["exp"] !== "number" || record["exp"] * 1000 <= this.now()) return { reason: "Lifetime validation failed, the token is expired." };
     const roles = Array.isArray(record["roles"]) ? record["roles"].filter((r): r is string => typeof r === "string") : [];
-    return { appId: typeof record["appid"] === "string" ? record["appid"] : "", roles };
+    const checked = { appId: typeof record["appid"] === "string" ? record["appid"] : "", roles };
+    // Only tokens we signed get here, so the cache stays as small as the tokens we issued; bounded all the same.
+    if (this.verified.size >= MAX_VERIFIED_TOKENS) this.verified.clear();
+    this.verified.set(match[1], { claims: checked, expiresAt: record["exp"] * 1000 });
+    return checked;
   }
 
   /** The JWKS document, so that a client could verify our tokens the way it would Entra's. */

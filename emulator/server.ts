@@ -5,7 +5,7 @@ import { createServer as createHttpsServer } from "node:https";
 import type { AddressInfo, Socket } from "node:net";
 import { Authority, instanceDiscovery, OAuthError, openIdConfiguration, type AccessClaims, type AppRegistration } from "./auth.js";
 import { Faults, type FaultConfig } from "./faults.js";
-import { forbidden, GraphError, isJson, Tenant, type Device, type Json, type TenantSnapshot } from "./tenant.js";
+import { forbidden, GraphError, isJson, Tenant, type Device, type Json, type TenantSnapshot, type User } from "./tenant.js";
 import { generateTls, type TlsMaterial } from "./tls.js";
 import { Variants, type ResponseShape, type VariantSetting } from "./variants.js";
 
@@ -91,6 +91,7 @@ const METHOD_TYPE = "#microsoft.graph.hardwareOathAuthenticationMethod";
 const MAX_BODY_BYTES = 4 * 1024 * 1024;
 const MAX_BATCH = 20;
 const USER_FIELDS = ["id", "userPrincipalName", "displayName", "userType", "accountEnabled"] as const;
+const MAX_IN_VALUES = 15;
 
 export class GraphEmulator {
   readonly tenant: Tenant;
@@ -283,6 +284,8 @@ export class GraphEmulator {
 
   private routeName(method: string, pathWithQuery: string): string {
     const path = pathWithQuery.split("?")[0] ?? "";
+    // $batch is no Route (it dispatches to them), but fault rules and the log name it `batch`.
+    if (method === "POST" && path === "/$batch") return "batch";
     return this.routes.find((r) => r.method === method && r.pattern.test(path))?.name ?? "unknown";
   }
 
@@ -471,13 +474,20 @@ export class GraphEmulator {
         "/users/([^/]+)",
         (ctx) => {
           this.require(ctx.claims, "readUsers");
-          const user = tenant.user(param(ctx, 0));
-          const fields = selection(ctx.query) ?? [...USER_FIELDS];
-          const unknown = fields.find((f) => !(USER_FIELDS as readonly string[]).includes(f));
-          if (unknown) throw new GraphError(400, "Request_BadRequest", `Could not find a property named '${unknown}' on type 'microsoft.graph.user'.`);
-          return ok(200, { ...this.context(ctx.shape, "users/$entity"), ...Object.fromEntries(["id", ...fields].map((f) => [f, user[f as (typeof USER_FIELDS)[number]]])) });
+          return ok(200, { ...this.context(ctx.shape, "users/$entity"), ...this.userJson(tenant.user(param(ctx, 0)), this.userFields(ctx.query)) });
         },
         ["$select"],
+      ),
+      // user-list.md: $filter, $select, $top and paging (see listUsers for the filters we model).
+      route(
+        "listUsers",
+        "GET",
+        "/users",
+        (ctx) => {
+          this.require(ctx.claims, "readUsers");
+          return ok(200, this.listUsers(ctx.query, ctx.shape));
+        },
+        ["$filter", "$select", "$top", "$skiptoken"],
       ),
       route("listMethods", "GET", METHODS, (ctx) => {
         this.require(ctx.claims, "readMethods");
@@ -533,21 +543,71 @@ export class GraphEmulator {
   }
 
   private listDevices(query: URLSearchParams, shape: ResponseShape): object {
+    const predicates = parseFilter(query.get("$filter"));
+    const select = selection(query);
+    if (select) this.checkSelect(select);
+    const matching = this.tenant.allDevices().filter((d) => predicates.every((p) => p(d)));
+    const render = (d: Device) => (shape.listItems === "wrapped" ? this.methodJson(d, shape, select) : this.deviceJson(d, select, shape));
+    return this.page(matching, query, shape, DEVICES, "directory/authenticationMethodDevices/hardwareOathDevices", render);
+  }
+
+  /**
+   * GET /users: Graph lists users by default only with `id`/`userPrincipalName` `eq` or `in`
+   * filters among the ones we model (concepts/aad-advanced-queries.md, user properties);
+   * `in` takes at most 15 values (Graph known issues, "Some limitations apply to query
+   * parameters"; the error text is the one microsoft-graph-docs-contrib issue #1238 quotes).
+   */
+  private listUsers(query: URLSearchParams, shape: ResponseShape): object {
+    const fields = this.userFields(query);
+    const filter = query.get("$filter");
+    const matching = filter === null || filter.trim() === "" ? this.tenant.allUsers() : this.filterUsers(filter);
+    return this.page(matching, query, shape, "/users", "users", (u) => this.userJson(u, fields));
+  }
+
+  private filterUsers(filter: string): User[] {
+    const match = /^\s*(id|userPrincipalName)\s+(eq|in)\s+(.+?)\s*$/.exec(filter);
+    const values = match?.[3] === undefined ? undefined : parseValues(match[2] === "in" ? match[3] : `(${match[3]})`);
+    if (!match || !values) {
+      const property = /^\s*\(?\s*(\w+)/.exec(filter)?.[1] ?? filter.trim();
+      throw new GraphError(400, "Request_UnsupportedQuery", `Unsupported or invalid query filter clause specified for property '${property}' of resource 'User'.`);
+    }
+    if (values.length > MAX_IN_VALUES) {
+      throw new GraphError(400, "Request_UnsupportedQuery", `Too many child clauses specified in search filter expression containing 'OR' operators: ${values.length}. Max allowed: ${MAX_IN_VALUES}.`);
+    }
+    const find = match[1] === "id" ? (v: string) => this.tenant.userById(v) : (v: string) => this.tenant.userByUpn(v);
+    const found = new Map<string, User>();
+    for (const value of values) {
+      const user = find(value);
+      if (user) found.set(user.id, user);
+    }
+    return [...found.values()];
+  }
+
+  /** The user properties `$select` asks for (all we model when absent); 400 for one we do not know. */
+  private userFields(query: URLSearchParams): string[] {
+    const fields = selection(query) ?? [...USER_FIELDS];
+    const unknown = fields.find((f) => !(USER_FIELDS as readonly string[]).includes(f));
+    if (unknown) throw new GraphError(400, "Request_BadRequest", `Could not find a property named '${unknown}' on type 'microsoft.graph.user'.`);
+    return fields;
+  }
+
+  private userJson(user: User, fields: readonly string[]): Record<string, unknown> {
+    return Object.fromEntries(["id", ...fields].map((f) => [f, user[f as (typeof USER_FIELDS)[number]]]));
+  }
+
+  /** One page of a collection: `$top` (default page size, capped), `@odata.nextLink` with our `$skiptoken`. */
+  private page<T>(matching: readonly T[], query: URLSearchParams, shape: ResponseShape, path: string, context: string, render: (item: T) => unknown): object {
     const top = query.has("$top") ? Number(query.get("$top")) : (this.options.defaultPageSize ?? 100);
     const maxPage = this.options.maxPageSize ?? 999;
     if (!Number.isInteger(top) || top < 1) throw new GraphError(400, "BadRequest", "Invalid value for $top: it must be a positive integer.");
     const pageSize = Math.min(top, maxPage);
-    const predicates = parseFilter(query.get("$filter"));
-    const select = selection(query);
-    if (select) this.checkSelect(select);
     const skipToken = query.get("$skiptoken");
     const offset = skipToken === null ? 0 : decodeSkipToken(skipToken);
-    const matching = this.tenant.allDevices().filter((d) => predicates.every((p) => p(d)));
     const page = matching.slice(offset, offset + pageSize);
     const body: Record<string, unknown> = {
-      "@odata.context": `${this.graphUrl}/$metadata#directory/authenticationMethodDevices/hardwareOathDevices`,
+      "@odata.context": `${this.graphUrl}/$metadata#${context}`,
       ...(shape.annotations ? { "@odata.count": matching.length } : {}),
-      value: page.map((d) => (shape.listItems === "wrapped" ? this.methodJson(d, shape, select) : this.deviceJson(d, select, shape))),
+      value: page.map(render),
     };
     if (offset + pageSize < matching.length) {
       const next = new URLSearchParams();
@@ -556,7 +616,7 @@ export class GraphEmulator {
         if (value !== null) next.set(key, value);
       }
       next.set("$skiptoken", Buffer.from(JSON.stringify({ offset: offset + pageSize })).toString("base64url"));
-      body["@odata.nextLink"] = `${this.graphUrl}${DEVICES}?${next.toString()}`;
+      body["@odata.nextLink"] = `${this.graphUrl}${path}?${next.toString()}`;
     }
     return body;
   }
@@ -782,6 +842,22 @@ const FILTERABLE: Record<string, (d: Device) => string> = {
   status: (d) => d.status,
   serialNumber: (d) => d.serialNumber,
 };
+
+/** `('a','b',…)`: OData string literals, quotes doubled inside; undefined when malformed. */
+function parseValues(list: string): string[] | undefined {
+  const inner = /^\(\s*(.*?)\s*\)$/.exec(list)?.[1];
+  if (inner === undefined) return undefined;
+  const values: string[] = [];
+  const literal = /\s*'((?:[^']|'')*)'\s*(,|$)/y;
+  while (literal.lastIndex < inner.length) {
+    const start = literal.lastIndex;
+    const match = literal.exec(inner);
+    if (!match || match.index !== start) return undefined;
+    values.push((match[1] ?? "").replace(/''/g, "'"));
+    if (match[2] === "," && literal.lastIndex >= inner.length) return undefined;
+  }
+  return values.length > 0 ? values : undefined;
+}
 
 /** `prop eq 'value'` clauses joined by `and`: what the contract names. */
 function parseFilter(filter: string | null): ((d: Device) => boolean)[] {

@@ -64,6 +64,8 @@ export class Tenant {
   private readonly usersByUpn = new Map<string, User>();
   private readonly devices = new Map<string, Device>();
   private readonly devicesBySerial = new Map<string, Device>();
+  /** Each user's devices, so per-user rules (5 tokens, their methods) never scan the inventory. */
+  private readonly devicesByUser = new Map<string, Set<Device>>();
   /** The authentication methods policy's hardware OATH configuration, and the groups it targets. */
   readonly methodPolicy: MethodPolicy;
 
@@ -111,15 +113,22 @@ export class Tenant {
     const user = this.user(idOrUpn);
     this.users.delete(user.id);
     this.usersByUpn.delete(user.userPrincipalName.toLowerCase());
-    for (const device of this.devices.values()) {
-      if (device.assignedToUserId === user.id) this.release(device);
-    }
+    for (const device of this.heldBy(user.id)) this.release(device);
   }
 
   user(idOrUpn: string): User {
     const user = this.users.get(idOrUpn) ?? this.usersByUpn.get(idOrUpn.toLowerCase());
     if (!user) throw notFound(idOrUpn);
     return user;
+  }
+
+  /** Exact lookups for `$filter=id in (…)` and `userPrincipalName in (…)`; UPNs compare case-insensitively. */
+  userById(id: string): User | undefined {
+    return this.users.get(id) ?? this.users.get(id.toLowerCase());
+  }
+
+  userByUpn(upn: string): User | undefined {
+    return this.usersByUpn.get(upn.toLowerCase());
   }
 
   allUsers(): User[] {
@@ -229,8 +238,7 @@ export class Tenant {
   // ---- a user's methods --------------------------------------------------------------------
 
   methodsOf(idOrUpn: string): Device[] {
-    const user = this.user(idOrUpn);
-    return this.allDevices().filter((d) => d.assignedToUserId === user.id);
+    return this.heldBy(this.user(idOrUpn).id);
   }
 
   assign(idOrUpn: string, body: Json): Device {
@@ -280,6 +288,17 @@ export class Tenant {
   private putDevice(device: Device): void {
     this.devices.set(device.id, device);
     this.devicesBySerial.set(device.serialNumber.toUpperCase(), device);
+    if (device.assignedToUserId !== null) this.index(device, device.assignedToUserId);
+  }
+
+  private heldBy(userId: string): Device[] {
+    return [...(this.devicesByUser.get(userId) ?? [])];
+  }
+
+  private index(device: Device, userId: string): void {
+    let held = this.devicesByUser.get(userId);
+    if (!held) this.devicesByUser.set(userId, (held = new Set()));
+    held.add(device);
   }
 
   private assignAndVerify(user: User, device: Device, body: Json): void {
@@ -301,18 +320,20 @@ export class Tenant {
     if (user.userType === "Guest") {
       throw badRequest("guestUserNotAllowed", "Hardware OATH tokens cannot be assigned to guest users.");
     }
-    if (this.allDevices().filter((d) => d.assignedToUserId === user.id).length >= MAX_DEVICES_PER_USER) {
+    if ((this.devicesByUser.get(user.id)?.size ?? 0) >= MAX_DEVICES_PER_USER) {
       throw badRequest("tooManyDevices", `User already has the maximum of ${MAX_DEVICES_PER_USER} hardware OATH tokens.`);
     }
   }
 
   private bind(device: Device, user: User): void {
     device.assignedToUserId = user.id;
+    this.index(device, user.id);
     device.assignedDateTime = new Date(this.now()).toISOString();
     device.status = "assigned";
   }
 
   private release(device: Device): void {
+    if (device.assignedToUserId !== null) this.devicesByUser.get(device.assignedToUserId)?.delete(device);
     device.assignedToUserId = null;
     device.assignedDateTime = null;
     device.status = "available";

@@ -309,7 +309,7 @@ describe("connection failures name the URL, the setting that chose it and the fi
   });
 
   it("retry lines say what Graph answered, inside $batch too, counted against the README's 8", async () => {
-    emulator.setFaults({ script: [{ route: "getUser", count: 2, outcome: 503 }] });
+    emulator.setFaults({ script: [{ route: "listUsers", count: 2, outcome: 503 }] });
     const { file: assigned } = workspace(1, () => "state: assigned, upn: adele.vance@contoso.com");
     const r = await runCli(["plan", "-f", assigned], clientEnv(emulator));
     emulator.setFaults({});

@@ -1,6 +1,7 @@
 import { AuthenticationError, CredentialConfigError, InterruptedError, NotFoundError, PermissionError, type GraphFailure } from "../graph/errors.js";
 import type { CreateRequest, ItemResult, TokenRepository } from "../graph/repository.js";
-import { STEP_KINDS, type LiveToken, type Plan, type Step, type StepKind } from "../model/index.js";
+import { forEachConcurrently, MAX_BATCH_REQUESTS } from "../graph/client.js";
+import type { LiveToken, Plan, Step, StepKind } from "../model/index.js";
 import type { SeedStore } from "../seeds/model.js";
 import { verificationCode } from "./totp.js";
 
@@ -23,8 +24,6 @@ export interface ApplyOptions {
   seeds: SeedStore;
   onProgress?: (event: ProgressEvent) => void;
   now?: () => number;
-  /** Activations sent per round; codes are computed just before each round so they stay fresh. */
-  activationRound?: number;
   /** Once aborted, nothing new is sent; steps not done are reported as skipped with `interrupted`. */
   signal?: AbortSignal;
 }
@@ -81,15 +80,21 @@ export async function applyPlan(plan: Plan, repository: TokenRepository, options
     failedSerials.add(key(step.serial));
   };
 
-  for (const phase of STEP_KINDS) {
-    if (options.signal?.aborted) break;
-    const all = plan.steps.filter((s) => s.kind === phase);
-    if (all.length === 0) continue;
-    const runnable = all.filter((s) => {
+  /** Serials this plan creates or assigns: their activation waits for that. */
+  const placed = new Set(plan.steps.filter((s) => s.kind === "create" || s.kind === "assign").map((s) => key(s.serial)));
+  const withoutFailed = <S extends Step>(steps: readonly S[]): S[] =>
+    steps.filter((s) => {
       if (!failedSerials.has(key(s.serial))) return true;
       outcomes.set(s, { step: s, status: "skipped", message: "an earlier step for this token failed" });
       return false;
     });
+
+  const runPhase = async (phase: StepKind, ready: Promise<unknown> = Promise.resolve()): Promise<void> => {
+    // A phase waits for what it depends on even when it has nothing to do, so that the phases after it wait too.
+    await ready;
+    const all = plan.steps.filter((s) => s.kind === phase);
+    if (all.length === 0 || options.signal?.aborted) return;
+    const runnable = withoutFailed(all);
     const progress = (done: number) => options.onProgress?.({ phase, done: Math.min(done, runnable.length), total: runnable.length });
     progress(0);
     switch (phase) {
@@ -170,17 +175,40 @@ export async function applyPlan(plan: Plan, repository: TokenRepository, options
       }
       case "activate": {
         const steps = runnable.filter((s): s is Activate => s.kind === "activate");
-        const round = options.activationRound ?? 80;
-        for (let start = 0; start < steps.length && !options.signal?.aborted; start += round) {
-          const chunk = steps.slice(start, start + round);
-          const results = await activateRound(repository, chunk, options.seeds, deviceIds, now);
-          chunk.forEach((s, i) => settle(s, results[i]!));
-          progress(start + chunk.length);
-        }
+        // One $batch per round, `concurrency` rounds in flight and a new one as soon as one ends;
+        // each round computes its codes just before it is sent, so they stay fresh.
+        let done = 0;
+        const activate = (group: readonly Activate[]) => {
+          const rounds: Activate[][] = [];
+          for (let start = 0; start < group.length; start += MAX_BATCH_REQUESTS) rounds.push(group.slice(start, start + MAX_BATCH_REQUESTS));
+          return forEachConcurrently(rounds, repository.concurrency, async (round) => {
+            if (options.signal?.aborted) return;
+            const results = await activateRound(repository, round, options.seeds, deviceIds, now);
+            round.forEach((s, i) => settle(s, results[i]!));
+            progress((done += round.length));
+          });
+        };
+        // Tokens already held start at once; the others once their create or assign is done.
+        await Promise.all([
+          activate(steps.filter((s) => !placed.has(key(s.serial)))),
+          placement.then(() => (options.signal?.aborted ? undefined : activate(withoutFailed(steps.filter((s) => placed.has(key(s.serial))))))),
+        ]);
         break;
       }
     }
-  }
+  };
+
+  // Phases wait only for what Graph's rules make them depend on, and otherwise overlap:
+  // unassigning frees tokens and users' seats (at most 5 each) for everything after it; Graph
+  // changes attributes only of unassigned tokens, so an update precedes its token's assign;
+  // deletes touch only unmanaged tokens and creates only new serials; an activation waits for its
+  // token's create or assign, while tokens already held can be activated from the start.
+  const unassigned = runPhase("unassign");
+  const updated = runPhase("update", unassigned);
+  const created = runPhase("create", unassigned);
+  const assigned = runPhase("assign", updated);
+  const placement = Promise.all([created, assigned]);
+  await Promise.all([unassigned, updated, runPhase("delete", unassigned), placement, runPhase("activate")]);
   const interrupted = options.signal?.aborted === true;
   const ordered = plan.steps.map((s) => outcomes.get(s) ?? { step: s, status: "skipped" as const, message: "not reached", ...(interrupted ? { interrupted } : {}) });
   return {

@@ -8,7 +8,7 @@ import { entraCsv, entraJson, type ExportRow } from "../seeds/export.js";
 import type { Seed } from "../seeds/model.js";
 import { decodeBase32 } from "../seeds/normalize.js";
 import { writePskc } from "../seeds/pskc.js";
-import { readSeedFile, readSeedFiles } from "../seeds/read.js";
+import { append, readSeedFile, readSeedFiles } from "../seeds/read.js";
 import { EXIT, type ExportFormat, type ListFormat } from "./formats.js";
 import { guard, loadValidDesired, ReportedFailure } from "./reconcile.js";
 
@@ -144,7 +144,7 @@ async function readFromFlags(files: readonly string[], flags: SeedInputFlags, ea
       throw error;
     }
     each?.(path, read);
-    seeds.push(...read);
+    append(seeds, read);
   }
   return seeds;
 }
@@ -237,7 +237,7 @@ export async function listCommand(files: readonly string[], input: SeedInputFlag
     }
     const header = ["serial", "interval", "hash", "manufacturer", "model"];
     const table = [header, ...rows.map((r) => [r.serial, r.timeIntervalInSeconds === null ? "-" : `${r.timeIntervalInSeconds}s`, r.hashFunction ?? "-", r.manufacturer ?? "-", r.model ?? "-"])];
-    const widths = header.map((_, i) => Math.max(...table.map((row) => row[i]!.length)));
+    const widths = header.map((_, i) => table.reduce((widest, row) => Math.max(widest, row[i]!.length), 0));
     for (const row of table) process.stdout.write(`${row.map((cell, i) => cell.padEnd(widths[i]!)).join("  ").trimEnd()}\n`);
     process.stdout.write(`${rows.length} seed${rows.length === 1 ? "" : "s"}\n`);
     return EXIT.ok;

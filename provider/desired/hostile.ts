@@ -69,7 +69,7 @@ function characterDiagnostic(unsafe: UnsafeCharacter, at: At, where: string): Di
 }
 
 /** Unsafe characters as written in the file (comments included: Trojan Source hides in comments too). */
-function rawCharacterDiagnostics(text: string, locate: Locate): Diagnostic[] {
+export function rawCharacterDiagnostics(text: string, locate: Locate): Diagnostic[] {
   const diagnostics: Diagnostic[] = [];
   let lastLine = 0;
   for (const unsafe of allUnsafeCharacters(text, true)) {

@@ -17,7 +17,8 @@ import {
 } from "../model/index.js";
 import { readRegularFile } from "../safety/regular-file.js";
 import type { Diagnostic, DiagnosticCode } from "./diagnostics.js";
-import { decodeUtf8, hostileDocumentDiagnostics, hostileTextDiagnostics } from "./hostile.js";
+import { fastRead } from "./fast-read.js";
+import { decodeUtf8, hostileDocumentDiagnostics, hostileTextDiagnostics, rawCharacterDiagnostics } from "./hostile.js";
 
 /** Larger files are refused before parsing: ~50,000 tokens fit (see MAX_YAML_VALUES), an accidental log dump does not. */
 export const MAX_FILE_BYTES = 8 * 1024 * 1024;
@@ -103,6 +104,13 @@ export function parseDesired(rawText: string, file: string): LoadResult {
   // The line counter learns line starts while parsing; the text checks run first, so it is fed by hand.
   lines.addNewLine(0);
   for (let at = text.indexOf("\n"); at >= 0; at = text.indexOf("\n", at + 1)) lines.addNewLine(at + 1);
+  // A plain, valid file needs neither the full reader nor its value cap (its text is checked first).
+  const fast = rawCharacterDiagnostics(text, locate).length === 0 ? fastRead(text) : undefined;
+  if (fast && !tokenSchemaErrors(fast.data) && validateSchema(fast.data)) {
+    const at = (path: readonly (string | number)[]) => ({ file, ...((path[0] === "tokens" && typeof path[1] === "number" ? fast.tokenStarts[path[1]] : undefined) ?? { line: 1, column: 1 }) });
+    const result = semanticChecks(fast.data, file, { at });
+    if (result.ok) return result;
+  }
   const hostileText = hostileTextDiagnostics(text, locate);
   if (hostileText.length > 0) return { ok: false, diagnostics: hostileText };
   const doc = parseDocument(text, { prettyErrors: false, uniqueKeys: true });
@@ -366,13 +374,13 @@ function allowedFields(parentSchema: unknown): string[] {
   return typeof properties === "object" && properties !== null ? Object.keys(properties) : [];
 }
 
-function semanticChecks(file: TokensFile, fileName: string, source: SourceMap): LoadResult {
+function semanticChecks(file: TokensFile, fileName: string, source: Pick<SourceMap, "at">): LoadResult {
   const diagnostics: Diagnostic[] = [];
   const defaults = file.defaults ?? {};
   const firstBySerial = new Map<string, number>();
   const tokensByUser = new Map<string, number[]>();
   const tokens: DesiredToken[] = [];
-  diagnostics.push(...plaintextSeeds(file.seeds ?? [], (index) => source.at(["seeds", index])));
+  for (const diagnostic of plaintextSeeds(file.seeds ?? [], (index) => source.at(["seeds", index]))) diagnostics.push(diagnostic);
 
   file.tokens.forEach((token, index) => {
     const path = ["tokens", index];

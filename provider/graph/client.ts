@@ -1,5 +1,5 @@
-import type { TokenCredential } from "@azure/identity";
-import { AuthenticationHandler, Client, GraphError, HTTPMessageHandler, type Context, type Middleware } from "@microsoft/microsoft-graph-client";
+import type { AccessToken, TokenCredential } from "@azure/identity";
+import { AuthenticationHandler, Client, GraphError, HTTPMessageHandler, type Context, type Middleware, type MiddlewareOptions } from "@microsoft/microsoft-graph-client";
 import { TokenCredentialAuthenticationProvider } from "@microsoft/microsoft-graph-client/authProviders/azureTokenCredentials/index.js";
 import {
   AuthenticationError,
@@ -90,11 +90,22 @@ function retryAfterMs(value: string | null | undefined): number | undefined {
 }
 
 /**
- * One pause for every request of a client: when Graph throttles, nothing else is sent until the
- * Retry-After has passed (Graph's guidance), instead of each request walking into its own 429.
+ * One pause and one pace for every request of a client. When Graph throttles, nothing else is
+ * sent until the Retry-After has passed (Graph's guidance), instead of each request walking into
+ * its own 429. And since Graph throttles every request, each request inside a $batch included
+ * (throttling.md, "JSON batching"), requests are paced in those units: after a 429 the pace drops
+ * to what the tenant accepted lately, then creeps up again while nothing is throttled (AIMD), so a
+ * high --concurrency does not spend itself on 429s.
  */
 class ThrottleGate {
   private until = 0;
+  /** Throttle units per second; unlimited until Graph first throttles us. */
+  private rate = Infinity;
+  private nextSlot = 0;
+  private lastCut = 0;
+  private lastRaise = 0;
+  /** Units Graph accepted, per send time, over the last few seconds. */
+  private readonly accepted: { at: number; units: number }[] = [];
 
   pause(ms: number): void {
     this.until = Math.max(this.until, Date.now() + ms);
@@ -104,9 +115,84 @@ class ThrottleGate {
     return this.until <= Date.now();
   }
 
-  async wait(): Promise<void> {
+  async wait(units = 1): Promise<void> {
     for (let left = this.until - Date.now(); left > 0; left = this.until - Date.now()) await sleep(left);
+    if (this.rate === Infinity) return;
+    const now = Date.now();
+    if (now - this.lastRaise >= 1000 && now - this.lastCut >= 1000) {
+      this.rate += Math.max(1, this.rate * 0.05);
+      this.lastRaise = now;
+    }
+    const at = Math.max(now, this.nextSlot);
+    this.nextSlot = at + (units * 1000) / this.rate;
+    if (at > now) await sleep(at - now);
   }
+
+  /** Graph took `units` requests (and throttled `throttled` of them). */
+  record(units: number, throttled: number): void {
+    const now = Date.now();
+    if (units > throttled) this.accepted.push({ at: now, units: units - throttled });
+    while (this.accepted.length > 0 && now - this.accepted[0]!.at > PACE_WINDOW_MS) this.accepted.shift();
+    if (throttled === 0 || now - this.lastCut < 1000) return;
+    // What the tenant accepted over the window, a little less; never below one request a second.
+    const first = this.accepted[0]?.at ?? now;
+    let sum = 0;
+    for (const a of this.accepted) sum += a.units;
+    const observed = (sum * 1000) / Math.max(1000, now - first);
+    this.rate = Math.max(1, Math.min(this.rate, observed) * 0.8);
+    this.lastCut = now;
+  }
+}
+
+const PACE_WINDOW_MS = 5000;
+
+/** Graph throttles with 429, and sometimes with 503 and a Retry-After. */
+function isThrottle(status: number, retryAfter: string | undefined): boolean {
+  return status === 429 || (status === 503 && retryAfter !== undefined);
+}
+
+/** Tells the retry middleware how many throttle units a request costs (a $batch: one per item, and itself). */
+class ThrottleUnits implements MiddlewareOptions {
+  constructor(readonly units: number) {}
+}
+
+/** At most `size` callers at once, in the order they asked. */
+export class Slots {
+  private free: number;
+  private readonly waiting: (() => void)[] = [];
+
+  constructor(readonly size: number) {
+    this.free = Math.max(1, size);
+  }
+
+  async run<T>(work: () => Promise<T>): Promise<T> {
+    if (this.free > 0) this.free--;
+    else await new Promise<void>((resolve) => this.waiting.push(resolve));
+    try {
+      return await work();
+    } finally {
+      const next = this.waiting.shift();
+      if (next) next();
+      else this.free++;
+    }
+  }
+}
+
+/**
+ * Requests that start together would each ask the token endpoint (the credential does not share
+ * an acquisition in flight): they share one, and reuse it until five minutes before it expires.
+ */
+function sharedToken(credential: TokenCredential): TokenCredential {
+  let cached: AccessToken | null = null;
+  let pending: Promise<AccessToken | null> | undefined;
+  return {
+    getToken: async (scopes, options) => {
+      if (cached && cached.expiresOnTimestamp - Date.now() > 5 * 60_000) return cached;
+      pending ??= credential.getToken(scopes, options).finally(() => (pending = undefined));
+      cached = await pending;
+      return cached;
+    },
+  };
 }
 
 /** Retries 429/5xx (honouring Retry-After) and dropped connections, and counts what goes on the wire. */
@@ -129,15 +215,20 @@ class RetryMiddleware implements Middleware {
   async execute(context: Context): Promise<void> {
     const next = this.next;
     if (!next) throw new Error("RetryMiddleware needs a next handler");
+    const option = context.middlewareControl?.getMiddlewareOptions(ThrottleUnits);
+    const units = option instanceof ThrottleUnits ? option.units : 1;
     for (let attempt = 0; ; attempt++) {
       let status: number | "network";
       let reason: string | undefined;
-      await this.gate.wait();
+      await this.gate.wait(units);
       if (this.signal?.aborted) throw new InterruptedError("not sent: the run was interrupted", "send a request");
       this.requestsSent++;
       try {
         await next.execute(context);
         status = context.response?.status ?? 0;
+        // A whole request refused counts as throttled; a $batch reports its items itself.
+        const throttled = isThrottle(status, context.response?.headers.get("retry-after") ?? undefined);
+        if (units === 1 || throttled) this.gate.record(units, throttled ? units : 0);
         if (!RETRYABLE.has(status) || attempt >= this.policy.maxRetries) return;
       } catch (error: unknown) {
         const problem = connectionProblem("Graph", this.endpoint, error);
@@ -178,7 +269,7 @@ export class GraphClient {
     this.policy = { ...DEFAULT_RETRY, ...options.retry };
     const endpoint = { url: this.graphUrl, setting: options.graphUrlSetting ?? `the default Graph URL (${DEFAULT_GRAPH_URL}; ENTRA_TOKENS_GRAPH_URL or --graph-url change it)` };
     this.retry = new RetryMiddleware(this.policy, this.gate, options.onRetry, endpoint, options.signal);
-    const auth = new AuthenticationHandler(new TokenCredentialAuthenticationProvider(options.credential, { scopes: [GRAPH_SCOPE] }));
+    const auth = new AuthenticationHandler(new TokenCredentialAuthenticationProvider(sharedToken(options.credential), { scopes: [GRAPH_SCOPE] }));
     auth.setNext(this.retry);
     this.retry.setNext(new HTTPMessageHandler());
     this.client = Client.initWithMiddleware({
@@ -195,8 +286,9 @@ export class GraphClient {
     return this.retry.requestsSent;
   }
 
-  async send(method: BatchItem["method"], path: string, purpose: CallPurpose, body?: unknown): Promise<unknown> {
+  async send(method: BatchItem["method"], path: string, purpose: CallPurpose, body?: unknown, units = 1): Promise<unknown> {
     const request = this.client.api(path);
+    if (units !== 1) request.middlewareOptions([new ThrottleUnits(units)]);
     try {
       switch (method) {
         case "GET":
@@ -217,21 +309,19 @@ export class GraphClient {
   async *pages(path: string, purpose: CallPurpose): AsyncGenerator<unknown[]> {
     let next: string | undefined = path;
     while (next !== undefined) {
-      const page = await this.send("GET", next, purpose);
-      if (typeof page !== "object" || page === null || !("value" in page) || !Array.isArray(page.value)) {
-        throw new UnexpectedResponseError(`Graph answered ${purpose.operation} without a "value" list`, purpose.operation);
-      }
+      const page = collectionPage(await this.send("GET", next, purpose), purpose.operation);
       yield page.value;
-      const link: unknown = "@odata.nextLink" in page ? page["@odata.nextLink"] : undefined;
-      next = typeof link === "string" ? link : undefined;
+      next = page.nextLink;
     }
   }
 
   /**
-   * Sends items through /$batch, 20 per request, `concurrency` batches at a time; items that are
-   * throttled or fail with 5xx inside a batch are sent again after their Retry-After.
+   * Sends items through /$batch, 20 per request, as many batches at a time as `slots` allows
+   * (shared by every phase that runs at once); items that are throttled or fail with 5xx inside a
+   * batch are sent again after their Retry-After.
    */
-  async batch(items: readonly BatchItem[], purpose: CallPurpose, concurrency = 4): Promise<BatchOutcome[]> {
+  async batch(items: readonly BatchItem[], purpose: CallPurpose, concurrency: Slots | number = 4): Promise<BatchOutcome[]> {
+    const slots = typeof concurrency === "number" ? new Slots(concurrency) : concurrency;
     const outcomes: (BatchOutcome | undefined)[] = new Array(items.length);
     let pending = items.map((_, index) => index);
     // `attempt` counts rounds that settled nothing: under heavy throttling most rounds still make
@@ -240,10 +330,10 @@ export class GraphClient {
       const pendingBefore = pending.length;
       const chunks: number[][] = [];
       for (let i = 0; i < pending.length; i += MAX_BATCH_REQUESTS) chunks.push(pending.slice(i, i + MAX_BATCH_REQUESTS));
-      const retry: number[] = [];
+      const retry = new Set<number>();
       const retriedStatuses = new Map<number, number>();
       let waitMs = 0;
-      await forEachConcurrently(chunks, concurrency, async (chunk) => {
+      await forEachConcurrently(chunks, slots.size, (chunk) => slots.run(async () => {
         const body = {
           requests: chunk.map((index) => {
             const item = items[index]!;
@@ -257,20 +347,22 @@ export class GraphClient {
         };
         let answer: unknown;
         try {
-          answer = await this.send("POST", "/$batch", purpose, body);
+          answer = await this.send("POST", "/$batch", purpose, body, chunk.length + 1);
         } catch (error: unknown) {
           // Interrupted before this batch went out: its items are reported as not sent.
           if (!(error instanceof InterruptedError)) throw error;
           for (const index of chunk) outcomes[index] = { ok: false, error };
           return;
         }
-        for (const response of parseBatchResponses(answer, purpose)) {
+        const responses = parseBatchResponses(answer, purpose);
+        this.gate.record(chunk.length + 1, responses.filter((r) => isThrottle(r.status, r.retryAfter)).length);
+        for (const response of responses) {
           const index = Number(response.id);
           if (!chunk.includes(index)) continue;
           if (response.status < 400) {
             outcomes[index] = { ok: true, status: response.status, body: response.body };
           } else if (RETRYABLE.has(response.status) && attempt < this.policy.maxRetries) {
-            retry.push(index);
+            retry.add(index);
             retriedStatuses.set(response.status, (retriedStatuses.get(response.status) ?? 0) + 1);
             const retryAfter = retryAfterMs(response.retryAfter);
             // Hold back the batches not yet sent, rather than let them be throttled too.
@@ -281,12 +373,12 @@ export class GraphClient {
           }
         }
         for (const index of chunk) {
-          if (outcomes[index] === undefined && !retry.includes(index)) {
+          if (outcomes[index] === undefined && !retry.has(index)) {
             outcomes[index] = { ok: false, error: new UnexpectedResponseError(`Graph's $batch answer had no response for item ${index}`, purpose.operation) };
           }
         }
-      });
-      pending = retry.sort((a, b) => a - b);
+      }));
+      pending = [...retry].sort((a, b) => a - b);
       if (pending.length === pendingBefore) attempt++;
       if (pending.length > 0) {
         if (waitMs > this.policy.maxDelayMs) {
@@ -422,6 +514,15 @@ function parseBatchResponses(answer: unknown, purpose: CallPurpose): BatchRespon
       ...(requestId === undefined ? {} : { requestId }),
     };
   });
+}
+
+/** A collection answer's items and its @odata.nextLink. */
+export function collectionPage(body: unknown, operation: string): { value: unknown[]; nextLink?: string } {
+  if (typeof body !== "object" || body === null || !("value" in body) || !Array.isArray(body.value)) {
+    throw new UnexpectedResponseError(`Graph answered ${operation} without a "value" list`, operation);
+  }
+  const link: unknown = "@odata.nextLink" in body ? body["@odata.nextLink"] : undefined;
+  return { value: body.value, ...(typeof link === "string" ? { nextLink: link } : {}) };
 }
 
 /** Runs `work` over `items` with at most `limit` in flight. */

@@ -1,16 +1,15 @@
 import type { Desired, LiveState } from "../model/index.js";
 import type { TokenRepository } from "./repository.js";
 
-/** Reads the tenant: the inventory, and every user tokens.yaml names or a token is assigned to. */
+/**
+ * Reads the tenant: the inventory, and every user tokens.yaml names or a token is assigned to,
+ * each user fetched once. The inventory and the named users are independent reads, so they run
+ * side by side; only holders nobody named are looked up afterwards, by id.
+ */
 export async function readLive(repository: TokenRepository, desired: Desired): Promise<LiveState> {
-  const devices = await repository.listDevices();
-  const keys = [...desired.tokens.flatMap((t) => (t.upn === undefined ? [] : [t.upn])), ...devices.flatMap((d) => (d.assignedTo ? [d.assignedTo.id] : []))];
-  const users = await repository.resolveUsers(keys);
-  // Index each user by id and UPN so either reference finds them.
-  for (const user of [...users.values()]) if (user) {
-    users.set(user.id.toLowerCase(), user);
-    users.set(user.userPrincipalName.toLowerCase(), user);
-  }
+  const upns = desired.tokens.flatMap((t) => (t.upn === undefined ? [] : [t.upn]));
+  const [devices, users] = await Promise.all([repository.listDevices(), repository.resolveUsers(upns)]);
+  const holders = devices.flatMap((d) => (d.assignedTo && !users.has(d.assignedTo.id.toLowerCase()) ? [d.assignedTo.id] : []));
+  if (holders.length > 0) for (const [key, user] of await repository.resolveUsers(holders)) users.set(key, user);
   return { devices, directory: { users } };
 }
-

@@ -1,5 +1,5 @@
 import type { HashFunction, LiveStatus, LiveToken, LiveUser, TimeInterval, TokenAttributes } from "../model/index.js";
-import { forEachConcurrently, type BatchItem, type BatchOutcome, type CallPurpose, type GraphClient } from "./client.js";
+import { collectionPage, forEachConcurrently, Slots, type BatchItem, type BatchOutcome, type CallPurpose, type GraphClient } from "./client.js";
 import { GraphFailure, NotFoundError, UnexpectedResponseError, UnsupportedDeviceError } from "./errors.js";
 
 // Typed operations on the hardware OATH endpoints of ../shared/graph-api.md. No policy here:
@@ -11,6 +11,13 @@ export const MAX_BULK_CREATE = 100;
 /** Graph's page-size cap for the inventory. */
 const PAGE_SIZE = 999;
 const USER_SELECT = "id,userPrincipalName,displayName,userType,accountEnabled";
+/**
+ * Values one `in` filter may hold: "When using the `in` operator, the request is limited to 15
+ * expressions in the filter clause by default" (Graph known issues, "Some limitations apply to
+ * query parameters", linked from concepts/filter-query-parameter.md). `id` and
+ * `userPrincipalName` take `in` without advanced queries (concepts/aad-advanced-queries.md).
+ */
+export const MAX_IN_VALUES = 15;
 
 const READ_DEVICES: CallPurpose = { operation: "list the hardware OATH token inventory", permission: "Policy.Read.All" };
 const WRITE_DEVICES = (operation: string): CallPurpose => ({ operation, permission: "Policy.ReadWrite.AuthenticationMethod" });
@@ -35,7 +42,9 @@ export interface RepositoryOptions {
 
 export class TokenRepository {
   private readonly batching: boolean;
-  private readonly concurrency: number;
+  readonly concurrency: number;
+  /** Requests in flight, shared by every operation running at once (phases of an apply overlap). */
+  private readonly slots: Slots;
 
   constructor(
     readonly client: GraphClient,
@@ -43,6 +52,7 @@ export class TokenRepository {
   ) {
     this.batching = options.batching ?? true;
     this.concurrency = options.concurrency ?? 4;
+    this.slots = new Slots(this.concurrency);
   }
 
   async listDevices(): Promise<LiveToken[]> {
@@ -94,20 +104,39 @@ export class TokenRepository {
     });
   }
 
-  /** Looks users up by UPN or id; `null` for those that do not exist. */
+  /**
+   * Looks users up by UPN or id: `userPrincipalName in (…)` and `id in (…)` filters of 15 values,
+   * 20 to a $batch. Found users are keyed by both their lower-case id and UPN; a key nobody
+   * answers to maps to `null`.
+   */
   async resolveUsers(keys: readonly string[]): Promise<Map<string, LiveUser | null>> {
     const unique = [...new Set(keys.map((k) => k.toLowerCase()))];
-    const outcomes = await this.run(
-      unique.map((key) => ({ method: "GET" as const, url: `/users/${encodeURIComponent(key)}?$select=${USER_SELECT}` })),
-      READ_USERS,
-    );
     const users = new Map<string, LiveUser | null>();
-    unique.forEach((key, index) => {
-      const outcome = outcomes[index]!;
-      if (outcome.ok) users.set(key, parseUser(outcome.body));
-      else if (outcome.error instanceof NotFoundError) users.set(key, null);
-      else throw outcome.error;
-    });
+    for (const key of unique) users.set(key, null);
+    const found = (user: LiveUser) => {
+      users.set(user.id.toLowerCase(), user);
+      users.set(user.userPrincipalName.toLowerCase(), user);
+    };
+    if (!this.batching) {
+      const outcomes = await this.run(unique.map((key) => ({ method: "GET" as const, url: `/users/${encodeURIComponent(key)}?$select=${USER_SELECT}` })), READ_USERS);
+      outcomes.forEach((outcome) => {
+        if (outcome.ok) found(parseUser(outcome.body));
+        else if (!(outcome.error instanceof NotFoundError)) throw outcome.error;
+      });
+      return users;
+    }
+    // A UPN always holds an "@"; an object id (a GUID) never does.
+    const upns = unique.filter((k) => k.includes("@"));
+    const ids = unique.filter((k) => !k.includes("@"));
+    const items = [...inFilters("userPrincipalName", upns), ...inFilters("id", ids)];
+    const outcomes = await this.run(items, READ_USERS);
+    for (const outcome of outcomes) {
+      if (!outcome.ok) throw outcome.error;
+      const first = collectionPage(outcome.body, READ_USERS.operation);
+      for (const item of first.value) found(parseUser(item));
+      // 15 values cannot fill a page, but a nextLink is followed all the same.
+      if (first.nextLink !== undefined) for await (const page of this.client.pages(first.nextLink, READ_USERS)) for (const item of page) found(parseUser(item));
+    }
     return users;
   }
 
@@ -127,7 +156,7 @@ export class TokenRepository {
     const results: ItemResult<LiveToken>[] = new Array(requests.length);
     let done = 0;
     if (!this.batching) {
-      await forEachConcurrently(requests, this.concurrency, async (request, index) => {
+      await forEachConcurrently(requests, this.concurrency, (request, index) => this.slots.run(async () => {
         const purpose = this.createPurpose([request]);
         try {
           results[index] = { ok: true, value: parseDevice(await this.client.send("POST", DEVICES, purpose, body(request)), purpose.operation) };
@@ -135,12 +164,12 @@ export class TokenRepository {
           results[index] = { ok: false, error: asFailure(error, purpose.operation) };
         }
         onProgress?.(++done);
-      });
+      }));
       return results;
     }
     const chunks: number[][] = [];
     for (let i = 0; i < requests.length; i += MAX_BULK_CREATE) chunks.push(requests.slice(i, i + MAX_BULK_CREATE).map((_, j) => i + j));
-    await forEachConcurrently(chunks, this.concurrency, async (chunk) => {
+    await forEachConcurrently(chunks, this.concurrency, (chunk) => this.slots.run(async () => {
       const chunkRequests = chunk.map((index) => requests[index]!);
       const purpose = this.createPurpose(chunkRequests);
       let answer: unknown;
@@ -165,7 +194,7 @@ export class TokenRepository {
         results[index] ??= { ok: false, error: new UnexpectedResponseError(`Graph's bulk create answer had no entry for serial ${requests[index]!.serial}`, purpose.operation) };
       }
       onProgress?.((done += chunk.length));
-    });
+    }));
     return results;
   }
 
@@ -228,22 +257,33 @@ export class TokenRepository {
   /** One outcome per item, through $batch or one request each. */
   private async run(items: readonly BatchItem[], purpose: CallPurpose, onProgress?: (done: number) => void): Promise<BatchOutcome[]> {
     if (this.batching) {
-      const outcomes = await this.client.batch(items, purpose, this.concurrency);
+      const outcomes = await this.client.batch(items, purpose, this.slots);
       onProgress?.(items.length);
       return outcomes;
     }
     const outcomes: BatchOutcome[] = new Array(items.length);
     let done = 0;
-    await forEachConcurrently(items, this.concurrency, async (item, index) => {
+    await forEachConcurrently(items, this.concurrency, (item, index) => this.slots.run(async () => {
       try {
         outcomes[index] = { ok: true, status: 200, body: await this.client.send(item.method, item.url, purpose, item.body) };
       } catch (error: unknown) {
         outcomes[index] = { ok: false, error: asFailure(error, purpose.operation) };
       }
       onProgress?.(++done);
-    });
+    }));
     return outcomes;
   }
+}
+
+/** `GET /users?$filter=<property> in ('a','b',…)`, at most MAX_IN_VALUES values each. */
+function inFilters(property: "id" | "userPrincipalName", values: readonly string[]): BatchItem[] {
+  const items: BatchItem[] = [];
+  for (let i = 0; i < values.length; i += MAX_IN_VALUES) {
+    // OData string literals double their quotes; the whole filter is then URL-encoded (# & + in UPNs).
+    const list = values.slice(i, i + MAX_IN_VALUES).map((v) => `'${v.replace(/'/g, "''")}'`).join(",");
+    items.push({ method: "GET", url: `/users?$filter=${encodeURIComponent(`${property} in (${list})`)}&$select=${USER_SELECT}` });
+  }
+  return items;
 }
 
 function bySerial(serial: string): string {

@@ -82,7 +82,8 @@ export function renderPlanText(plan: Plan, options: RenderOptions = {}): string 
   const lines: string[] = [];
   if (hasChanges(plan)) {
     lines.push(paint("bold", `Plan: ${summaryLine(plan)}`), "");
-    const width = Math.max(...plan.steps.map((s) => s.serial.length));
+    // A loop, not Math.max(...steps): spreading 100k+ arguments overflows the call stack.
+    const width = plan.steps.reduce((widest, s) => Math.max(widest, s.serial.length), 0);
     for (const step of plan.steps) {
       const { mark, colour } = SYMBOL[step.kind];
       lines.push(`  ${paint(colour, `${mark} ${step.kind.padEnd(8)}`)}  ${step.serial.padEnd(width)}  ${describe(step)}`);

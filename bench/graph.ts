@@ -1,0 +1,134 @@
+import { spawn } from "node:child_process";
+import { mkdtempSync, readFileSync, rmSync, writeFileSync } from "node:fs";
+import { tmpdir } from "node:os";
+import { join } from "node:path";
+import { performance } from "node:perf_hooks";
+import { createInterface } from "node:readline";
+import { BENCH_APP, BENCH_TENANT, benchTenant, minimumUnits, type Scenario } from "./tenant.js";
+
+// Graph cost as Graph counts it: every request, each one inside a $batch included, is a throttle
+// unit. The emulator runs in its own process; the CLI (or the naive baseline) in another.
+
+const DIST = join(__dirname, "..");
+const PROBE = join(DIST, "bench", "rss-probe.js");
+const CLI = join(DIST, "provider", "cli", "main.js");
+const NAIVE = join(DIST, "bench", "naive.js");
+const CONCURRENCY = process.env["BENCH_CONCURRENCY"] ?? "8";
+/** Simulated Graph: 50 ms per request; with throttling, a tenant bucket of 400 refilled at 200 a second. */
+const LATENCY = { latencyMs: 50 };
+const THROTTLED = { latencyMs: 50, throttle: { capacity: 400, refillPerSecond: 200 } };
+const COMMAND: Record<Scenario, string[]> = { converge: ["apply", "--yes"], "no-op plan": ["plan"], drift: ["drift"], "1% change": ["apply", "--yes"] };
+const NAIVE_COMMAND: Record<Scenario, string> = { converge: "apply", "no-op plan": "plan", drift: "drift", "1% change": "apply" };
+
+interface Figures {
+  units: number;
+  topLevel: number;
+  tokenRequests: number;
+  throttled: number;
+  seconds: number;
+  rssMb: number;
+  failed: boolean;
+}
+
+async function startEmulator(snapshotFile: string): Promise<{ url: string; stop: () => void }> {
+  const child = spawn(process.execPath, [join(DIST, "bench", "emulator-process.js"), snapshotFile], { stdio: ["ignore", "pipe", "inherit"] });
+  const line = await new Promise<string>((resolve, reject) => {
+    createInterface({ input: child.stdout }).once("line", resolve);
+    child.once("exit", (code) => reject(new Error(`the bench emulator exited (${code})`)));
+  });
+  const parsed: unknown = JSON.parse(line);
+  const url = typeof parsed === "object" && parsed !== null && "url" in parsed && typeof parsed.url === "string" ? parsed.url : "";
+  return { url, stop: () => child.kill("SIGTERM") };
+}
+
+async function runOnce(dir: string, count: number, scenario: Scenario, faults: object, naive: boolean): Promise<Figures> {
+  const tenant = benchTenant(count, scenario);
+  const file = join(dir, "tokens.yaml");
+  writeFileSync(file, tenant.yaml);
+  writeFileSync(join(dir, "seeds.csv"), tenant.seedsCsv);
+  writeFileSync(join(dir, "tenant.json"), JSON.stringify(tenant.snapshot));
+  const emulator = await startEmulator(join(dir, "tenant.json"));
+  try {
+    await fetch(`${emulator.url}/_emulator/faults`, { method: "PUT", body: JSON.stringify(faults) });
+    const rssFile = join(dir, "rss");
+    rmSync(rssFile, { force: true });
+    const args = naive ? [NAIVE, NAIVE_COMMAND[scenario], file, CONCURRENCY] : [CLI, ...COMMAND[scenario], "--file", file, "--concurrency", CONCURRENCY];
+    const env = {
+      ...process.env,
+      ENTRA_TOKENS_AUTH: "client-secret",
+      AZURE_TENANT_ID: BENCH_TENANT,
+      AZURE_CLIENT_ID: BENCH_APP.clientId,
+      AZURE_CLIENT_SECRET: BENCH_APP.clientSecret,
+      AZURE_AUTHORITY_HOST: emulator.url,
+      ENTRA_TOKENS_GRAPH_URL: `${emulator.url}/beta`,
+      CI: "true",
+      BENCH_RSS_FILE: rssFile,
+    };
+    const start = performance.now();
+    const child = spawn(process.execPath, ["--require", PROBE, ...args], { env, stdio: ["ignore", "ignore", "pipe"] });
+    let stderr = "";
+    child.stderr.on("data", (chunk: Buffer) => (stderr = (stderr + chunk.toString()).slice(-2000)));
+    const code = await new Promise<number>((resolve) => child.once("exit", (c) => resolve(c ?? 1)));
+    const seconds = (performance.now() - start) / 1000;
+    // plan exits 2 and drift 2 when they find changes; only 1 is a failure.
+    if (code === 1) console.error(`  (${naive ? "naive" : "entra-tokens"} ${scenario} ${count} exited 1: ${stderr.trim().split("\n").slice(-3).join(" | ")})`);
+    const log: unknown = await (await fetch(`${emulator.url}/_emulator/requests`)).json();
+    const requests = typeof log === "object" && log !== null && "requests" in log && Array.isArray(log.requests) ? (log.requests as { route: string; status: number; batched: boolean }[]) : [];
+    const graph = requests.filter((r) => r.route !== "token" && r.route !== "identity" && r.route !== "control");
+    return {
+      units: graph.length,
+      topLevel: graph.filter((r) => !r.batched).length,
+      tokenRequests: requests.filter((r) => r.route === "token").length,
+      throttled: graph.filter((r) => r.status === 429).length,
+      seconds,
+      rssMb: Number(readFileSync(rssFile, "utf8")) / 1024,
+      failed: code === 1,
+    };
+  } finally {
+    emulator.stop();
+  }
+}
+
+const n = (value: number) => Math.round(value).toLocaleString("en");
+
+function line(label: string, free: Figures, throttled: Figures | undefined, minimum: number, scale = 1): string {
+  const approx = scale === 1 ? "" : "≈";
+  return (
+    `  ${label.padEnd(12)} ${approx}${n(free.units * scale).padStart(7)} units (${((free.units * scale) / minimum).toFixed(2)}× min), ` +
+    `${approx}${n(free.topLevel * scale)} requests, ${free.tokenRequests} token; ` +
+    `${approx}${(free.seconds * scale).toFixed(1)} s` +
+    (throttled ? `; throttled: ${approx}${(throttled.seconds * scale).toFixed(1)} s, ${approx}${n(throttled.units * scale)} units (${approx}${n(throttled.throttled * scale)} × 429)` : "") +
+    (scale === 1 ? `, peak RSS ${free.rssMb.toFixed(0)} MB` : "") +
+    (free.failed || throttled?.failed ? "  FAILED" : "")
+  );
+}
+
+/**
+ * Each scenario at each size: ours (the CLI) and the naive baseline, without and with a throttling
+ * bucket. Naive runs at sizes above `naiveMax` are scaled up from the `naiveMax` run.
+ */
+export async function benchGraph(sizes: readonly number[], scenarios: readonly Scenario[], naiveMax: number, withThrottle = true): Promise<void> {
+  const dir = mkdtempSync(join(tmpdir(), "entra-bench-graph-"));
+  const naiveSample = new Map<Scenario, { count: number; free: Figures; throttled: Figures | undefined }>();
+  try {
+    for (const count of sizes) {
+      for (const scenario of scenarios) {
+        const minimum = minimumUnits(benchTenant(count, scenario).work);
+        console.log(`${scenario}, ${n(count)} tokens — minimum ${n(minimum)} throttle units (pages of 999, in-filters of 15, bulk creates of 100, 1 per activation, $batch of 20):`);
+        const free = await runOnce(dir, count, scenario, LATENCY, false);
+        const throttled = withThrottle ? await runOnce(dir, count, scenario, THROTTLED, false) : undefined;
+        console.log(line("entra-tokens", free, throttled, minimum));
+        if (count <= naiveMax) {
+          const naive = { count, free: await runOnce(dir, count, scenario, LATENCY, true), throttled: withThrottle ? await runOnce(dir, count, scenario, THROTTLED, true) : undefined };
+          naiveSample.set(scenario, naive);
+          console.log(line("naive", naive.free, naive.throttled, minimum));
+        } else {
+          const sample = naiveSample.get(scenario);
+          if (sample) console.log(`${line("naive", sample.free, sample.throttled, minimum, count / sample.count)}  (scaled from ${n(sample.count)})`);
+        }
+      }
+    }
+  } finally {
+    rmSync(dir, { recursive: true, force: true });
+  }
+}

@@ -1,0 +1,49 @@
+import assert from "node:assert/strict";
+import { parseDesired } from "../provider/desired/load.js";
+import { fastRead } from "../provider/desired/fast-read.js";
+
+// The fast reader must never change a result: for plain valid files it gives exactly what the full
+// reader gives (positions included); everything else goes to the full reader.
+
+const HEAD = "version: 1\ndefaults: { manufacturer: Token2, model: C202 }\n";
+const VARIANTS: Record<string, string> = {
+  "flow items": `${HEAD}tokens:\n  - { serial: "A1", state: available }\n  - { serial: 'B2', state: activated, upn: ann@contoso.com, displayName: "Ann's key, #1" }\n`,
+  "block items with comments": `# inventory\n${HEAD}policy:\n  unmanaged: report   # keep\n  maxDeletes: 3\ntokens:\n  # first\n  - serial: "A1"\n    state: assigned\n    upn: bob@contoso.com\n\n  - serial: "B2"\n    state: available\n    model: "C301"\n`,
+  "items at the key's indentation, CRLF": `${HEAD}tokens:\r\n- serial: "A1"\r\n  state: available\r\n- { serial: "B2", state: available }\r\n`,
+  "a flow item over two lines, tokens not last": `${HEAD}tokens:\n  - { serial: "A1",\n      state: available }\npolicy: { unmanaged: ignore }\n`,
+};
+
+describe("tokens.yaml fast reader", () => {
+  for (const [name, text] of Object.entries(VARIANTS)) {
+    it(`reads ${name} exactly as the full reader does`, () => {
+      assert.ok(fastRead(text), "the fast reader takes this file");
+      const fast = parseDesired(text, "tokens.yaml");
+      // A "&" anywhere (here in a comment) sends a file through the full reader.
+      const full = parseDesired(`${text}# &\n`, "tokens.yaml");
+      assert.ok(fast.ok, JSON.stringify(fast));
+      assert.deepEqual(fast, full);
+    });
+  }
+
+  it("leaves anchors, tags, block scalars, tabs and broken YAML to the full reader", () => {
+    for (const text of [
+      `${HEAD}x: &a { model: C202 }\ntokens:\n  - { serial: "A1", state: available }\n`,
+      `${HEAD}tokens:\n  - { serial: !!str 1, state: available }\n`,
+      `${HEAD}tokens:\n  - serial: "A1"\n    state: available\n    displayName: |\n      two\n`,
+      `${HEAD}tokens:\n\t- { serial: "A1", state: available }\n`,
+      `${HEAD}tokens:\n  - { serial: "A1", state: available\n`,
+      `${HEAD}tokens: [{ serial: "A1", state: available }]\n`,
+    ]) {
+      assert.equal(fastRead(text), undefined, text);
+    }
+  });
+
+  it("still refuses what the full reader refuses, with its positions", () => {
+    const unquoted = parseDesired(`${HEAD}tokens:\n  - { serial: 00123, state: available }\n`, "tokens.yaml");
+    assert.ok(!unquoted.ok && unquoted.diagnostics.some((d) => d.code === "wrong-type" && d.line === 4));
+    const twice = parseDesired(`${HEAD}tokens:\n  - { serial: "A1", state: available }\n  - { serial: "a1", state: available }\n`, "tokens.yaml");
+    assert.ok(!twice.ok && twice.diagnostics.some((d) => d.code === "duplicate-serial" && d.line === 5));
+    const duplicateKey = parseDesired(`${HEAD}tokens:\n  - { serial: "A1", serial: "A2", state: available }\n`, "tokens.yaml");
+    assert.ok(!duplicateKey.ok && duplicateKey.diagnostics.some((d) => d.code === "duplicate-key"));
+  });
+});
