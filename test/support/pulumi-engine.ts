@@ -13,6 +13,7 @@ import * as resourceProto from "@pulumi/pulumi/proto/resource_pb";
 import { Empty } from "google-protobuf/google/protobuf/empty_pb";
 import { Struct } from "google-protobuf/google/protobuf/struct_pb";
 import { parse as parseYaml } from "yaml";
+import { Slots } from "../../provider/graph/client.js";
 
 // A stand-in for the Pulumi engine (no Pulumi CLI can be installed here), built from the SDK's own
 // pieces and the engine's rules as pulumi/pulumi states them:
@@ -179,22 +180,6 @@ function mapSecrets(props: Props, transform: (value: unknown) => unknown, test: 
 
 // --- the engine --------------------------------------------------------------------------------
 
-class Semaphore {
-  private waiting: (() => void)[] = [];
-  constructor(private free: number) {}
-  async run<T>(work: () => Promise<T>): Promise<T> {
-    if (this.free > 0) this.free--;
-    else await new Promise<void>((r) => this.waiting.push(r));
-    try {
-      return await work();
-    } finally {
-      const next = this.waiting.shift();
-      if (next) next();
-      else this.free++;
-    }
-  }
-}
-
 /** Runs one operation at a time serially (the step generator's Check and Diff). */
 class SerialQueue {
   private tail: Promise<unknown> = Promise.resolve();
@@ -213,6 +198,14 @@ interface Plugin {
 
 function call<Req, Res>(client: ResourceProviderClient, method: (req: Req, callback: (error: grpc.ServiceError | null, response: Res) => void) => unknown, request: Req): Promise<Res> {
   return new Promise((resolvePromise, reject) => method.call(client, request, (error, response) => (error ? reject(error) : resolvePromise(response))));
+}
+
+function killGroup(pid: number): void {
+  try {
+    process.kill(-pid, "SIGKILL");
+  } catch {
+    // already gone
+  }
 }
 
 const struct = (props: Props) => Struct.fromJavaScript(props as Parameters<typeof Struct.fromJavaScript>[0]);
@@ -265,7 +258,9 @@ export class FakeEngine {
   private async startPlugin(engineAddress: string, diagnostics: string[]): Promise<Plugin> {
     // The CLI ships this same script next to `pulumi`; it resolves the SDK from the working directory.
     const script = require.resolve("@pulumi/pulumi/pulumi-resource-pulumi-nodejs", { paths: [this.pwd] });
-    const child = spawn("sh", [script, engineAddress], { cwd: this.pwd, env: this.options.env, stdio: ["ignore", "pipe", "pipe"] });
+    // Its own process group, which is what the engine kills at the end (plugin.go
+    // cmdutil.RegisterProcessGroup): the script's `node` child goes with it.
+    const child = spawn("sh", [script, engineAddress], { cwd: this.pwd, env: this.options.env, stdio: ["ignore", "pipe", "pipe"], detached: true });
     const exited = new Promise<void>((r) => child.once("exit", () => r()));
     const lines = (stream: NodeJS.ReadableStream, onLine: (line: string) => void) => {
       let buffer = "";
@@ -349,7 +344,7 @@ export class FakeEngine {
     const errors: string[] = [];
     const steps: OperationResult["steps"] = [];
     const server = new grpc.Server();
-    const ctx: RunContext = { diagnostics, errors, steps, plugin: undefined as unknown as Plugin, server, address: "", executor: new Semaphore(this.parallel), generator: new SerialQueue() };
+    const ctx: RunContext = { diagnostics, errors, steps, plugin: undefined as unknown as Plugin, server, address: "", executor: new Slots(this.parallel), generator: new SerialQueue() };
     server.addService(engineRpc.EngineService, this.engineService(ctx));
     ctx.monitorHandlers = this.monitorHandlers(ctx);
     server.addService(resourceRpc.ResourceMonitorService, ctx.monitorHandlers as unknown as grpc.UntypedServiceImplementation);
@@ -363,7 +358,7 @@ export class FakeEngine {
       errors.push(error instanceof Error ? error.message : String(error));
     } finally {
       ctx.plugin?.client.close();
-      ctx.plugin?.child.kill();
+      if (ctx.plugin?.child.pid !== undefined) killGroup(ctx.plugin.child.pid);
       if (ctx.plugin) await ctx.plugin.exited;
       server.forceShutdown();
     }
@@ -656,7 +651,7 @@ interface RunContext {
   plugin: Plugin;
   server: grpc.Server;
   address: string;
-  executor: Semaphore;
+  executor: Slots;
   generator: SerialQueue;
   monitorHandlers?: Record<string, grpc.handleUnaryCall<any, any>>;
   olds?: Map<string, StateResource>;
