@@ -270,7 +270,7 @@ describe("Pulumi state written by this version", function () {
   let emulator: GraphEmulator;
 
   before(async () => {
-    emulator = await startHttpsEmulator({ snapshot: JSON.parse(readFileSync(join(FIXTURE, "tenant.json"), "utf8")) });
+    emulator = await startHttpsEmulator({ snapshot: JSON.parse(readFileSync(join(FIXTURE, "tenant-snapshot.json"), "utf8")) });
   });
   after(async () => {
     await emulator.stop();
