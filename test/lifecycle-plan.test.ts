@@ -5,6 +5,7 @@ import type { Desired, LiveState, LiveToken, LiveUser, MethodConfiguration } fro
 import { classifyDrift } from "../provider/plan/drift.js";
 import { plan } from "../provider/plan/plan.js";
 import { preflight, targetGroups, usersToCheck } from "../provider/plan/preflight.js";
+import { device } from "./support/live-token.js";
 
 // The lifecycle states' semantics in the pure planner, which both fronts (CLI and Pulumi) share.
 
@@ -24,16 +25,6 @@ function live(devices: LiveToken[]): LiveState {
   }
   return { devices, directory: { users } };
 }
-const device = (serial: string, extra: Partial<LiveToken> = {}): LiveToken => ({
-  id: `d-${serial}`,
-  serial,
-  status: "available",
-  manufacturer: "Token2",
-  model: "C202",
-  timeIntervalInSeconds: 30,
-  hashFunction: "hmacsha1",
-  ...extra,
-});
 const SEEDS = { seeds: new Set(["S1", "S2", "S3"]) };
 const steps = (p: ReturnType<typeof plan>) => p.steps.map((s) => `${s.kind} ${s.serial}${"reason" in s ? ` ${s.reason}` : ""}`);
 

@@ -4,6 +4,7 @@ import type { Desired, LiveState, LiveToken, LiveUser } from "../provider/model/
 import { classifyDrift } from "../provider/plan/drift.js";
 import { plan } from "../provider/plan/plan.js";
 import { planJson, renderPlanMarkdown, renderPlanText } from "../provider/plan/render.js";
+import { device } from "./support/live-token.js";
 
 function desired(tokens: string, policy = ""): Desired {
   const result = parseDesired(`version: 1\ndefaults: { manufacturer: Token2, model: C202 }\n${policy}tokens:\n${tokens}`, "tokens.yaml");
@@ -26,16 +27,6 @@ function live(devices: LiveToken[], users: LiveUser[] = [ALICE, BOB, GUEST, GONE
   return { devices, directory: { users: map } };
 }
 
-const device = (serial: string, extra: Partial<LiveToken> = {}): LiveToken => ({
-  id: `d-${serial}`,
-  serial,
-  status: "available",
-  manufacturer: "Token2",
-  model: "C202",
-  timeIntervalInSeconds: 30,
-  hashFunction: "hmacsha1",
-  ...extra,
-});
 const SEEDS = { seeds: new Set(["S1", "S2", "S3", "S4", "S5", "S6", "S7"]) };
 
 describe("planner (pure)", () => {

@@ -1,7 +1,7 @@
 import { GraphClient, type GraphClientOptions } from "../graph/client.js";
 import { credentialFromEnv } from "../graph/credentials.js";
 import { TokenRepository } from "../graph/repository.js";
-import type { DesiredToken, LiveToken, LiveUser, Plan, PlanProblem, Step } from "../model/index.js";
+import type { Desired, DesiredToken, LiveToken, LiveUser, Plan, PlanProblem, Step } from "../model/index.js";
 import { serialKey } from "../plan/compare.js";
 import { deviceAfter } from "../plan/effects.js";
 import { plan } from "../plan/plan.js";
@@ -109,14 +109,8 @@ export class GraphSession {
   private async lookUp(keys: readonly string[]): Promise<Map<string, LiveUser | null>> {
     const missing = [...new Set(keys.map((k) => k.toLowerCase()))].filter((k) => !this.users.has(k));
     if (missing.length > 0) {
-      const found = await this.repository.resolveUsers(missing);
-      for (const [key, user] of found) {
-        this.users.set(key, user);
-        if (user) {
-          this.users.set(user.id.toLowerCase(), user);
-          this.users.set(user.userPrincipalName.toLowerCase(), user);
-        }
-      }
+      // resolveUsers already indexes each user found by id and by UPN.
+      for (const [key, user] of await this.repository.resolveUsers(missing)) this.users.set(key, user);
     }
     return this.users;
   }
@@ -163,7 +157,7 @@ export class GraphSession {
       }),
     ]);
     const planned = plan(
-      { file: "pulumi", version: 1, policy: { unmanaged: "ignore", maxDeletes: Number.MAX_SAFE_INTEGER }, seedFiles: [], tokens: desired },
+      tokensOnly(desired),
       { devices: live, directory: { users } },
       { seeds: seeds.serials() },
     );
@@ -225,6 +219,14 @@ export class GraphSession {
     });
     return results.map((r) => r ?? { ok: false, error: new Error("internal error: a change was not settled") });
   }
+}
+
+/**
+ * Tokens planned on their own: the tenant's other tokens are neither reported nor deleted here (a
+ * token's deletion is decided by the caller's deletion budget, not by policy.unmanaged).
+ */
+export function tokensOnly(tokens: DesiredToken[]): Desired {
+  return { file: "pulumi", version: 1, policy: { unmanaged: "ignore", maxDeletes: Number.MAX_SAFE_INTEGER }, seedFiles: [], tokens };
 }
 
 function describe(step: Step): string {

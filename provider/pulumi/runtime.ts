@@ -1,5 +1,5 @@
 import { createHash } from "node:crypto";
-import { GraphSession, type ChangeResult, type TokenChange } from "../apply/session.js";
+import { GraphSession, tokensOnly, type ChangeResult, type TokenChange } from "../apply/session.js";
 import { parseDesired } from "../desired/load.js";
 import type { DesiredToken, LiveToken, LiveUser, PlanProblem, TokenAttributes, TokenState } from "../model/index.js";
 import { serialKey } from "../plan/compare.js";
@@ -243,7 +243,7 @@ export const v1: ProviderRuntimeV1 = {
       }
       const seeds = seedOf(news) ? new Set([token.serial]) : new Set<string>();
       const verdict = plan(
-        { file: "pulumi", version: 1, policy: { unmanaged: "ignore", maxDeletes: Number.MAX_SAFE_INTEGER }, seedFiles: [], tokens: [token] },
+        tokensOnly([token]),
         { devices: device ? [device] : [], directory: { users } },
         { seeds },
       );
