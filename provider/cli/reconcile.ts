@@ -18,6 +18,7 @@ import { readSeedFiles } from "../seeds/read.js";
 import { seedFacts } from "../seeds/facts.js";
 import { colorWanted, EXIT, type OutputFormat } from "./formats.js";
 import { formatPreflight, runPreflight } from "./preflight.js";
+import { escapeTerminal } from "../safety/escape.js";
 import { askOnTerminal, StatusLine, withStatus } from "./terminal.js";
 
 // plan / apply / drift: the I/O edge around the pure planner.
@@ -89,10 +90,15 @@ function markdownOptions(desired: Desired): RenderOptions {
   return { sourceLink: sourceLinker(), locate: (serial) => bySerial.get(serial) };
 }
 
+/** Text on stdout: coloured on a terminal; in Actions, the log, where no value may start a workflow command. */
+function textOptions(): RenderOptions {
+  return { color: colorWanted(process.stdout), actionsLog: process.env["GITHUB_ACTIONS"] === "true" };
+}
+
 function renderPlan(plan: Plan, format: OutputFormat, desired: Desired): string {
   if (format === "json") return `${JSON.stringify(planJson(plan), null, 2)}\n`;
   if (format === "markdown") return renderPlanMarkdown(plan, markdownOptions(desired));
-  return renderPlanText(plan, { color: colorWanted(process.stdout) });
+  return renderPlanText(plan, textOptions());
 }
 
 /**
@@ -184,7 +190,7 @@ export async function driftCommand(options: ReconcileOptions): Promise<number> {
     const live = await readTenant(connect(options), desired);
     const items = classifyDrift(desired, live);
     const markdown = renderDriftMarkdown(items, markdownOptions(desired));
-    const text = options.format === "json" ? `${JSON.stringify(driftJson(items), null, 2)}\n` : options.format === "markdown" ? markdown : renderDriftText(items, { color: colorWanted(process.stdout) });
+    const text = options.format === "json" ? `${JSON.stringify(driftJson(items), null, 2)}\n` : options.format === "markdown" ? markdown : renderDriftText(items, textOptions());
     process.stdout.write(text);
     const drifted = actionableDrift(items).length > 0;
     await reportGitHubFailure("the job summary", () => writeJobSummary(markdown));
@@ -241,7 +247,7 @@ function renderReport(report: ApplyReport, interrupted: boolean): string {
   const done = `${report.succeeded - report.alreadySo} done by this run, ${report.alreadySo} already so, ${report.failed} failed`;
   const lines = interrupted ? [`Interrupted: ${done}, ${notSent} not done, ${report.skipped - notSent} skipped.`] : [`Applied: ${done}, ${report.skipped} skipped.`];
   for (const o of report.outcomes) {
-    if (o.status !== "succeeded" && !o.interrupted) lines.push(`  ${o.status}: ${o.step.kind} ${o.step.serial}: ${o.message ?? ""}`);
+    if (o.status !== "succeeded" && !o.interrupted) lines.push(`  ${o.status}: ${o.step.kind} ${escapeTerminal(o.step.serial)}: ${escapeTerminal(o.message ?? "", 1_000)}`);
   }
   if (interrupted) lines.push("Run `entra-tokens apply` again to finish: it picks up where this run stopped.");
   else if (report.failed + report.skipped > 0) lines.push("Run `entra-tokens apply` again after fixing the cause: it picks up where this run stopped.");
@@ -256,7 +262,8 @@ export async function guard(run: () => Promise<number>): Promise<number> {
     const known = error instanceof ReportedFailure || error instanceof GraphFailure || error instanceof SeedFileError || error instanceof ApplyRefusedError || error instanceof AssignError;
     const fileError = error instanceof Error && "code" in error && typeof error.code === "string" && "path" in error;
     if (known || fileError) {
-      err(`error: ${error.message}`);
+      // Messages quote outside text (paths, serials, Graph's answers): shown escaped, never replayed.
+      err(`error: ${escapeTerminal(error.message, 2_000)}`);
       return 1;
     }
     throw error;

@@ -1,7 +1,9 @@
 import { DRIFT_CATEGORIES, STEP_KINDS, type DriftCategory, type DriftItem, type Plan, type PlanProblem, type SourceLocation, type Step, type StepKind } from "../model/index.js";
+import { escapeActionsLog, escapeMarkdown, escapeMarkdownCode, escapeTerminal } from "../safety/escape.js";
 
 // Plans and drift reports as text (terminal), Markdown (pull requests, issues) and JSON (machines).
-// Steps never hold secrets, so nothing here can print one.
+// Steps never hold secrets, so nothing here can print one. Every value from tokens.yaml or the
+// tenant goes through the escaper of the output kind (safety/escape.ts); JSON needs none.
 
 export const PLAN_FORMAT_VERSION = 1;
 
@@ -12,6 +14,16 @@ export interface RenderOptions {
   sourceLink?: (location: SourceLocation) => string | undefined;
   /** Where tokens.yaml declares a serial, so plan steps can link to it too (Markdown only). */
   locate?: (serial: string) => SourceLocation | undefined;
+  /** Text goes to a GitHub Actions log (GITHUB_ACTIONS=true): values also cannot start a `::command::`. */
+  actionsLog?: boolean;
+}
+
+type Escape = (text: string, limit?: number) => string;
+/** Messages and fixes are our sentences quoting outside values: longer than one value, still capped. */
+const MESSAGE_LIMIT = 1_000;
+
+function textEscaper(options: RenderOptions): Escape {
+  return options.actionsLog === true ? escapeActionsLog : escapeTerminal;
 }
 
 const ANSI = { red: 31, green: 32, yellow: 33, blue: 34, magenta: 35, cyan: 36, dim: 2, bold: 1 } as const;
@@ -45,22 +57,22 @@ function summaryLine(plan: Plan): string {
   return order.map((k) => `${counts[k]} to ${k}`).join(", ");
 }
 
-/** What the step does, in words, without the kind. */
-function describe(step: Step): string {
+/** What the step does, in words, without the kind; `esc` shows each outside value, `code` each identifier. */
+function describe(step: Step, esc: Escape, code: Escape = esc): string {
   switch (step.kind) {
     case "create": {
       const a = step.attributes;
-      const to = step.assignTo ? ` → ${step.assignTo.upn}` : " (to the pool)";
-      return `${a.manufacturer} ${a.model}, ${a.timeIntervalInSeconds} s, ${a.hashFunction}${step.displayName ? `, "${step.displayName}"` : ""}${to}`;
+      const to = step.assignTo ? ` → ${code(step.assignTo.upn)}` : " (to the pool)";
+      return `${esc(a.manufacturer)} ${esc(a.model)}, ${a.timeIntervalInSeconds} s, ${esc(a.hashFunction)}${step.displayName ? `, "${esc(step.displayName)}"` : ""}${to}`;
     }
     case "assign":
-      return `→ ${step.to.upn}`;
+      return `→ ${code(step.to.upn)}`;
     case "activate":
-      return `for ${step.user.upn}${step.displayName ? `, name "${step.displayName}"` : ""}`;
+      return `for ${code(step.user.upn)}${step.displayName ? `, name "${esc(step.displayName)}"` : ""}`;
     case "unassign":
-      return `from ${step.from.upn} (${UNASSIGN_REASONS[step.reason]})`;
+      return `from ${code(step.from.upn)} (${UNASSIGN_REASONS[step.reason]})`;
     case "update":
-      return step.changes.map((c) => `${c.field} ${JSON.stringify(c.from)} → ${JSON.stringify(c.to)}`).join(", ");
+      return step.changes.map((c) => `${esc(c.field)} ${esc(JSON.stringify(c.from) ?? "")} → ${esc(JSON.stringify(c.to) ?? "")}`).join(", ");
     case "delete":
       return step.reason === "retired" ? "retired in tokens.yaml" : "not in tokens.yaml (policy.unmanaged: delete)";
   }
@@ -73,21 +85,23 @@ const UNASSIGN_REASONS: Record<Extract<Step, { kind: "unassign" }>["reason"], st
   retire: "retired",
 };
 
-function where(p: PlanProblem): string {
-  return p.location ? `${p.location.file}:${p.location.line}:${p.location.column}` : p.serial;
+function where(p: PlanProblem, esc: Escape): string {
+  return esc(p.location ? `${p.location.file}:${p.location.line}:${p.location.column}` : p.serial);
 }
 
 export function renderPlanText(plan: Plan, options: RenderOptions = {}): string {
   const paint = painter(options.color === true);
+  const esc = textEscaper(options);
   const lines: string[] = [];
   if (hasChanges(plan)) {
     lines.push(paint("bold", `Plan: ${summaryLine(plan)}`), "");
+    const serials = plan.steps.map((s) => esc(s.serial));
     // A loop, not Math.max(...steps): spreading 100k+ arguments overflows the call stack.
-    const width = plan.steps.reduce((widest, s) => Math.max(widest, s.serial.length), 0);
-    for (const step of plan.steps) {
+    const width = serials.reduce((widest, s) => Math.max(widest, s.length), 0);
+    plan.steps.forEach((step, index) => {
       const { mark, colour } = SYMBOL[step.kind];
-      lines.push(`  ${paint(colour, `${mark} ${step.kind.padEnd(8)}`)}  ${step.serial.padEnd(width)}  ${describe(step)}`);
-    }
+      lines.push(`  ${paint(colour, `${mark} ${step.kind.padEnd(8)}`)}  ${(serials[index] ?? "").padEnd(width)}  ${describe(step, esc)}`);
+    });
   } else if (plan.errors.length > 0) {
     // Tokens with errors have no steps: "no changes" would claim the tenant matches when it may not.
     lines.push(paint("red", "Plan: nothing can be applied until the errors below are fixed."));
@@ -96,15 +110,15 @@ export function renderPlanText(plan: Plan, options: RenderOptions = {}): string 
   }
   if (plan.errors.length > 0) {
     lines.push("", paint("red", `Errors (${plan.errors.length}): nothing is applied until they are fixed`));
-    for (const e of plan.errors) lines.push(`  ${where(e)}  ${e.serial}  [${e.code}] ${e.message}`, `      fix: ${e.fix}`);
+    for (const e of plan.errors) lines.push(`  ${where(e, esc)}  ${esc(e.serial)}  [${e.code}] ${esc(e.message, MESSAGE_LIMIT)}`, `      fix: ${esc(e.fix, MESSAGE_LIMIT)}`);
   }
   if (plan.warnings.length > 0) {
     lines.push("", paint("yellow", `Warnings (${plan.warnings.length}):`));
-    for (const w of plan.warnings) lines.push(`  ${where(w)}  ${w.serial}  [${w.code}] ${w.message}`, `      fix: ${w.fix}`);
+    for (const w of plan.warnings) lines.push(`  ${where(w, esc)}  ${esc(w.serial)}  [${w.code}] ${esc(w.message, MESSAGE_LIMIT)}`, `      fix: ${esc(w.fix, MESSAGE_LIMIT)}`);
   }
   if (plan.unmanaged.length > 0) {
     lines.push("", paint("yellow", `Unmanaged tokens (${plan.unmanaged.length}, policy.unmanaged: ${plan.unmanagedPolicy}): in Entra, not in tokens.yaml`));
-    for (const u of plan.unmanaged) lines.push(`  ${u.serial}  ${u.status}${u.assignee ? `, held by ${u.assignee}` : ""}`);
+    for (const u of plan.unmanaged) lines.push(`  ${esc(u.serial)}  ${esc(u.status)}${u.assignee ? `, held by ${esc(u.assignee)}` : ""}`);
   }
   if (plan.deletionGuard) {
     lines.push("", paint("red", deletionGuardText(plan.deletionGuard)));
@@ -116,13 +130,16 @@ export function deletionGuardText(guard: { deletes: number; limit: number }): st
   return `Deletion guard: this plan deletes ${guard.deletes} tokens, more than policy.maxDeletes (${guard.limit}). Review the list, then run again with --allow-deletes, or raise policy.maxDeletes.`;
 }
 
-const escapeCell = (text: string) => text.replace(/\|/g, "\\|").replace(/\r?\n/g, " ");
-
 function linked(p: { serial: string; location?: SourceLocation | undefined }, options: RenderOptions): string {
   const url = p.location ? options.sourceLink?.(p.location) : undefined;
-  return url ? `[\`${escapeCell(p.serial)}\`](${url})` : `\`${escapeCell(p.serial)}\``;
+  // The URL is ours (repository, commit, line); only the path part can come from outside, so it is encoded.
+  return url ? `[${escapeMarkdownCode(p.serial)}](${encodeURI(url).replace(/[()]/g, (c) => `%${c.charCodeAt(0).toString(16).toUpperCase()}`)})` : escapeMarkdownCode(p.serial);
 }
 
+/**
+ * Counts, deletion guard, errors and warnings come before the steps and the unmanaged list: when
+ * GitHub's size limit cuts a report, what is cut is detail, never what decides a review.
+ */
 export function renderPlanMarkdown(plan: Plan, options: RenderOptions = {}): string {
   const lines: string[] = ["### entra-tokens plan", ""];
   if (hasChanges(plan)) {
@@ -130,29 +147,29 @@ export function renderPlanMarkdown(plan: Plan, options: RenderOptions = {}): str
     const counts = countSteps(plan);
     lines.push("| step | tokens |", "|---|---|");
     for (const kind of STEP_KINDS) if (counts[kind] > 0) lines.push(`| ${SYMBOL[kind].mark} ${kind} | ${counts[kind]} |`);
-    for (const kind of STEP_KINDS) {
-      const group = plan.steps.filter((s) => s.kind === kind);
-      if (group.length === 0) continue;
-      lines.push("", `#### ${SYMBOL[kind].mark} ${kind} (${group.length})`, "", "| serial | details |", "|---|---|");
-      for (const step of group) lines.push(`| ${linked({ serial: step.serial, location: options.locate?.(step.serial) }, options)} | ${escapeCell(describe(step))} |`);
-    }
   } else if (plan.errors.length > 0) {
     lines.push("**Nothing can be applied** until the errors below are fixed.");
   } else {
     lines.push("**No changes**: the tenant matches tokens.yaml.");
   }
+  if (plan.deletionGuard) lines.push("", `> :stop_sign: ${deletionGuardText(plan.deletionGuard)}`);
   const problems = (title: string, list: PlanProblem[]) => {
     if (list.length === 0) return;
     lines.push("", `#### ${title} (${list.length})`, "", "| serial | problem | fix |", "|---|---|---|");
-    for (const p of list) lines.push(`| ${linked(p, options)} | ${escapeCell(`[${p.code}] ${p.message}`)} | ${escapeCell(p.fix)} |`);
+    for (const p of list) lines.push(`| ${linked(p, options)} | ${escapeMarkdown(`[${p.code}] ${p.message}`, MESSAGE_LIMIT)} | ${escapeMarkdown(p.fix, MESSAGE_LIMIT)} |`);
   };
   problems(":x: Errors: nothing is applied until they are fixed", plan.errors);
   problems(":warning: Warnings", plan.warnings);
+  for (const kind of STEP_KINDS) {
+    const group = plan.steps.filter((s) => s.kind === kind);
+    if (group.length === 0) continue;
+    lines.push("", `#### ${SYMBOL[kind].mark} ${kind} (${group.length})`, "", "| serial | details |", "|---|---|");
+    for (const step of group) lines.push(`| ${linked({ serial: step.serial, location: options.locate?.(step.serial) }, options)} | ${describe(step, escapeMarkdown, escapeMarkdownCode)} |`);
+  }
   if (plan.unmanaged.length > 0) {
     lines.push("", `#### Unmanaged tokens (${plan.unmanaged.length}, policy: ${plan.unmanagedPolicy})`, "", "| serial | status | held by |", "|---|---|---|");
-    for (const u of plan.unmanaged) lines.push(`| \`${escapeCell(u.serial)}\` | ${u.status} | ${escapeCell(u.assignee ?? "")} |`);
+    for (const u of plan.unmanaged) lines.push(`| ${escapeMarkdownCode(u.serial)} | ${escapeMarkdown(u.status)} | ${u.assignee ? escapeMarkdownCode(u.assignee) : ""} |`);
   }
-  if (plan.deletionGuard) lines.push("", `> :stop_sign: ${deletionGuardText(plan.deletionGuard)}`);
   return `${lines.join("\n")}\n`;
 }
 
@@ -199,6 +216,7 @@ export function driftCounts(items: readonly DriftItem[]): Record<DriftCategory, 
 
 export function renderDriftText(items: readonly DriftItem[], options: RenderOptions = {}): string {
   const paint = painter(options.color === true);
+  const esc = textEscaper(options);
   if (items.length === 0) return `${paint("green", "No drift: the tenant matches tokens.yaml.")}\n`;
   const counts = driftCounts(items);
   const lines = [paint("bold", `Drift: ${items.length} findings`)];
@@ -208,8 +226,8 @@ export function renderDriftText(items: readonly DriftItem[], options: RenderOpti
     if (group.length === 0) continue;
     lines.push("", paint("yellow", `${DRIFT_TITLES[c]} (${group.length})`));
     for (const i of group) {
-      const at = i.location ? `${i.location.file}:${i.location.line}  ` : "";
-      lines.push(`  ${at}${i.serial}${i.user ? `  ${i.user}` : ""}`, `      desired: ${i.desired}; live: ${i.live}`, `      fix: ${i.fix}`);
+      const at = i.location ? `${esc(`${i.location.file}:${i.location.line}`)}  ` : "";
+      lines.push(`  ${at}${esc(i.serial)}${i.user ? `  ${esc(i.user)}` : ""}`, `      desired: ${esc(i.desired, MESSAGE_LIMIT)}; live: ${esc(i.live, MESSAGE_LIMIT)}`, `      fix: ${esc(i.fix, MESSAGE_LIMIT)}`);
     }
   }
   return `${lines.join("\n")}\n`;
@@ -225,7 +243,7 @@ export function renderDriftMarkdown(items: readonly DriftItem[], options: Render
     const group = items.filter((i) => i.category === c);
     if (group.length === 0) continue;
     lines.push("", `#### ${DRIFT_TITLES[c]} (${group.length})`, "", "| serial | user | desired | live | suggested fix |", "|---|---|---|---|---|");
-    for (const i of group) lines.push(`| ${linked(i, options)} | ${escapeCell(i.user ?? "")} | ${escapeCell(i.desired)} | ${escapeCell(i.live)} | ${escapeCell(i.fix)} |`);
+    for (const i of group) lines.push(`| ${linked(i, options)} | ${i.user ? escapeMarkdownCode(i.user) : ""} | ${escapeMarkdown(i.desired, MESSAGE_LIMIT)} | ${escapeMarkdown(i.live, MESSAGE_LIMIT)} | ${escapeMarkdown(i.fix, MESSAGE_LIMIT)} |`);
   }
   return `${lines.join("\n")}\n`;
 }
