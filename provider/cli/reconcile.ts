@@ -108,7 +108,7 @@ function renderPlan(plan: Plan, format: OutputFormat, desired: Desired): string 
 const needsSeed = (plan: Plan) =>
   plan.steps.some((s) => s.kind === "create" || s.kind === "activate" || (s.kind === "update" && s.changes.some((c) => c.field === "timeIntervalInSeconds" || c.field === "hashFunction")));
 
-async function computePlan(options: ReconcileOptions, signal?: AbortSignal): Promise<{ plan: Plan; desired: Desired; repository: TokenRepository; seeds: SeedStore }> {
+async function computePlan(options: ReconcileOptions, secretsRequired: boolean, signal?: AbortSignal): Promise<{ plan: Plan; desired: Desired; repository: TokenRepository; seeds: SeedStore }> {
   const desired = await loadValidDesired(options.file);
   const repository = connect(options, signal);
   const live = await readTenant(repository, desired);
@@ -119,14 +119,23 @@ async function computePlan(options: ReconcileOptions, signal?: AbortSignal): Pro
   const everySerial = new Set(desired.tokens.map((t) => t.serial));
   const optimistic = makePlan(desired, live, { seeds: everySerial, allowDeletes: options.allowDeletes });
   if (!needsSeed(optimistic)) return { plan: optimistic, desired, repository, seeds: new SeedStore() };
-  const seeds = await loadSeeds(options, desired);
+  let seeds: SeedStore;
+  try {
+    seeds = await loadSeeds(options, desired);
+  } catch (error: unknown) {
+    // plan runs in pull requests, which hold no seed secret: it shows every step and says which
+    // checks it could not make. apply (secretsRequired) needs the seeds themselves.
+    if (secretsRequired || !(error instanceof SeedFileError) || error.code !== "seed-secret-unset") throw error;
+    err(`note: the seed files were not opened (${escapeTerminal(error.message, 1_000)}); the plan assumes every seed is there and skips the seed checks, which apply makes`);
+    return { plan: optimistic, desired, repository, seeds: new SeedStore() };
+  }
   return { plan: makePlan(desired, live, { seeds: seeds.serials(), seedFacts: seedFacts(seeds), allowDeletes: options.allowDeletes }), desired, repository, seeds };
 }
 
 /** Exit 0: no changes; 2: changes; 1: errors (like terraform plan -detailed-exitcode). */
 export async function planCommand(options: ReconcileOptions): Promise<number> {
   return guard(async () => {
-    const { plan, desired } = await computePlan(options);
+    const { plan, desired } = await computePlan(options, false);
     const markdown = renderPlanMarkdown(plan, markdownOptions(desired));
     process.stdout.write(options.format === "markdown" ? markdown : renderPlan(plan, options.format, desired));
     const code = plan.errors.length > 0 ? EXIT.failure : hasChanges(plan) ? EXIT.changes : EXIT.ok;
@@ -155,7 +164,7 @@ async function reportGitHubFailure(what: string, run: () => Promise<unknown>): P
 export async function applyCommand(options: ReconcileOptions & { yes: boolean }): Promise<number> {
   return guard(async () => {
     const stop = new AbortController();
-    const { plan, desired, repository, seeds } = await computePlan(options, stop.signal);
+    const { plan, desired, repository, seeds } = await computePlan(options, true, stop.signal);
     const shown = renderPlan(plan, options.format === "json" ? "text" : options.format, desired);
     process.stdout.write(shown);
     if (plan.errors.length > 0 || plan.deletionGuard) {

@@ -4,6 +4,7 @@
  */
 export type SeedErrorCode =
   | "seed-invalid"
+  | "seed-secret-unset"
   | "seed-unreadable"
   | "seed-too-large"
   | "seed-unsafe-text"

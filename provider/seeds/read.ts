@@ -42,7 +42,7 @@ export async function readSeedFile(ref: SeedFileRef, env: Env = process.env): Pr
   const secret = (variable: string | undefined, what: string): string | undefined => {
     if (variable === undefined) return undefined;
     const value = env[variable];
-    if (value === undefined || value === "") throw new SeedFileError(ref.path, `the ${what} is expected in the environment variable ${variable}, which is not set`, `set ${variable} (in CI: from a repository secret)`);
+    if (value === undefined || value === "") throw new SeedFileError(ref.path, `the ${what} is expected in the environment variable ${variable}, which is not set`, `set ${variable} (in CI: from an environment secret of the deploy job)`, undefined, undefined, "seed-secret-unset");
     return value;
   };
   const bytes = await readBytes(ref.path, "check the path in tokens.yaml `seeds` (relative to tokens.yaml) or --seeds");
