@@ -9,7 +9,7 @@ import { DRIFT_LABEL, DRIFT_MARKER, fitToLimit, GitHubError, GitHubReporter, PLA
 import type { GraphEmulator } from "../emulator/server.js";
 import { runCli } from "./support/cli.js";
 import { ADMIN_APP, clientEnv, startHttpsEmulator, TENANT } from "./support/emulator.js";
-import { FakeActionsOidc, FakeGitHub } from "./support/fake-github.js";
+import { ACTIONS_BOT, ATTACKER, FakeActionsOidc, FakeGitHub } from "./support/fake-github.js";
 import { workspace } from "./support/workspace.js";
 
 const ROOT = join(__dirname, "..", "..");
@@ -39,7 +39,7 @@ describe("GitHub reporter against a fake GitHub REST API (real HTTP)", function 
   afterEach(() => github.stop());
 
   it("creates the plan comment once, then updates that same comment", async () => {
-    github.comments.push({ id: 1, issue: 7, body: "LGTM from a human" });
+    github.comments.push({ id: 1, issue: 7, body: "LGTM from a human", user: ATTACKER });
     const reporter = new GitHubReporter(contextFor(github));
     const first = await reporter.upsertPullRequestComment(7, "**1 to create**");
     assert.equal(first.action, "created");
@@ -68,9 +68,30 @@ describe("GitHub reporter against a fake GitHub REST API (real HTTP)", function 
     assert.equal(github.issues.filter((i) => i.state === "open").length, 1);
   });
 
+  it("never adopts a comment or issue someone else wrote with our marker", async () => {
+    github.comments.push({ id: 1, issue: 7, body: `looks good ${PLAN_MARKER}`, user: ATTACKER });
+    github.issues.push({ number: 1, user: ATTACKER, title: "fake drift", body: `${DRIFT_MARKER}\nall fine`, labels: [DRIFT_LABEL], state: "open" });
+    const reporter = new GitHubReporter(contextFor(github));
+    assert.equal((await reporter.upsertPullRequestComment(7, "**1 to create**")).action, "created");
+    assert.equal(github.comments.find((c) => c.id === 1)?.body, `looks good ${PLAN_MARKER}`, "the attacker's comment is not edited");
+    assert.equal((await reporter.syncDriftIssue("| Missing from the tenant | 1 |", true)).action, "opened");
+    assert.equal(github.issues[0]?.body, `${DRIFT_MARKER}\nall fine`, "the attacker's issue is not edited");
+    assert.ok(github.requests.includes("GET /user"), "asked GitHub who the token is");
+  });
+
+  it("with a user's token, adopts only what that user wrote (GET /user)", async () => {
+    await github.stop();
+    github = await new FakeGitHub("ghp_user_token", { login: "ops-bot", id: 7, type: "User" }, "user").start();
+    github.comments.push({ id: 1, issue: 7, body: `${PLAN_MARKER}\nold`, user: ACTIONS_BOT });
+    const reporter = new GitHubReporter(contextFor(github));
+    assert.equal((await reporter.upsertPullRequestComment(7, "new")).action, "created");
+    assert.equal((await reporter.upsertPullRequestComment(7, "newer")).action, "updated");
+    assert.equal(github.comments.filter((c) => c.user.login === "ops-bot").length, 1);
+  });
+
   it("finds its drift issue even when GitHub dropped the label, and puts the label back", async () => {
-    github.issues.push({ number: 1, title: "ours, unlabelled", body: `${DRIFT_MARKER}\nold`, labels: [], state: "open" });
-    github.issues.push({ number: 2, title: "a human's issue", body: "tokens are late", labels: [DRIFT_LABEL], state: "open" });
+    github.issues.push({ number: 1, user: ACTIONS_BOT, title: "ours, unlabelled", body: `${DRIFT_MARKER}\nold`, labels: [], state: "open" });
+    github.issues.push({ number: 2, user: ATTACKER, title: "a human's issue", body: "tokens are late", labels: [DRIFT_LABEL], state: "open" });
     const reporter = new GitHubReporter(contextFor(github));
     assert.equal((await reporter.syncDriftIssue("| Missing from the tenant | 1 |", true)).action, "updated");
     assert.equal(github.issues.length, 2, "no duplicate");

@@ -1,4 +1,4 @@
-import { existsSync, promises as fs } from "node:fs";
+import { existsSync } from "node:fs";
 import { dirname, relative, resolve } from "node:path";
 import { parseUsersFile } from "../desired/assign.js";
 import { addDelivery, type SeedEntry } from "../desired/delivery.js";
@@ -7,6 +7,9 @@ import { importTenant } from "../desired/import.js";
 import { leaver, replaceToken, retireTokens, type LifecycleResult } from "../desired/lifecycle.js";
 import { readLive } from "../graph/live.js";
 import type { Desired, SeedFileRef, SeedFormat } from "../model/index.js";
+import { MAX_FILE_BYTES } from "../desired/load.js";
+import { readInputText } from "../safety/regular-file.js";
+import { replaceFile } from "../safety/replace-file.js";
 import { readSeedFile } from "../seeds/read.js";
 import { connect, guard, loadValidDesired, type ConnectionOptions } from "./reconcile.js";
 
@@ -21,8 +24,8 @@ interface EditFlags {
   dryRun: boolean;
 }
 
-/** Prints the diff (dry run) or writes the file atomically. */
-async function writeEdit(flags: EditFlags, before: string, after: string, summary: readonly string[]): Promise<number> {
+/** Prints the diff (dry run) or writes the file atomically; `existed` false: a new file. */
+async function writeEdit(flags: EditFlags, before: string, after: string, summary: readonly string[], existed = true): Promise<number> {
   for (const line of summary) out(line);
   if (flags.dryRun) {
     process.stdout.write(unifiedDiff(flags.file, before, after));
@@ -30,18 +33,20 @@ async function writeEdit(flags: EditFlags, before: string, after: string, summar
     return 0;
   }
   if (before === after) return 0;
-  await fs.writeFile(`${flags.file}.tmp`, after);
-  await fs.rename(`${flags.file}.tmp`, flags.file);
+  await replaceFile(flags.file, after, existed ? before : null);
   out(`Updated ${flags.file}. ${REVIEW}`);
   return 0;
 }
+
+/** A users file lists people, one a line: 4 MiB is some 50,000 addresses. */
+export const USERS_FILE_BYTES = 4 * 1024 * 1024;
 
 const today = () => new Date().toISOString().slice(0, 10);
 
 export async function importCommand(flags: EditFlags & ConnectionOptions & { selfService: boolean }): Promise<number> {
   return guard(async () => {
     const exists = existsSync(flags.file);
-    const before = exists ? await fs.readFile(flags.file, "utf8") : "";
+    const before = exists ? await readInputText(flags.file, "--file", MAX_FILE_BYTES) : "";
     const desired: Desired = exists
       ? await loadValidDesired(flags.file)
       : { file: flags.file, version: 1, policy: { unmanaged: "report", maxDeletes: 0 }, seedFiles: [], tokens: [] };
@@ -60,7 +65,7 @@ export async function importCommand(flags: EditFlags & ConnectionOptions & { sel
       ...result.claimed.map((c) => `${c.serial}: claimed by ${c.upn} (self-service), recorded as theirs`),
       ...result.unresolved.map((s) => `${s}: held by an account Graph cannot name; written as a pool token`),
     ];
-    return writeEdit(flags, before, result.text, summary);
+    return writeEdit(flags, before, result.text, summary, exists);
   });
 }
 
@@ -98,8 +103,8 @@ export async function addCommand(seedFile: string, flags: AddFlags): Promise<num
       ...(manufacturer === undefined ? {} : { manufacturer }),
       ...(model === undefined ? {} : { model }),
     }));
-    const users = flags.users === undefined ? undefined : parseUsersFile(await fs.readFile(flags.users, "utf8"), flags.users);
-    const before = await fs.readFile(flags.file, "utf8");
+    const users = flags.users === undefined ? undefined : parseUsersFile(await readInputText(flags.users, "--users", USERS_FILE_BYTES), flags.users);
+    const before = await readInputText(flags.file, "--file", MAX_FILE_BYTES);
     const result = addDelivery(flags.file, before, delivered, { seedEntry: entry, state: flags.state, ...(users ? { users } : {}) });
     const pooled = result.added.filter((a) => a.upn === undefined).length;
     const summary = [
@@ -113,7 +118,7 @@ export async function addCommand(seedFile: string, flags: AddFlags): Promise<num
 
 async function lifecycleEdit(flags: EditFlags, edit: (text: string) => LifecycleResult): Promise<number> {
   return guard(async () => {
-    const before = await fs.readFile(flags.file, "utf8");
+    const before = await readInputText(flags.file, "--file", MAX_FILE_BYTES);
     const result = edit(before);
     return writeEdit(flags, before, result.text, result.changes);
   });

@@ -19,6 +19,8 @@ import { seedFacts } from "../seeds/facts.js";
 import { colorWanted, EXIT, type OutputFormat } from "./formats.js";
 import { formatPreflight, runPreflight } from "./preflight.js";
 import { escapeTerminal } from "../safety/escape.js";
+import { InputFileError } from "../safety/regular-file.js";
+import { UnsafeWriteError } from "../safety/replace-file.js";
 import { askOnTerminal, StatusLine, withStatus } from "./terminal.js";
 
 // plan / apply / drift: the I/O edge around the pure planner.
@@ -268,7 +270,7 @@ export async function guard(run: () => Promise<number>): Promise<number> {
   try {
     return await run();
   } catch (error: unknown) {
-    const known = error instanceof ReportedFailure || error instanceof GraphFailure || error instanceof SeedFileError || error instanceof ApplyRefusedError || error instanceof AssignError;
+    const known = error instanceof ReportedFailure || error instanceof GraphFailure || error instanceof SeedFileError || error instanceof ApplyRefusedError || error instanceof AssignError || error instanceof UnsafeWriteError || error instanceof InputFileError;
     const fileError = error instanceof Error && "code" in error && typeof error.code === "string" && "path" in error;
     if (known || fileError) {
       // Messages quote outside text (paths, serials, Graph's answers): shown escaped, never replayed.

@@ -8,8 +8,12 @@ import { entraCsv, entraJson, type ExportRow } from "../seeds/export.js";
 import type { Seed } from "../seeds/model.js";
 import { decodeBase32 } from "../seeds/normalize.js";
 import { writePskc } from "../seeds/pskc.js";
+import { MAX_FILE_BYTES } from "../desired/load.js";
+import { readInputText } from "../safety/regular-file.js";
+import { replaceFile } from "../safety/replace-file.js";
 import { append, readSeedFile, readSeedFiles } from "../seeds/read.js";
 import { EXIT, type ExportFormat, type ListFormat } from "./formats.js";
+import { USERS_FILE_BYTES } from "./lifecycle.js";
 import { guard, loadValidDesired, ReportedFailure } from "./reconcile.js";
 
 // seeds import / list / export and assign: the file side of enrolment. Secrets go only into files
@@ -273,15 +277,15 @@ export async function exportCommand(options: { file: string; format: ExportForma
 
 export async function assignCommand(options: { file: string; users: string; state: "assigned" | "activated"; dryRun: boolean }): Promise<number> {
   return guard(async () => {
-    const users = parseUsersFile(await fs.readFile(options.users, "utf8"), options.users);
-    const result = assignFromPool(await fs.readFile(options.file, "utf8"), options.file, users, options.state);
+    const users = parseUsersFile(await readInputText(options.users, "--users", USERS_FILE_BYTES), options.users);
+    const before = await readInputText(options.file, "--file", MAX_FILE_BYTES);
+    const result = assignFromPool(before, options.file, users, options.state);
     for (const a of result.assigned) process.stdout.write(`${a.serial} → ${a.upn}\n`);
     for (const s of result.skipped) process.stdout.write(`skipped ${s.upn}: ${s.reason}\n`);
     if (options.dryRun) {
       process.stdout.write(`(dry run: ${options.file} unchanged)\n`);
     } else if (result.assigned.length > 0) {
-      await fs.writeFile(`${options.file}.tmp`, result.text);
-      await fs.rename(`${options.file}.tmp`, options.file);
+      await replaceFile(options.file, result.text, before);
       process.stdout.write(`Updated ${options.file}: ${result.assigned.length} tokens assigned. Review with git diff, then open a pull request.\n`);
     }
     return EXIT.ok;

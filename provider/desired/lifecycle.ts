@@ -14,7 +14,8 @@ export interface LifecycleResult {
 /** Marks tokens retired: the next apply unassigns and deletes them; the entry stays, with a dated note. */
 export function retireTokens(file: string, text: string, serials: readonly string[], today: string, why = "lost or broken"): LifecycleResult {
   const edit = openTokens(text, file);
-  const changes = serials.map((serial) => retire(edit, declared(edit, serial), today, why));
+  // `retire P-1 P-1` retires once: one history note, not two.
+  const changes = [...new Set(serials)].map((serial) => retire(edit, declared(edit, serial), today, why));
   return { text: finishEdit(edit), changes };
 }
 

@@ -1,12 +1,15 @@
-import { appendFile, readFile } from "node:fs/promises";
+import { constants, promises as fs } from "node:fs";
 import { relative } from "node:path";
 import { retry } from "@octokit/plugin-retry";
 import { throttling } from "@octokit/plugin-throttling";
 import { Octokit } from "@octokit/rest";
 import type { SourceLocation } from "../model/index.js";
+import { escapeTerminal } from "../safety/escape.js";
+import { readInputText } from "../safety/regular-file.js";
 
 // Reports on GitHub: one sticky plan comment per pull request, one drift issue per repository,
-// and the Actions job summary. The hidden markers let us find our own comment and issue again.
+// and the Actions job summary. The hidden markers let us find our own comment and issue again,
+// but only among those the job's own identity wrote: anyone can type a marker.
 
 export const PLAN_MARKER = "<!-- entra-tokens:plan -->";
 export const DRIFT_MARKER = "<!-- entra-tokens:drift -->";
@@ -22,7 +25,12 @@ export interface GitHubContext {
   repo: string;
   token: string;
   apiUrl: string;
+  /** Who the token writes as, when set (ENTRA_TOKENS_GITHUB_LOGIN, e.g. `my-app[bot]`); found out otherwise. */
+  login?: string;
 }
+
+/** The author of what GitHub Actions' GITHUB_TOKEN writes (docs.github.com, "Automatic token authentication"). */
+export const ACTIONS_BOT_LOGIN = "github-actions[bot]";
 
 type Env = Readonly<Record<string, string | undefined>>;
 
@@ -35,11 +43,16 @@ export function contextFromEnv(env: Env = process.env): GitHubContext {
   }
   if (!token) throw new GitHubError("GITHUB_TOKEN is not set; in a workflow pass `env: GITHUB_TOKEN: ${{ github.token }}`");
   const [owner = "", repo = ""] = repository.split("/");
+  const login = env["ENTRA_TOKENS_GITHUB_LOGIN"];
+  if (login !== undefined && !/^[A-Za-z0-9][A-Za-z0-9-]{0,38}(\[bot\])?$/.test(login)) {
+    throw new GitHubError("ENTRA_TOKENS_GITHUB_LOGIN is not a GitHub login: give the user's login, or `<app-slug>[bot]` for a GitHub App's token");
+  }
   return {
     owner,
     repo,
     token,
     apiUrl: env["GITHUB_API_URL"] ?? "https://api.github.com",
+    ...(login ? { login } : {}),
   };
 }
 
@@ -48,7 +61,8 @@ export async function pullRequestNumber(env: Env = process.env): Promise<number>
   const eventPath = env["GITHUB_EVENT_PATH"];
   if (eventPath) {
     try {
-      const event: unknown = JSON.parse(await readFile(eventPath, "utf8"));
+      // GitHub's event payloads are at most a few MB; a FIFO or device here is refused, not read.
+      const event: unknown = JSON.parse(await readInputText(eventPath, "GITHUB_EVENT_PATH", 32 * 1024 * 1024));
       const number = field(field(event, "pull_request"), "number");
       if (typeof number === "number") return number;
     } catch {
@@ -112,6 +126,7 @@ function describe(error: unknown, what: string): GitHubError {
 
 export class GitHubReporter {
   private readonly octokit: InstanceType<typeof RetryingOctokit>;
+  private login: Promise<string> | undefined;
 
   constructor(
     private readonly context: GitHubContext,
@@ -133,13 +148,40 @@ export class GitHubReporter {
     });
   }
 
+  /**
+   * The login our comments and issues carry. A user's token: GET /user names it. An installation
+   * token cannot call GET /user (403 "Resource not accessible by integration", docs.github.com
+   * REST "Get the authenticated user"); in Actions that is GITHUB_TOKEN, which writes as
+   * github-actions[bot]. A GitHub App's own token writes as `<app-slug>[bot]`: set
+   * ENTRA_TOKENS_GITHUB_LOGIN to it. A wrong guess only makes us write a new report, never adopt one.
+   */
+  private ownLogin(): Promise<string> {
+    this.login ??= this.context.login !== undefined
+      ? Promise.resolve(this.context.login)
+      : this.octokit.rest.users.getAuthenticated().then(
+          (response) => response.data.login,
+          (error: unknown) => {
+            if (field(error, "status") === 403) return ACTIONS_BOT_LOGIN;
+            throw error;
+          },
+        );
+    return this.login;
+  }
+
+  /** Written by us: by our login, and carrying the marker. */
+  private async ours(marker: string): Promise<(item: { body?: string | null; user?: { login?: string } | null }) => boolean> {
+    const login = await this.ownLogin();
+    return (item) => item.user?.login === login && item.body?.includes(marker) === true;
+  }
+
   /** Creates the plan comment, or updates the one already there: never a second one. */
   async upsertPullRequestComment(pullNumber: number, markdown: string): Promise<{ action: "created" | "updated"; url: string }> {
     const body = fitToLimit(`${PLAN_MARKER}\n${markdown}`, BODY_LIMIT);
     const { owner, repo } = this.context;
     try {
+      const isOurs = await this.ours(PLAN_MARKER);
       const comments = await this.octokit.paginate(this.octokit.rest.issues.listComments, { owner, repo, issue_number: pullNumber, per_page: 100 });
-      const ours = comments.find((c) => c.body?.includes(PLAN_MARKER));
+      const ours = comments.find(isOurs);
       if (ours) {
         const updated = await this.octokit.rest.issues.updateComment({ owner, repo, comment_id: ours.id, body });
         return { action: "updated", url: updated.data.html_url };
@@ -157,7 +199,8 @@ export class GitHubReporter {
    */
   private async findDriftIssue(): Promise<{ number: number } | undefined> {
     const { owner, repo } = this.context;
-    const isOurs = (issue: { body?: string | null; pull_request?: unknown }) => issue.pull_request === undefined && issue.body?.includes(DRIFT_MARKER) === true;
+    const written = await this.ours(DRIFT_MARKER);
+    const isOurs = (issue: { body?: string | null; user?: { login?: string } | null; pull_request?: unknown }) => issue.pull_request === undefined && written(issue);
     const labelled = await this.octokit.paginate(this.octokit.rest.issues.listForRepo, { owner, repo, labels: DRIFT_LABEL, state: "open", per_page: 100 });
     return labelled.find(isOurs) ?? (await this.octokit.paginate(this.octokit.rest.issues.listForRepo, { owner, repo, state: "open", per_page: 100 })).find(isOurs);
   }
@@ -193,9 +236,16 @@ export async function writeJobSummary(markdown: string, env: Env = process.env):
   const path = env["GITHUB_STEP_SUMMARY"];
   if (!path) return false;
   try {
-    await appendFile(path, `${fitToLimit(markdown, SUMMARY_LIMIT)}\n`);
+    // Appended only to a regular file: no link is followed, and a FIFO (O_NONBLOCK) is refused, not waited on.
+    const handle = await fs.open(path, constants.O_WRONLY | constants.O_APPEND | constants.O_CREAT | constants.O_NOFOLLOW | constants.O_NONBLOCK, 0o644);
+    try {
+      if (!(await handle.stat()).isFile()) throw new Error("not a regular file");
+      await handle.appendFile(`${fitToLimit(markdown, SUMMARY_LIMIT)}\n`);
+    } finally {
+      await handle.close();
+    }
   } catch (error: unknown) {
-    throw new GitHubError(`could not write the job summary to ${path} (${error instanceof Error ? error.message : String(error)}): check GITHUB_STEP_SUMMARY`);
+    throw new GitHubError(`could not write the job summary to ${escapeTerminal(path)} (${escapeTerminal(error instanceof Error ? error.message : String(error))}): check GITHUB_STEP_SUMMARY`);
   }
   return true;
 }

@@ -1,8 +1,10 @@
 import { constants, promises as fs } from "node:fs";
+import { showEscaped } from "./characters.js";
 
 // Reading a path a user (or a pull request) names: a FIFO would block forever, /dev/zero or
-// /dev/urandom never end, a directory is no file. Only regular files are read, checked on the
-// open handle (no race between a check and the read), and never more than `maxBytes`.
+// /dev/urandom never end, a directory is no file, and a symbolic link (git stores them) may point
+// anywhere, e.g. /etc/passwd. Only regular files are read, checked on the open handle (no race
+// between a check and the read), never through a link, and never more than `maxBytes`.
 
 export type RegularFileResult =
   | { ok: true; bytes: Buffer }
@@ -12,9 +14,11 @@ export async function readRegularFile(path: string, maxBytes: number): Promise<R
   let handle: fs.FileHandle;
   try {
     // O_NONBLOCK: opening a FIFO with no writer returns at once instead of waiting for one.
-    handle = await fs.open(path, constants.O_RDONLY | constants.O_NONBLOCK);
+    // O_NOFOLLOW: a link as the last part of the path fails with ELOOP instead of being followed.
+    handle = await fs.open(path, constants.O_RDONLY | constants.O_NONBLOCK | constants.O_NOFOLLOW);
   } catch (error: unknown) {
     const code = errorCode(error);
+    if (code === "ELOOP") return { ok: false, reason: "not-regular", detail: "a symbolic link" };
     return { ok: false, reason: code === "ENOENT" ? "not-found" : "unreadable", detail: code };
   }
   try {
@@ -51,4 +55,24 @@ function kindOf(stat: { isDirectory(): boolean; isFIFO(): boolean; isCharacterDe
   if (stat.isCharacterDevice() || stat.isBlockDevice()) return "a device";
   if (stat.isSocket()) return "a socket";
   return "not a regular file";
+}
+
+/** A file a command was told to read (an option or an environment variable) that is not one it can read. */
+export class InputFileError extends Error {}
+
+/**
+ * The text of `path`, named by `setting` (e.g. `--users`, `GITHUB_EVENT_PATH`), through the same
+ * guards as tokens.yaml: a regular file, not a link, at most `maxBytes`; otherwise an InputFileError
+ * saying what, where and how to fix it.
+ */
+export async function readInputText(path: string, setting: string, maxBytes: number): Promise<string> {
+  const read = await readRegularFile(path, maxBytes);
+  if (read.ok) return read.bytes.toString("utf8");
+  const shown = showEscaped(path.length > 200 ? `${path.slice(0, 199)}…` : path);
+  const why =
+    read.reason === "not-found" ? "does not exist"
+    : read.reason === "not-regular" ? `is ${read.detail}, not a regular file`
+    : read.reason === "too-large" ? `is larger than ${maxBytes} bytes`
+    : `cannot be read (${read.detail})`;
+  throw new InputFileError(`${shown} (${setting}) ${why}; nothing was read from it: point ${setting} at the file itself`);
 }

@@ -15,14 +15,27 @@ function close(server: Server | undefined): Promise<void> {
   return new Promise((resolve) => (server ? server.close(() => resolve()) : resolve()));
 }
 
+/** The `user` object GitHub puts on every comment and issue: who wrote it. */
+export interface GitHubUser {
+  login: string;
+  id: number;
+  type: "User" | "Bot";
+}
+
+/** The author of everything a workflow's GITHUB_TOKEN writes (docs.github.com, "Automatic token authentication"). */
+export const ACTIONS_BOT: GitHubUser = { login: "github-actions[bot]", id: 41898282, type: "Bot" };
+export const ATTACKER: GitHubUser = { login: "mallory", id: 666, type: "User" };
+
 interface Comment {
   id: number;
   issue: number;
   body: string;
+  user: GitHubUser;
 }
 
 interface Issue {
   number: number;
+  user: GitHubUser;
   title: string;
   body: string;
   labels: string[];
@@ -46,7 +59,15 @@ export class FakeGitHub {
   private server: Server | undefined;
   url = "";
 
-  constructor(readonly token = "ghs_fake_token_for_tests") {}
+  /**
+   * `identity` is who the token is. An installation token (GITHUB_TOKEN, a GitHub App's) gets 403
+   * "Resource not accessible by integration" from GET /user, as on GitHub; a user's token gets itself.
+   */
+  constructor(
+    readonly token = "ghs_fake_token_for_tests",
+    readonly identity: GitHubUser = ACTIONS_BOT,
+    readonly tokenKind: "installation" | "user" = "installation",
+  ) {}
 
   async start(): Promise<this> {
     ({ server: this.server, url: this.url } = await listen((req, res) => this.handle(req, res)));
@@ -82,12 +103,15 @@ export class FakeGitHub {
       return send(this.failure.status, { message: this.failure.rateLimit ? "API rate limit exceeded" : "Resource not accessible by integration" }, headers);
     }
     const html = (path: string) => `https://github.example/${path}`;
+    if (url.pathname === "/user" && method === "GET") {
+      return this.tokenKind === "user" ? send(200, this.identity) : send(403, { message: "Resource not accessible by integration", documentation_url: "https://docs.github.com/rest/users/users#get-the-authenticated-user" });
+    }
     let match: RegExpExecArray | null;
     if ((match = /^\/repos\/([^/]+)\/([^/]+)\/issues\/(\d+)\/comments$/.exec(url.pathname))) {
       const issue = Number(match[3]);
       if (method === "GET") return send(200, this.comments.filter((c) => c.issue === issue).map((c) => ({ ...c, html_url: html(`comment/${c.id}`) })));
       if (method === "POST") {
-        const comment = { id: this.nextId++, issue, body: String(body["body"]) };
+        const comment = { id: this.nextId++, issue, body: String(body["body"]), user: this.identity };
         this.comments.push(comment);
         return send(201, { ...comment, html_url: html(`comment/${comment.id}`) });
       }
@@ -105,7 +129,7 @@ export class FakeGitHub {
         return send(200, this.issues.filter((i) => (!label || i.labels.includes(label)) && (state === "all" || i.state === state)).map((i) => ({ ...i, labels: i.labels.map((name) => ({ name })), html_url: html(`issues/${i.number}`) })));
       }
       if (method === "POST") {
-        const issue: Issue = { number: this.issues.length + 1, title: String(body["title"]), body: String(body["body"]), labels: Array.isArray(body["labels"]) ? body["labels"].map(String) : [], state: "open" };
+        const issue: Issue = { number: this.issues.length + 1, user: this.identity, title: String(body["title"]), body: String(body["body"]), labels: Array.isArray(body["labels"]) ? body["labels"].map(String) : [], state: "open" };
         this.issues.push(issue);
         return send(201, { ...issue, html_url: html(`issues/${issue.number}`) });
       }
