@@ -36,7 +36,7 @@ describe("file safety of the editing commands", function () {
     for (const args of [["validate", "-f", link], ["retire", "T1", "--file", link]]) {
       const r = await runCli(args);
       assert.equal(r.code, 1, `${args.join(" ")}: ${r.stderr}`);
-      assert.match(r.stderr, /symbolic link/);
+      assert.match(`${r.stdout}${r.stderr}`, /symbolic link/);
     }
     assert.equal(readFileSync(file, "utf8"), before);
   });

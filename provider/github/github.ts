@@ -168,10 +168,12 @@ export class GitHubReporter {
     return this.login;
   }
 
-  /** Written by us: by our login, and carrying the marker. */
-  private async ours(marker: string): Promise<(item: { body?: string | null; user?: { login?: string } | null }) => boolean> {
+  /** The first of `items` we wrote: carrying the marker and by our login (asked only when a marker is there). */
+  private async findOurs<T extends { body?: string | null; user?: { login?: string } | null }>(items: readonly T[], marker: string): Promise<T | undefined> {
+    const marked = items.filter((item) => item.body?.includes(marker) === true);
+    if (marked.length === 0) return undefined;
     const login = await this.ownLogin();
-    return (item) => item.user?.login === login && item.body?.includes(marker) === true;
+    return marked.find((item) => item.user?.login === login);
   }
 
   /** Creates the plan comment, or updates the one already there: never a second one. */
@@ -179,9 +181,8 @@ export class GitHubReporter {
     const body = fitToLimit(`${PLAN_MARKER}\n${markdown}`, BODY_LIMIT);
     const { owner, repo } = this.context;
     try {
-      const isOurs = await this.ours(PLAN_MARKER);
       const comments = await this.octokit.paginate(this.octokit.rest.issues.listComments, { owner, repo, issue_number: pullNumber, per_page: 100 });
-      const ours = comments.find(isOurs);
+      const ours = await this.findOurs(comments, PLAN_MARKER);
       if (ours) {
         const updated = await this.octokit.rest.issues.updateComment({ owner, repo, comment_id: ours.id, body });
         return { action: "updated", url: updated.data.html_url };
@@ -199,10 +200,9 @@ export class GitHubReporter {
    */
   private async findDriftIssue(): Promise<{ number: number } | undefined> {
     const { owner, repo } = this.context;
-    const written = await this.ours(DRIFT_MARKER);
-    const isOurs = (issue: { body?: string | null; user?: { login?: string } | null; pull_request?: unknown }) => issue.pull_request === undefined && written(issue);
+    const issuesOnly = <T extends { pull_request?: unknown }>(list: T[]) => list.filter((issue) => issue.pull_request === undefined);
     const labelled = await this.octokit.paginate(this.octokit.rest.issues.listForRepo, { owner, repo, labels: DRIFT_LABEL, state: "open", per_page: 100 });
-    return labelled.find(isOurs) ?? (await this.octokit.paginate(this.octokit.rest.issues.listForRepo, { owner, repo, state: "open", per_page: 100 })).find(isOurs);
+    return (await this.findOurs(issuesOnly(labelled), DRIFT_MARKER)) ?? (await this.findOurs(issuesOnly(await this.octokit.paginate(this.octokit.rest.issues.listForRepo, { owner, repo, state: "open", per_page: 100 })), DRIFT_MARKER));
   }
 
   /** Opens or updates the one drift issue while there is drift; closes it when drift is gone. */
