@@ -1,26 +1,21 @@
 import { AssignError } from "../desired/assign.js";
-import { applyPlan, ApplyRefusedError, type ApplyReport, type ProgressEvent } from "../apply/apply.js";
+import { ApplyRefusedError, type ApplyReport, type ProgressEvent } from "../apply/apply.js";
 import { formatDiagnostic, githubAnnotation, workflowCommand } from "../desired/diagnostics.js";
-import { loadDesired } from "../desired/load.js";
-import { GraphClient, type RetryInfo } from "../graph/client.js";
+import type { RetryInfo } from "../graph/client.js";
 import { credentialFromEnv } from "../graph/credentials.js";
 import { GraphFailure } from "../graph/errors.js";
-import { TokenRepository } from "../graph/repository.js";
-import { readLive } from "../graph/live.js";
+import type { TokenRepository } from "../graph/repository.js";
 import type { Desired, Plan } from "../model/index.js";
-import { classifyDrift } from "../plan/drift.js";
 import { contextFromEnv, GitHubError, GitHubReporter, pullRequestNumber, sourceLinker, writeJobSummary } from "../github/github.js";
-import { plan as makePlan } from "../plan/plan.js";
 import { actionableDrift, driftJson, hasChanges, planJson, renderDriftMarkdown, renderDriftText, renderPlanMarkdown, renderPlanText, type RenderOptions } from "../plan/render.js";
+import { applyTenant, connectTenant, driftTenant, loadTenantDesired, planTenant, type Planned, type TenantConnection, type TenantContext } from "../reconcile/core.js";
+import { formatPreflight } from "../reconcile/preflight.js";
 import { SeedFileError } from "../seeds/errors.js";
-import { SeedStore } from "../seeds/model.js";
-import { readSeedFiles } from "../seeds/read.js";
-import { seedFacts } from "../seeds/facts.js";
 import { colorWanted, EXIT, type OutputFormat } from "./formats.js";
-import { formatPreflight, runPreflight } from "./preflight.js";
 import { askOnTerminal, StatusLine, withStatus } from "./terminal.js";
 
-// plan / apply / drift: the I/O edge around the pure planner.
+// plan / apply / drift: the command-line front of the reconcile core. Only this front reads argv and
+// process.env (credentials, ENTRA_TOKENS_GRAPH_URL, seed secrets) and turns them into a TenantContext.
 
 export interface ConnectionOptions {
   graphUrl?: string;
@@ -45,7 +40,7 @@ const status = new StatusLine();
 const err = (text: string) => status.note(text);
 
 export async function loadValidDesired(file: string): Promise<Desired> {
-  const loaded = await loadDesired(file);
+  const loaded = await loadTenantDesired({ file });
   if (!loaded.ok) {
     for (const d of loaded.diagnostics) err(formatDiagnostic(d));
     if (process.env["GITHUB_ACTIONS"] === "true") for (const d of loaded.diagnostics) process.stdout.write(`${githubAnnotation(d)}\n`);
@@ -54,33 +49,41 @@ export async function loadValidDesired(file: string): Promise<Desired> {
   return loaded.desired;
 }
 
-function loadSeeds(options: ReconcileOptions, desired: Desired): Promise<SeedStore> {
-  return readSeedFiles(options.seeds ? options.seeds.map((path) => ({ path })) : desired.seedFiles);
-}
-
-export function connect(options: ConnectionOptions, signal?: AbortSignal): TokenRepository {
+/** The connection this process's environment and flags describe: AZURE_* credentials, --graph-url or ENTRA_TOKENS_GRAPH_URL. */
+function connectionFromEnv(options: ConnectionOptions, signal?: AbortSignal): TenantConnection {
   const { credential } = credentialFromEnv();
   const graphUrl = options.graphUrl ?? process.env["ENTRA_TOKENS_GRAPH_URL"];
   const graphUrlSetting = options.graphUrl ? "--graph-url" : graphUrl ? "ENTRA_TOKENS_GRAPH_URL" : undefined;
-  const client = new GraphClient({
+  return {
     credential,
     ...(graphUrl ? { graphUrl } : {}),
     ...(graphUrlSetting ? { graphUrlSetting } : {}),
     ...(signal ? { signal } : {}),
+    concurrency: options.concurrency,
     onRetry: (info) => err(retryLine(info)),
-  });
-  return new TokenRepository(client, { concurrency: options.concurrency });
+  };
+}
+
+export function connect(options: ConnectionOptions, signal?: AbortSignal): TokenRepository {
+  return connectTenant(connectionFromEnv(options, signal));
+}
+
+function contextFromOptions(options: ReconcileOptions, signal?: AbortSignal): TenantContext {
+  return {
+    ...connectionFromEnv(options, signal),
+    file: options.file,
+    ...(options.seeds ? { seeds: options.seeds } : {}),
+    secrets: process.env,
+    policy: { allowDeletes: options.allowDeletes },
+    // A slow Graph should not look like a hang.
+    whileReading: (run) => withStatus(status, "Reading the tenant from Graph…", run),
+  };
 }
 
 /** What Graph really answered, and which retry of how many this is (the README's budget). */
 export function retryLine(info: RetryInfo): string {
   const what = info.status === "network" ? `the connection to Graph dropped (${info.reason ?? "no answer"})` : info.items ? `Graph answered ${info.items} inside a $batch` : `Graph answered ${info.status}`;
   return `${what}; retrying in ${(info.delayMs / 1000).toFixed(1)} s (retry ${info.attempt} of ${info.maxRetries})`;
-}
-
-/** Reads the tenant, with a status line on a terminal: a slow Graph should not look like a hang. */
-function readTenant(repository: TokenRepository, desired: Desired) {
-  return withStatus(status, "Reading the tenant from Graph…", () => readLive(repository, desired));
 }
 
 /** Markdown links each token to its tokens.yaml line on GitHub (in Actions; plain serials elsewhere). */
@@ -95,26 +98,18 @@ function renderPlan(plan: Plan, format: OutputFormat, desired: Desired): string 
   return renderPlanText(plan, { color: colorWanted(process.stdout) });
 }
 
-/**
- * Steps that need the seed files: creating and activating need the seed; changing the interval or
- * hash needs what the seed file states about the token (its truth). Only these open (and decrypt) them.
- */
-const needsSeed = (plan: Plan) =>
-  plan.steps.some((s) => s.kind === "create" || s.kind === "activate" || (s.kind === "update" && s.changes.some((c) => c.field === "timeIntervalInSeconds" || c.field === "hashFunction")));
-
-async function computePlan(options: ReconcileOptions, signal?: AbortSignal): Promise<{ plan: Plan; desired: Desired; repository: TokenRepository; seeds: SeedStore }> {
+async function computePlan(options: ReconcileOptions, signal?: AbortSignal): Promise<Planned> {
   const desired = await loadValidDesired(options.file);
-  const repository = connect(options, signal);
-  const live = await readTenant(repository, desired);
-  const preflightText = formatPreflight(await runPreflight(repository, desired, live, options.concurrency));
-  if (preflightText !== "") process.stderr.write(preflightText);
-  // Plan first as if every seed were at hand: every seed check of the planner guards a create or
-  // an activate, so a plan without those needs no seed, and the passphrase is not asked for.
-  const everySerial = new Set(desired.tokens.map((t) => t.serial));
-  const optimistic = makePlan(desired, live, { seeds: everySerial, allowDeletes: options.allowDeletes });
-  if (!needsSeed(optimistic)) return { plan: optimistic, desired, repository, seeds: new SeedStore() };
-  const seeds = await loadSeeds(options, desired);
-  return { plan: makePlan(desired, live, { seeds: seeds.serials(), seedFacts: seedFacts(seeds), allowDeletes: options.allowDeletes }), desired, repository, seeds };
+  return planTenant(
+    {
+      ...contextFromOptions(options, signal),
+      onPreflight: (warnings) => {
+        const preflightText = formatPreflight(warnings);
+        if (preflightText !== "") process.stderr.write(preflightText);
+      },
+    },
+    desired,
+  );
 }
 
 /** Exit 0: no changes; 2: changes; 1: errors (like terraform plan -detailed-exitcode). */
@@ -149,7 +144,8 @@ async function reportGitHubFailure(what: string, run: () => Promise<unknown>): P
 export async function applyCommand(options: ReconcileOptions & { yes: boolean }): Promise<number> {
   return guard(async () => {
     const stop = new AbortController();
-    const { plan, desired, repository, seeds } = await computePlan(options, stop.signal);
+    const planned = await computePlan(options, stop.signal);
+    const { plan, desired } = planned;
     const shown = renderPlan(plan, options.format === "json" ? "text" : options.format, desired);
     process.stdout.write(shown);
     if (plan.errors.length > 0 || plan.deletionGuard) {
@@ -167,7 +163,7 @@ export async function applyCommand(options: ReconcileOptions & { yes: boolean })
     };
     process.on("SIGINT", onInterrupt);
     try {
-      const report = await applyPlan(plan, repository, { seeds, onProgress: progressPrinter(stop.signal), signal: stop.signal });
+      const report = await applyTenant(planned, { onProgress: progressPrinter(stop.signal), signal: stop.signal });
       process.stdout.write(renderReport(report, stop.signal.aborted));
       if (stop.signal.aborted) return EXIT.interrupted;
       return report.failed + report.skipped > 0 ? EXIT.failure : EXIT.ok;
@@ -180,9 +176,7 @@ export async function applyCommand(options: ReconcileOptions & { yes: boolean })
 /** Exit 0: no drift; 2: drift; 1: errors. */
 export async function driftCommand(options: ReconcileOptions): Promise<number> {
   return guard(async () => {
-    const desired = await loadValidDesired(options.file);
-    const live = await readTenant(connect(options), desired);
-    const items = classifyDrift(desired, live);
+    const { desired, items } = await driftTenant(contextFromOptions(options), await loadValidDesired(options.file));
     const markdown = renderDriftMarkdown(items, markdownOptions(desired));
     const text = options.format === "json" ? `${JSON.stringify(driftJson(items), null, 2)}\n` : options.format === "markdown" ? markdown : renderDriftText(items, { color: colorWanted(process.stdout) });
     process.stdout.write(text);
