@@ -80,7 +80,7 @@ function contextFromOptions(options: ReconcileOptions, signal?: AbortSignal): Te
   };
 }
 
-/** What Graph really answered, and which retry of how many this is (the README's budget). */
+/** What Graph really answered, and which retry of how many this is (the budget docs/graph-cost.md states). */
 export function retryLine(info: RetryInfo): string {
   const what = info.status === "network" ? `the connection to Graph dropped (${info.reason ?? "no answer"})` : info.items ? `Graph answered ${info.items} inside a $batch` : `Graph answered ${info.status}`;
   return `${what}; retrying in ${(info.delayMs / 1000).toFixed(1)} s (retry ${info.attempt} of ${info.maxRetries})`;
