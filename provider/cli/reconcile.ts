@@ -9,7 +9,9 @@ import type { Desired, Plan } from "../model/index.js";
 import { contextFromEnv, GitHubError, GitHubReporter, pullRequestNumber, sourceLinker, writeJobSummary } from "../github/github.js";
 import { actionableDrift, driftJson, hasChanges, planJson, renderDriftMarkdown, renderDriftText, renderPlanMarkdown, renderPlanText, type RenderOptions } from "../plan/render.js";
 import { applyTenant, connectTenant, driftTenant, loadTenantDesired, planTenant, type Planned, type TenantConnection, type TenantContext } from "../reconcile/core.js";
+import { eachTenant, overallExit, selectTenants, tenantEnv, TenantLayoutError } from "../reconcile/fleet.js";
 import { formatPreflight } from "../reconcile/preflight.js";
+import { tenantLabel, TenantMismatchError } from "../reconcile/tenant.js";
 import { SeedFileError } from "../seeds/errors.js";
 import { colorWanted, EXIT, type OutputFormat } from "./formats.js";
 import { askOnTerminal, StatusLine, withStatus } from "./terminal.js";
@@ -39,20 +41,36 @@ export class ReportedFailure extends Error {}
 const status = new StatusLine();
 const err = (text: string) => status.note(text);
 
-export async function loadValidDesired(file: string): Promise<Desired> {
+type Env = Readonly<Record<string, string | undefined>>;
+
+/**
+ * Where one tenant's run reads its settings and writes: this process's environment and streams,
+ * or (one tenant of many) that tenant's own variables and buffers printed when it is done.
+ */
+export interface TenantIo {
+  env: Env;
+  out: (text: string) => void;
+  note: (text: string) => void;
+  /** A terminal may be asked, progress drawn, Ctrl-C handled, GitHub written: one tenant alone. */
+  alone: boolean;
+}
+
+const processIo: TenantIo = { env: process.env, out: (text) => process.stdout.write(text), note: err, alone: true };
+
+export async function loadValidDesired(file: string, io: TenantIo = processIo): Promise<Desired> {
   const loaded = await loadTenantDesired({ file });
   if (!loaded.ok) {
-    for (const d of loaded.diagnostics) err(formatDiagnostic(d));
-    if (process.env["GITHUB_ACTIONS"] === "true") for (const d of loaded.diagnostics) process.stdout.write(`${githubAnnotation(d)}\n`);
+    for (const d of loaded.diagnostics) io.note(formatDiagnostic(d));
+    if (process.env["GITHUB_ACTIONS"] === "true") for (const d of loaded.diagnostics) io.out(`${githubAnnotation(d)}\n`);
     throw new ReportedFailure(`${file} is invalid; nothing was sent to Entra`);
   }
   return loaded.desired;
 }
 
 /** The connection this process's environment and flags describe: AZURE_* credentials, --graph-url or ENTRA_TOKENS_GRAPH_URL. */
-function connectionFromEnv(options: ConnectionOptions, signal?: AbortSignal): TenantConnection {
-  const { credential } = credentialFromEnv();
-  const graphUrl = options.graphUrl ?? process.env["ENTRA_TOKENS_GRAPH_URL"];
+function connectionFromEnv(options: ConnectionOptions, signal?: AbortSignal, io: TenantIo = processIo): TenantConnection {
+  const { credential } = credentialFromEnv(io.env);
+  const graphUrl = options.graphUrl ?? io.env["ENTRA_TOKENS_GRAPH_URL"];
   const graphUrlSetting = options.graphUrl ? "--graph-url" : graphUrl ? "ENTRA_TOKENS_GRAPH_URL" : undefined;
   return {
     credential,
@@ -60,7 +78,7 @@ function connectionFromEnv(options: ConnectionOptions, signal?: AbortSignal): Te
     ...(graphUrlSetting ? { graphUrlSetting } : {}),
     ...(signal ? { signal } : {}),
     concurrency: options.concurrency,
-    onRetry: (info) => err(retryLine(info)),
+    onRetry: (info) => io.note(retryLine(info)),
   };
 }
 
@@ -68,15 +86,15 @@ export function connect(options: ConnectionOptions, signal?: AbortSignal): Token
   return connectTenant(connectionFromEnv(options, signal));
 }
 
-function contextFromOptions(options: ReconcileOptions, signal?: AbortSignal): TenantContext {
+function contextFromOptions(options: ReconcileOptions, io: TenantIo, signal?: AbortSignal): TenantContext {
   return {
-    ...connectionFromEnv(options, signal),
+    ...connectionFromEnv(options, signal, io),
     file: options.file,
     ...(options.seeds ? { seeds: options.seeds } : {}),
-    secrets: process.env,
+    secrets: io.env,
     policy: { allowDeletes: options.allowDeletes },
     // A slow Graph should not look like a hang.
-    whileReading: (run) => withStatus(status, "Reading the tenant from Graph…", run),
+    ...(io.alone ? { whileReading: <T>(run: () => Promise<T>) => withStatus(status, "Reading the tenant from Graph…", run) } : {}),
   };
 }
 
@@ -89,23 +107,30 @@ export function retryLine(info: RetryInfo): string {
 /** Markdown links each token to its tokens.yaml line on GitHub (in Actions; plain serials elsewhere). */
 function markdownOptions(desired: Desired): RenderOptions {
   const bySerial = new Map(desired.tokens.map((t) => [t.serial, t.location]));
-  return { sourceLink: sourceLinker(), locate: (serial) => bySerial.get(serial) };
+  return { ...tenantOption(desired), sourceLink: sourceLinker(), locate: (serial) => bySerial.get(serial) };
 }
+
+/** Every header and prompt names the tenant the file declares. */
+const tenantOption = (desired: Desired): { tenant?: string } => (desired.tenant ? { tenant: tenantLabel(desired.tenant) } : {});
+const textOptions = (desired: Desired): RenderOptions => ({ ...tenantOption(desired), color: colorWanted(process.stdout) });
+const withTenant = (desired: Desired, json: object): object => (desired.tenant ? { tenant: desired.tenant, ...json } : json);
 
 function renderPlan(plan: Plan, format: OutputFormat, desired: Desired): string {
-  if (format === "json") return `${JSON.stringify(planJson(plan), null, 2)}\n`;
+  if (format === "json") return `${JSON.stringify(withTenant(desired, planJson(plan)), null, 2)}\n`;
   if (format === "markdown") return renderPlanMarkdown(plan, markdownOptions(desired));
-  return renderPlanText(plan, { color: colorWanted(process.stdout) });
+  return renderPlanText(plan, textOptions(desired));
 }
 
-async function computePlan(options: ReconcileOptions, signal?: AbortSignal): Promise<Planned> {
-  const desired = await loadValidDesired(options.file);
+async function computePlan(options: ReconcileOptions, io: TenantIo, signal?: AbortSignal): Promise<Planned> {
+  const desired = await loadValidDesired(options.file, io);
   return planTenant(
     {
-      ...contextFromOptions(options, signal),
+      ...contextFromOptions(options, io, signal),
       onPreflight: (warnings) => {
         const preflightText = formatPreflight(warnings);
-        if (preflightText !== "") process.stderr.write(preflightText);
+        if (preflightText === "") return;
+        if (io.alone) process.stderr.write(preflightText);
+        else io.note(preflightText.trimEnd());
       },
     },
     desired,
@@ -113,12 +138,13 @@ async function computePlan(options: ReconcileOptions, signal?: AbortSignal): Pro
 }
 
 /** Exit 0: no changes; 2: changes; 1: errors (like terraform plan -detailed-exitcode). */
-export async function planCommand(options: ReconcileOptions): Promise<number> {
+export async function planCommand(options: ReconcileOptions, io: TenantIo = processIo): Promise<number> {
   return guard(async () => {
-    const { plan, desired } = await computePlan(options);
+    const { plan, desired } = await computePlan(options, io);
     const markdown = renderPlanMarkdown(plan, markdownOptions(desired));
-    process.stdout.write(options.format === "markdown" ? markdown : renderPlan(plan, options.format, desired));
+    io.out(options.format === "markdown" ? markdown : renderPlan(plan, options.format, desired));
     const code = plan.errors.length > 0 ? EXIT.failure : hasChanges(plan) ? EXIT.changes : EXIT.ok;
+    if (!io.alone) return code;
     await reportGitHubFailure("the job summary", () => writeJobSummary(markdown));
     if (options.githubComment) {
       await reportGitHubFailure("the plan", async () => {
@@ -127,7 +153,7 @@ export async function planCommand(options: ReconcileOptions): Promise<number> {
       });
     }
     return code;
-  });
+  }, io.note);
 }
 
 /** A GitHub failure is reported, but never replaces the command's own exit code: the plan's verdict is what CI needs. */
@@ -141,19 +167,25 @@ async function reportGitHubFailure(what: string, run: () => Promise<unknown>): P
   }
 }
 
-export async function applyCommand(options: ReconcileOptions & { yes: boolean }): Promise<number> {
+export async function applyCommand(options: ReconcileOptions & { yes: boolean }, io: TenantIo = processIo): Promise<number> {
   return guard(async () => {
     const stop = new AbortController();
-    const planned = await computePlan(options, stop.signal);
+    const planned = await computePlan(options, io, stop.signal);
     const { plan, desired } = planned;
     const shown = renderPlan(plan, options.format === "json" ? "text" : options.format, desired);
-    process.stdout.write(shown);
+    io.out(shown);
     if (plan.errors.length > 0 || plan.deletionGuard) {
-      err("Nothing was applied.");
+      io.note("Nothing was applied.");
       return EXIT.failure;
     }
     if (!hasChanges(plan)) return EXIT.ok;
-    if (!options.yes && !(await confirm(plan, shown))) return EXIT.failure;
+    if (!io.alone) {
+      // Many tenants at once: --yes was required up front; no prompt, no progress bar, no Ctrl-C dance.
+      const report = await applyTenant(planned);
+      io.out(renderReport(report, false));
+      return report.failed + report.skipped > 0 ? EXIT.failure : EXIT.ok;
+    }
+    if (!options.yes && !(await confirm(plan, shown, desired))) return EXIT.failure;
     // Ctrl-C: no new request goes out, those in flight finish, and the report says what was done.
     // A second Ctrl-C leaves at once (the next apply still finishes the job).
     const onInterrupt = () => {
@@ -170,17 +202,18 @@ export async function applyCommand(options: ReconcileOptions & { yes: boolean })
     } finally {
       process.off("SIGINT", onInterrupt);
     }
-  });
+  }, io.note);
 }
 
 /** Exit 0: no drift; 2: drift; 1: errors. */
-export async function driftCommand(options: ReconcileOptions): Promise<number> {
+export async function driftCommand(options: ReconcileOptions, io: TenantIo = processIo): Promise<number> {
   return guard(async () => {
-    const { desired, items } = await driftTenant(contextFromOptions(options), await loadValidDesired(options.file));
+    const { desired, items } = await driftTenant(contextFromOptions(options, io), await loadValidDesired(options.file, io));
     const markdown = renderDriftMarkdown(items, markdownOptions(desired));
-    const text = options.format === "json" ? `${JSON.stringify(driftJson(items), null, 2)}\n` : options.format === "markdown" ? markdown : renderDriftText(items, { color: colorWanted(process.stdout) });
-    process.stdout.write(text);
+    const text = options.format === "json" ? `${JSON.stringify(withTenant(desired, driftJson(items)), null, 2)}\n` : options.format === "markdown" ? markdown : renderDriftText(items, textOptions(desired));
+    io.out(text);
     const drifted = actionableDrift(items).length > 0;
+    if (!io.alone) return drifted ? EXIT.changes : EXIT.ok;
     await reportGitHubFailure("the job summary", () => writeJobSummary(markdown));
     if (options.githubIssue) {
       await reportGitHubFailure("the drift report", async () => {
@@ -189,16 +222,17 @@ export async function driftCommand(options: ReconcileOptions): Promise<number> {
       });
     }
     return drifted ? EXIT.changes : EXIT.ok;
-  });
+  }, io.note);
 }
 
-async function confirm(plan: Plan, shown: string): Promise<boolean> {
+async function confirm(plan: Plan, shown: string, desired: Desired): Promise<boolean> {
   const refuse = "Refusing to apply without --yes in a non-interactive run (CI). Review the plan, then pass --yes.";
   if (process.env["CI"] === "true") {
     err(refuse);
     return false;
   }
-  const answer = await askOnTerminal(`Apply these ${plan.steps.length} changes to Entra? Type "yes" to go on: `, shown);
+  const where = desired.tenant ? `Entra tenant ${tenantLabel(desired.tenant)}` : "Entra";
+  const answer = await askOnTerminal(`Apply these ${plan.steps.length} changes to ${where}? Type "yes" to go on: `, shown);
   if (answer === undefined) {
     err(refuse);
     return false;
@@ -243,16 +277,93 @@ function renderReport(report: ApplyReport, interrupted: boolean): string {
 }
 
 /** Typed failures (and files that cannot be read) become one clear line and exit 1, never a stack trace. */
-export async function guard(run: () => Promise<number>): Promise<number> {
+export async function guard(run: () => Promise<number>, note: (text: string) => void = err): Promise<number> {
   try {
     return await run();
   } catch (error: unknown) {
-    const known = error instanceof ReportedFailure || error instanceof GraphFailure || error instanceof SeedFileError || error instanceof ApplyRefusedError || error instanceof AssignError;
+    const known = error instanceof ReportedFailure || error instanceof GraphFailure || error instanceof SeedFileError || error instanceof ApplyRefusedError || error instanceof AssignError || error instanceof TenantMismatchError || error instanceof TenantLayoutError;
     const fileError = error instanceof Error && "code" in error && typeof error.code === "string" && "path" in error;
     if (known || fileError) {
-      err(`error: ${error.message}`);
+      note(`error: ${error.message}`);
       return 1;
     }
     throw error;
+  }
+}
+
+/** `--tenant <name>` / `--all-tenants`: the many-tenants layout (docs/many-tenants.md). */
+export interface TenantSelection {
+  tenant?: string;
+  allTenants: boolean;
+}
+
+/** Tenants run at once by --all-tenants: each holds its own Graph session and request budget. */
+const TENANTS_AT_ONCE = 4;
+
+type TenantCommand = (options: ReconcileOptions & { yes: boolean }, io: TenantIo) => Promise<number>;
+const TENANT_COMMANDS: Record<"plan" | "apply" | "drift", TenantCommand> = { plan: planCommand, apply: applyCommand, drift: driftCommand };
+const VERDICTS: Record<"plan" | "apply" | "drift", Record<number, string>> = {
+  plan: { 0: "no changes", 2: "changes" },
+  apply: { 0: "applied" },
+  drift: { 0: "no drift", 2: "drift" },
+};
+
+/**
+ * plan, apply or drift over the tenants of tenants/: one tenant runs as if alone (with its own
+ * variables); many run side by side, each printed as a block when done, then a summary, and the
+ * overall exit code by the rules of one run (any error 1, else any change or drift 2, else 0).
+ */
+export async function tenantsCommand(kind: "plan" | "apply" | "drift", options: ReconcileOptions & { yes?: boolean }, selection: TenantSelection): Promise<number> {
+  return guard(async () => {
+    const tenants = selectTenants({ ...(selection.tenant === undefined ? {} : { tenant: selection.tenant }), all: selection.allTenants });
+    const run = TENANT_COMMANDS[kind];
+    const withFile = (file: string) => ({ ...options, yes: options.yes === true, file });
+    if (!selection.allTenants) {
+      const [only] = tenants;
+      if (!only) return EXIT.failure;
+      return run(withFile(only.file), { ...processIo, env: tenantEnv(process.env, only.name) });
+    }
+    if (options.githubComment || options.githubIssue) {
+      throw new ReportedFailure("--github-comment and --github-issue post one tenant's report: run one job per tenant with --tenant <name> (see docs/many-tenants.md)");
+    }
+    if (kind === "apply" && options.yes !== true) {
+      throw new ReportedFailure("apply --all-tenants asks no questions: review `entra-tokens plan --all-tenants`, then run `entra-tokens apply --all-tenants --yes`");
+    }
+    const runs = await eachTenant(tenants, TENANTS_AT_ONCE, async (tenant) => {
+      let out = "";
+      const notes: string[] = [];
+      const io: TenantIo = { env: tenantEnv(process.env, tenant.name), out: (text) => (out += text), note: (text) => notes.push(text), alone: false };
+      let code: number;
+      try {
+        code = await run(withFile(tenant.file), io);
+      } catch (error: unknown) {
+        // One tenant's surprise is that tenant's error; the others' results still stand.
+        notes.push(`error: ${error instanceof Error ? error.message : String(error)}`);
+        code = EXIT.failure;
+      }
+      return { code, out, notes };
+    });
+    const verdict = (code: number) => VERDICTS[kind][code] ?? "error";
+    if (options.format === "json") {
+      const entries = runs.map(({ tenant, result }) => ({ tenant: tenant.name, file: tenant.file, exitCode: result.code, result: parsedOrNull(result.out) }));
+      process.stdout.write(`${JSON.stringify({ tenants: entries }, null, 2)}\n`);
+    }
+    for (const { tenant, result } of runs) {
+      if (options.format !== "json") process.stdout.write(`\n== tenant ${tenant.name} (${tenant.file}): ${verdict(result.code)}, exit ${result.code} ==\n${result.out}`);
+      for (const note of result.notes) for (const line of note.split("\n")) err(`[${tenant.name}] ${line}`);
+    }
+    const width = runs.reduce((widest, r) => Math.max(widest, r.tenant.name.length), 0);
+    const summary = runs.map(({ tenant, result }) => `  ${tenant.name.padEnd(width)}  ${verdict(result.code).padEnd(10)}  exit ${result.code}`);
+    const code = overallExit(runs.map((r) => r.result.code));
+    (options.format === "json" ? err : (text: string) => process.stdout.write(`${text}\n`))(`\n${kind} over ${runs.length} tenants (exit ${code}):\n${summary.join("\n")}`);
+    return code;
+  });
+}
+
+function parsedOrNull(text: string): unknown {
+  try {
+    return JSON.parse(text);
+  } catch {
+    return null;
   }
 }

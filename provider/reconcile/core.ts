@@ -13,6 +13,7 @@ import { seedFacts } from "../seeds/facts.js";
 import { SeedStore } from "../seeds/model.js";
 import { readSeedFiles } from "../seeds/read.js";
 import { runPreflight } from "./preflight.js";
+import { checkSignedInTenant } from "./tenant.js";
 
 // The one reconcile core: plan, apply and drift of one tenant, from an explicit context. It reads
 // no process.env, argv or stack config: the fronts (the CLI, the Pulumi provider, the runner over
@@ -95,9 +96,15 @@ const needsSeed = (plan: Plan) =>
 
 const reading = <T>(context: TenantContext, run: () => Promise<T>): Promise<T> => (context.whileReading ? context.whileReading(run) : run());
 
-/** connect → read the tenant → preflight → (seeds) → plan. */
+/** Connects, first refusing credentials of another tenant than the file declares. */
+async function connectChecked(context: TenantContext, desired: Desired): Promise<TokenRepository> {
+  if (desired.tenant) await checkSignedInTenant(context.credential, desired.tenant, desired.file);
+  return connectTenant(context);
+}
+
+/** check the tenant → connect → read the tenant → preflight → (seeds) → plan. */
 export async function planTenant(context: TenantContext, desired: Desired): Promise<Planned> {
-  const repository = connectTenant(context);
+  const repository = await connectChecked(context, desired);
   const live = await reading(context, () => readLive(repository, desired));
   const preflight = await runPreflight(repository, desired, live, context.concurrency);
   context.onPreflight?.(preflight);
@@ -116,9 +123,9 @@ export function applyTenant(planned: Planned, options: { onProgress?: (event: Pr
   return applyPlan(planned.plan, planned.repository, { seeds: planned.seeds, ...options });
 }
 
-/** connect → read the tenant → classify drift. */
+/** check the tenant → connect → read the tenant → classify drift. */
 export async function driftTenant(context: TenantContext, desired: Desired): Promise<Drifted> {
-  const repository = connectTenant(context);
+  const repository = await connectChecked(context, desired);
   const live = await reading(context, () => readLive(repository, desired));
   return { desired, items: classifyDrift(desired, live) };
 }
