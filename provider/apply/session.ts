@@ -3,7 +3,7 @@ import type { Desired, DesiredToken, LiveToken, LiveUser, Plan, PlanProblem, Ste
 import { serialKey } from "../plan/compare.js";
 import { deviceAfter } from "../plan/effects.js";
 import { plan } from "../plan/plan.js";
-import { connectTenant, type TenantConnection } from "../reconcile/core.js";
+import { connectTenant, type TenantConnection } from "../reconcile/connection.js";
 import { SeedStore } from "../seeds/model.js";
 import type { Secret } from "../seeds/secret.js";
 import { applyPlan, type StepOutcome } from "./apply.js";

@@ -1,10 +1,8 @@
-import type { TokenCredential } from "@azure/identity";
 import { applyPlan, type ApplyReport, type ProgressEvent } from "../apply/apply.js";
 import type { Diagnostic } from "../desired/diagnostics.js";
 import { loadDesired } from "../desired/load.js";
-import { GraphClient, type RetryInfo } from "../graph/client.js";
 import { readLive } from "../graph/live.js";
-import { TokenRepository } from "../graph/repository.js";
+import type { TokenRepository } from "../graph/repository.js";
 import type { Desired, DriftItem, LiveState, Plan } from "../model/index.js";
 import { classifyDrift } from "../plan/drift.js";
 import { plan as makePlan } from "../plan/plan.js";
@@ -12,6 +10,7 @@ import type { PreflightWarning } from "../plan/preflight.js";
 import { seedFacts } from "../seeds/facts.js";
 import { SeedStore } from "../seeds/model.js";
 import { readSeedFiles } from "../seeds/read.js";
+import { connectTenant, type TenantConnection } from "./connection.js";
 import { runPreflight } from "./preflight.js";
 import { checkSignedInTenant } from "./tenant.js";
 
@@ -20,19 +19,6 @@ import { checkSignedInTenant } from "./tenant.js";
 // many tenants) turn those into a TenantContext, and render the typed results as they need.
 
 type Env = Readonly<Record<string, string | undefined>>;
-
-/** How to reach one tenant's Graph: everything a Graph session needs, nothing read from the process. */
-export interface TenantConnection {
-  credential: TokenCredential;
-  /** Graph's base URL; the client's default (Microsoft Graph beta) when absent. */
-  graphUrl?: string;
-  /** Where graphUrl came from (a flag, a variable), for error messages. */
-  graphUrlSetting?: string;
-  /** `$batch` requests in flight at once. */
-  concurrency: number;
-  onRetry?: (info: RetryInfo) => void;
-  signal?: AbortSignal;
-}
 
 /** Policy a run may override for itself (a reviewed mass deletion). */
 export interface PolicyOverrides {
@@ -51,18 +37,6 @@ export interface TenantContext extends TenantConnection {
   whileReading?: <T>(run: () => Promise<T>) => Promise<T>;
   /** Shown before seeds are opened: a seed failure must not hide the preflight's warnings. */
   onPreflight?: (warnings: readonly PreflightWarning[]) => void;
-}
-
-/** One Graph client and repository for one tenant. */
-export function connectTenant(connection: TenantConnection): TokenRepository {
-  const client = new GraphClient({
-    credential: connection.credential,
-    ...(connection.graphUrl ? { graphUrl: connection.graphUrl } : {}),
-    ...(connection.graphUrlSetting ? { graphUrlSetting: connection.graphUrlSetting } : {}),
-    ...(connection.signal ? { signal: connection.signal } : {}),
-    ...(connection.onRetry ? { onRetry: connection.onRetry } : {}),
-  });
-  return new TokenRepository(client, { concurrency: connection.concurrency });
 }
 
 export type Loaded = { ok: true; desired: Desired } | { ok: false; file: string; diagnostics: Diagnostic[] };
