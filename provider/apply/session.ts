@@ -1,10 +1,9 @@
-import { GraphClient, type GraphClientOptions } from "../graph/client.js";
-import { credentialFromEnv } from "../graph/credentials.js";
-import { TokenRepository } from "../graph/repository.js";
+import type { TokenRepository } from "../graph/repository.js";
 import type { Desired, DesiredToken, LiveToken, LiveUser, Plan, PlanProblem, Step } from "../model/index.js";
 import { serialKey } from "../plan/compare.js";
 import { deviceAfter } from "../plan/effects.js";
 import { plan } from "../plan/plan.js";
+import { connectTenant, type TenantConnection } from "../reconcile/connection.js";
 import { SeedStore } from "../seeds/model.js";
 import type { Secret } from "../seeds/secret.js";
 import { applyPlan, type StepOutcome } from "./apply.js";
@@ -13,15 +12,6 @@ import { Coalescer, type Settled } from "./coalescer.js";
 // One Graph session per process (ARCHITECTURE.md): one credential, whose tokens are cached, one
 // client, one inventory snapshot read once, a user cache, and coalescers that gather the calls
 // arriving together into the same bulk creates and `$batch` requests the CLI makes for a whole plan.
-
-export interface SessionOptions {
-  graphUrl?: string;
-  /** `$batch` requests in flight at once. */
-  concurrency?: number;
-  onRetry?: GraphClientOptions["onRetry"];
-  /** How long the engine's calls may pause before a gathering runs. */
-  quietMs?: number;
-}
 
 /** One token to converge to its desired state, or one to delete. */
 export type TokenChange =
@@ -72,12 +62,9 @@ export class GraphSession {
     }, quietMs, MAX_GATHERED);
   }
 
-  /** Credentials from the environment (read once), Graph from `graphUrl` or ENTRA_TOKENS_GRAPH_URL. */
-  static fromEnv(options: SessionOptions = {}, env: NodeJS.ProcessEnv = process.env): GraphSession {
-    const { credential } = credentialFromEnv(env);
-    const graphUrl = options.graphUrl ?? env["ENTRA_TOKENS_GRAPH_URL"];
-    const client = new GraphClient({ credential, ...(graphUrl ? { graphUrl } : {}), ...(options.onRetry ? { onRetry: options.onRetry } : {}) });
-    return new GraphSession(new TokenRepository(client, { concurrency: options.concurrency ?? 4 }), options.quietMs);
+  /** A session on one tenant; the front (the Pulumi provider) says which, and how to reach it. */
+  static forTenant(connection: TenantConnection): GraphSession {
+    return new GraphSession(connectTenant(connection));
   }
 
   /** The tenant's devices by upper-case serial: read once, then kept up to date by this session's own changes. */

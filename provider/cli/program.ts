@@ -1,7 +1,7 @@
 import { Command, InvalidArgumentError, Option } from "commander";
 import { SEED_FORMATS } from "../model/index.js";
 import { DEFAULT_PASSPHRASE_ENV, EXIT, EXPORT_FORMATS, LIST_FORMATS, OUTPUT_FORMATS, SECRET_ENCODINGS, VALIDATE_FORMATS } from "./formats.js";
-import type { ReconcileOptions } from "./reconcile.js";
+import type { ReconcileOptions, TenantSelection } from "./reconcile.js";
 import type { AddFlags } from "./lifecycle.js";
 import type { SeedInputFlags } from "./seeds.js";
 
@@ -32,6 +32,8 @@ interface CommonFlags {
   graphUrl?: string;
   concurrency: number;
   allowDeletes?: boolean;
+  tenant?: string;
+  allTenants?: boolean;
 }
 
 function positiveInt(value: string): number {
@@ -72,6 +74,8 @@ function withReconcileOptions(command: Command): Command {
     .addOption(jsonAlias())
     .option("--graph-url <url>", "Graph base URL (env ENTRA_TOKENS_GRAPH_URL; default https://graph.microsoft.com/beta)")
     .option("--concurrency <n>", "Graph requests in flight at once", positiveInt, 4)
+    .addOption(new Option("--tenant <name>", "run for tenants/<name>/tokens.yaml, with that tenant's TENANT_<NAME>_* variables (docs/many-tenants.md)").conflicts(["file", "allTenants"]))
+    .addOption(new Option("--all-tenants", "run for every tenants/<name>/tokens.yaml, a few at once, then a summary").conflicts("file"))
     .addHelpText(
       "after",
       "\nCredentials come from the environment: AZURE_TENANT_ID, AZURE_CLIENT_ID and AZURE_CLIENT_SECRET, or\n" +
@@ -80,6 +84,12 @@ function withReconcileOptions(command: Command): Command {
         "step needs a seed (create, activate)." +
         EXIT_CODES_HELP,
     );
+}
+
+/** Whether --tenant or --all-tenants chose the tenants; otherwise -f names the one file. */
+function tenantSelection(flags: CommonFlags): TenantSelection | undefined {
+  if (flags.allTenants) return { allTenants: true };
+  return flags.tenant === undefined ? undefined : { tenant: flags.tenant, allTenants: false };
 }
 
 function reconcileOptions(flags: CommonFlags): ReconcileOptions {
@@ -150,20 +160,47 @@ export function buildProgram(): Command {
     .description("show what apply would change in Entra; changes nothing")
     .option("--allow-deletes", "lift policy.maxDeletes for this plan")
     .option("--github-comment", "post the plan as the pull request's sticky comment (GITHUB_TOKEN, GITHUB_REPOSITORY, the PR event)")
-    .action(lazy(() => import("./reconcile.js"), (m, flags: CommonFlags & { githubComment?: boolean }) => m.planCommand({ ...reconcileOptions(flags), githubComment: flags.githubComment === true })));
+    .action(
+      lazy(
+        () => import("./reconcile.js"),
+        (m, flags: CommonFlags & { githubComment?: boolean }) => {
+          const options = { ...reconcileOptions(flags), githubComment: flags.githubComment === true };
+          const selection = tenantSelection(flags);
+          return selection ? m.tenantsCommand("plan", options, selection) : m.planCommand(options);
+        },
+      ),
+    );
 
   withReconcileOptions(program.command("apply"))
     .description("converge Entra to tokens.yaml: shows the plan, asks, then applies it")
     .option("-y, --yes", "apply without asking (required in CI)")
     .option("--allow-deletes", "allow more deletions than policy.maxDeletes")
     .addHelpText("after", `Ctrl-C stops after the requests in flight, prints what was done and exits ${EXIT.interrupted}; run apply again to finish.`)
-    .action(lazy(() => import("./reconcile.js"), (m, flags: CommonFlags & { yes?: boolean }) => m.applyCommand({ ...reconcileOptions(flags), yes: flags.yes === true })));
+    .action(
+      lazy(
+        () => import("./reconcile.js"),
+        (m, flags: CommonFlags & { yes?: boolean }) => {
+          const options = { ...reconcileOptions(flags), yes: flags.yes === true };
+          const selection = tenantSelection(flags);
+          return selection ? m.tenantsCommand("apply", options, selection) : m.applyCommand(options);
+        },
+      ),
+    );
 
   withReconcileOptions(program.command("drift"))
     .description("report where Entra differs from tokens.yaml; changes nothing")
     .option("--github-issue", "open, update or close the repository's drift issue (GITHUB_TOKEN, GITHUB_REPOSITORY)")
     .addHelpText("after", "In GitHub Actions the report also goes to the job summary.")
-    .action(lazy(() => import("./reconcile.js"), (m, flags: CommonFlags & { githubIssue?: boolean }) => m.driftCommand({ ...reconcileOptions(flags), githubIssue: flags.githubIssue === true })));
+    .action(
+      lazy(
+        () => import("./reconcile.js"),
+        (m, flags: CommonFlags & { githubIssue?: boolean }) => {
+          const options = { ...reconcileOptions(flags), githubIssue: flags.githubIssue === true };
+          const selection = tenantSelection(flags);
+          return selection ? m.tenantsCommand("drift", options, selection) : m.driftCommand(options);
+        },
+      ),
+    );
 
   const seeds = program.command("seeds").description("import vendor seed files into an encrypted store, list a store, or export seeds for the Entra portal");
   withSeedInputOptions(

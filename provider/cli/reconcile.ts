@@ -1,29 +1,27 @@
 import { AssignError } from "../desired/assign.js";
-import { applyPlan, ApplyRefusedError, type ApplyReport, type ProgressEvent } from "../apply/apply.js";
+import { ApplyRefusedError, type ApplyReport, type ProgressEvent } from "../apply/apply.js";
 import { formatDiagnostic, githubAnnotation, workflowCommand } from "../desired/diagnostics.js";
-import { loadDesired } from "../desired/load.js";
-import { GraphClient, type RetryInfo } from "../graph/client.js";
+import type { RetryInfo } from "../graph/client.js";
 import { credentialFromEnv } from "../graph/credentials.js";
 import { GraphFailure } from "../graph/errors.js";
-import { TokenRepository } from "../graph/repository.js";
-import { readLive } from "../graph/live.js";
+import type { TokenRepository } from "../graph/repository.js";
 import type { Desired, Plan } from "../model/index.js";
-import { classifyDrift } from "../plan/drift.js";
 import { contextFromEnv, GitHubError, GitHubReporter, pullRequestNumber, sourceLinker, writeJobSummary } from "../github/github.js";
-import { plan as makePlan } from "../plan/plan.js";
 import { actionableDrift, driftJson, hasChanges, planJson, renderDriftMarkdown, renderDriftText, renderPlanMarkdown, renderPlanText, type RenderOptions } from "../plan/render.js";
+import { connectTenant, type TenantConnection } from "../reconcile/connection.js";
+import { applyTenant, driftTenant, loadTenantDesired, planTenant, type Planned, type TenantContext } from "../reconcile/core.js";
+import { eachTenant, overallExit, selectTenants, tenantEnv, TenantLayoutError } from "../reconcile/fleet.js";
+import { formatPreflight } from "../reconcile/preflight.js";
+import { tenantLabel, TenantMismatchError } from "../reconcile/tenant.js";
 import { SeedFileError } from "../seeds/errors.js";
-import { SeedStore } from "../seeds/model.js";
-import { readSeedFiles } from "../seeds/read.js";
-import { seedFacts } from "../seeds/facts.js";
 import { colorWanted, EXIT, type OutputFormat } from "./formats.js";
-import { formatPreflight, runPreflight } from "./preflight.js";
 import { escapeTerminal } from "../safety/escape.js";
 import { InputFileError } from "../safety/regular-file.js";
 import { UnsafeWriteError } from "../safety/replace-file.js";
 import { askOnTerminal, StatusLine, withStatus } from "./terminal.js";
 
-// plan / apply / drift: the I/O edge around the pure planner.
+// plan / apply / drift: the command-line front of the reconcile core. Only this front reads argv and
+// process.env (credentials, ENTRA_TOKENS_GRAPH_URL, seed secrets) and turns them into a TenantContext.
 
 export interface ConnectionOptions {
   graphUrl?: string;
@@ -47,32 +45,62 @@ export class ReportedFailure extends Error {}
 const status = new StatusLine();
 const err = (text: string) => status.note(text);
 
-export async function loadValidDesired(file: string): Promise<Desired> {
-  const loaded = await loadDesired(file);
+type Env = Readonly<Record<string, string | undefined>>;
+
+/**
+ * Where one tenant's run reads its settings and writes: this process's environment and streams,
+ * or (one tenant of many) that tenant's own variables and buffers printed when it is done.
+ */
+export interface TenantIo {
+  env: Env;
+  out: (text: string) => void;
+  note: (text: string) => void;
+  /** A terminal may be asked, progress drawn, Ctrl-C handled, GitHub written: one tenant alone. */
+  alone: boolean;
+}
+
+const processIo: TenantIo = { env: process.env, out: (text) => process.stdout.write(text), note: err, alone: true };
+
+export async function loadValidDesired(file: string, io: TenantIo = processIo): Promise<Desired> {
+  const loaded = await loadTenantDesired({ file });
   if (!loaded.ok) {
-    for (const d of loaded.diagnostics) err(formatDiagnostic(d));
-    if (process.env["GITHUB_ACTIONS"] === "true") for (const d of loaded.diagnostics) process.stdout.write(`${githubAnnotation(d)}\n`);
+    for (const d of loaded.diagnostics) io.note(formatDiagnostic(d));
+    if (process.env["GITHUB_ACTIONS"] === "true") for (const d of loaded.diagnostics) io.out(`${githubAnnotation(d)}\n`);
     throw new ReportedFailure(`${file} is invalid; nothing was sent to Entra`);
   }
   return loaded.desired;
 }
 
-function loadSeeds(options: ReconcileOptions, desired: Desired): Promise<SeedStore> {
-  return readSeedFiles(options.seeds ? options.seeds.map((path) => ({ path })) : desired.seedFiles);
-}
-
-export function connect(options: ConnectionOptions, signal?: AbortSignal): TokenRepository {
-  const { credential } = credentialFromEnv();
-  const graphUrl = options.graphUrl ?? process.env["ENTRA_TOKENS_GRAPH_URL"];
+/** The connection this process's environment and flags describe: AZURE_* credentials, --graph-url or ENTRA_TOKENS_GRAPH_URL. */
+function connectionFromEnv(options: ConnectionOptions, signal?: AbortSignal, io: TenantIo = processIo): TenantConnection {
+  const { credential } = credentialFromEnv(io.env);
+  const graphUrl = options.graphUrl ?? io.env["ENTRA_TOKENS_GRAPH_URL"];
   const graphUrlSetting = options.graphUrl ? "--graph-url" : graphUrl ? "ENTRA_TOKENS_GRAPH_URL" : undefined;
-  const client = new GraphClient({
+  return {
     credential,
     ...(graphUrl ? { graphUrl } : {}),
     ...(graphUrlSetting ? { graphUrlSetting } : {}),
     ...(signal ? { signal } : {}),
-    onRetry: (info) => err(retryLine(info)),
-  });
-  return new TokenRepository(client, { concurrency: options.concurrency });
+    concurrency: options.concurrency,
+    onRetry: (info) => io.note(retryLine(info)),
+  };
+}
+
+export function connect(options: ConnectionOptions, signal?: AbortSignal): TokenRepository {
+  return connectTenant(connectionFromEnv(options, signal));
+}
+
+function contextFromOptions(options: ReconcileOptions, io: TenantIo, signal?: AbortSignal): TenantContext {
+  return {
+    ...connectionFromEnv(options, signal, io),
+    file: options.file,
+    ...(options.seeds ? { seeds: options.seeds } : {}),
+    secrets: io.env,
+    policy: { allowDeletes: options.allowDeletes },
+    secretsRequired: false,
+    // A slow Graph should not look like a hang.
+    ...(io.alone ? { whileReading: <T>(run: () => Promise<T>) => withStatus(status, "Reading the tenant from Graph…", run) } : {}),
+  };
 }
 
 /** What Graph really answered, and which retry of how many this is (the budget docs/graph-cost.md states). */
@@ -81,66 +109,51 @@ export function retryLine(info: RetryInfo): string {
   return `${what}; retrying in ${(info.delayMs / 1000).toFixed(1)} s (retry ${info.attempt} of ${info.maxRetries})`;
 }
 
-/** Reads the tenant, with a status line on a terminal: a slow Graph should not look like a hang. */
-function readTenant(repository: TokenRepository, desired: Desired) {
-  return withStatus(status, "Reading the tenant from Graph…", () => readLive(repository, desired));
-}
-
 /** Markdown links each token to its tokens.yaml line on GitHub (in Actions; plain serials elsewhere). */
 function markdownOptions(desired: Desired): RenderOptions {
   const bySerial = new Map(desired.tokens.map((t) => [t.serial, t.location]));
-  return { sourceLink: sourceLinker(), locate: (serial) => bySerial.get(serial) };
+  return { ...tenantOption(desired), sourceLink: sourceLinker(), locate: (serial) => bySerial.get(serial) };
 }
 
+/** Every header and prompt names the tenant the file declares. */
+const tenantOption = (desired: Desired): { tenant?: string } => (desired.tenant ? { tenant: tenantLabel(desired.tenant) } : {});
 /** Text on stdout: coloured on a terminal; in Actions, the log, where no value may start a workflow command. */
-function textOptions(): RenderOptions {
-  return { color: colorWanted(process.stdout), actionsLog: process.env["GITHUB_ACTIONS"] === "true" };
-}
+const textOptions = (desired: Desired): RenderOptions => ({ ...tenantOption(desired), color: colorWanted(process.stdout), actionsLog: process.env["GITHUB_ACTIONS"] === "true" });
+const withTenant = (desired: Desired, json: object): object => (desired.tenant ? { tenant: desired.tenant, ...json } : json);
 
 function renderPlan(plan: Plan, format: OutputFormat, desired: Desired): string {
-  if (format === "json") return `${JSON.stringify(planJson(plan), null, 2)}\n`;
+  if (format === "json") return `${JSON.stringify(withTenant(desired, planJson(plan)), null, 2)}\n`;
   if (format === "markdown") return renderPlanMarkdown(plan, markdownOptions(desired));
-  return renderPlanText(plan, textOptions());
+  return renderPlanText(plan, textOptions(desired));
 }
 
-/**
- * Steps that need the seed files: creating and activating need the seed; changing the interval or
- * hash needs what the seed file states about the token (its truth). Only these open (and decrypt) them.
- */
-const needsSeed = (plan: Plan) =>
-  plan.steps.some((s) => s.kind === "create" || s.kind === "activate" || (s.kind === "update" && s.changes.some((c) => c.field === "timeIntervalInSeconds" || c.field === "hashFunction")));
-
-async function computePlan(options: ReconcileOptions, secretsRequired: boolean, signal?: AbortSignal): Promise<{ plan: Plan; desired: Desired; repository: TokenRepository; seeds: SeedStore }> {
-  const desired = await loadValidDesired(options.file);
-  const repository = connect(options, signal);
-  const live = await readTenant(repository, desired);
-  const preflightText = formatPreflight(await runPreflight(repository, desired, live, options.concurrency));
-  if (preflightText !== "") process.stderr.write(preflightText);
-  // Plan first as if every seed were at hand: every seed check of the planner guards a create or
-  // an activate, so a plan without those needs no seed, and the passphrase is not asked for.
-  const everySerial = new Set(desired.tokens.map((t) => t.serial));
-  const optimistic = makePlan(desired, live, { seeds: everySerial, allowDeletes: options.allowDeletes });
-  if (!needsSeed(optimistic)) return { plan: optimistic, desired, repository, seeds: new SeedStore() };
-  let seeds: SeedStore;
-  try {
-    seeds = await loadSeeds(options, desired);
-  } catch (error: unknown) {
-    // plan runs in pull requests, which hold no seed secret: it shows every step and says which
-    // checks it could not make. apply (secretsRequired) needs the seeds themselves.
-    if (secretsRequired || !(error instanceof SeedFileError) || error.code !== "seed-secret-unset") throw error;
-    err(`note: the seed files were not opened (${escapeTerminal(error.message, 1_000)}); the plan assumes every seed is there and skips the seed checks, which apply makes`);
-    return { plan: optimistic, desired, repository, seeds: new SeedStore() };
-  }
-  return { plan: makePlan(desired, live, { seeds: seeds.serials(), seedFacts: seedFacts(seeds), allowDeletes: options.allowDeletes }), desired, repository, seeds };
+async function computePlan(options: ReconcileOptions, io: TenantIo, secretsRequired: boolean, signal?: AbortSignal): Promise<Planned> {
+  const desired = await loadValidDesired(options.file, io);
+  return planTenant(
+    {
+      ...contextFromOptions(options, io, signal),
+      secretsRequired,
+      onSeedsUnopened: (error) =>
+        io.note(`note: the seed files were not opened (${escapeTerminal(error.message, 1_000)}); the plan assumes every seed is there and skips the seed checks, which apply makes`),
+      onPreflight: (warnings) => {
+        const preflightText = formatPreflight(warnings);
+        if (preflightText === "") return;
+        if (io.alone) process.stderr.write(preflightText);
+        else io.note(preflightText.trimEnd());
+      },
+    },
+    desired,
+  );
 }
 
 /** Exit 0: no changes; 2: changes; 1: errors (like terraform plan -detailed-exitcode). */
-export async function planCommand(options: ReconcileOptions): Promise<number> {
+export async function planCommand(options: ReconcileOptions, io: TenantIo = processIo): Promise<number> {
   return guard(async () => {
-    const { plan, desired } = await computePlan(options, false);
+    const { plan, desired } = await computePlan(options, io, false);
     const markdown = renderPlanMarkdown(plan, markdownOptions(desired));
-    process.stdout.write(options.format === "markdown" ? markdown : renderPlan(plan, options.format, desired));
+    io.out(options.format === "markdown" ? markdown : renderPlan(plan, options.format, desired));
     const code = plan.errors.length > 0 ? EXIT.failure : hasChanges(plan) ? EXIT.changes : EXIT.ok;
+    if (!io.alone) return code;
     await reportGitHubFailure("the job summary", () => writeJobSummary(markdown));
     if (options.githubComment) {
       await reportGitHubFailure("the plan", async () => {
@@ -149,7 +162,7 @@ export async function planCommand(options: ReconcileOptions): Promise<number> {
       });
     }
     return code;
-  });
+  }, io.note);
 }
 
 /** A GitHub failure is reported, but never replaces the command's own exit code: the plan's verdict is what CI needs. */
@@ -163,18 +176,25 @@ async function reportGitHubFailure(what: string, run: () => Promise<unknown>): P
   }
 }
 
-export async function applyCommand(options: ReconcileOptions & { yes: boolean }): Promise<number> {
+export async function applyCommand(options: ReconcileOptions & { yes: boolean }, io: TenantIo = processIo): Promise<number> {
   return guard(async () => {
     const stop = new AbortController();
-    const { plan, desired, repository, seeds } = await computePlan(options, true, stop.signal);
+    const planned = await computePlan(options, io, true, stop.signal);
+    const { plan, desired } = planned;
     const shown = renderPlan(plan, options.format === "json" ? "text" : options.format, desired);
-    process.stdout.write(shown);
+    io.out(shown);
     if (plan.errors.length > 0 || plan.deletionGuard) {
-      err("Nothing was applied.");
+      io.note("Nothing was applied.");
       return EXIT.failure;
     }
     if (!hasChanges(plan)) return EXIT.ok;
-    if (!options.yes && !(await confirm(plan, shown))) return EXIT.failure;
+    if (!io.alone) {
+      // Many tenants at once: --yes was required up front; no prompt, no progress bar, no Ctrl-C dance.
+      const report = await applyTenant(planned);
+      io.out(renderReport(report, false));
+      return report.failed + report.skipped > 0 ? EXIT.failure : EXIT.ok;
+    }
+    if (!options.yes && !(await confirm(plan, shown, desired))) return EXIT.failure;
     // Ctrl-C: no new request goes out, those in flight finish, and the report says what was done.
     // A second Ctrl-C leaves at once (the next apply still finishes the job).
     const onInterrupt = () => {
@@ -184,26 +204,25 @@ export async function applyCommand(options: ReconcileOptions & { yes: boolean })
     };
     process.on("SIGINT", onInterrupt);
     try {
-      const report = await applyPlan(plan, repository, { seeds, onProgress: progressPrinter(stop.signal), signal: stop.signal });
+      const report = await applyTenant(planned, { onProgress: progressPrinter(stop.signal), signal: stop.signal });
       process.stdout.write(renderReport(report, stop.signal.aborted));
       if (stop.signal.aborted) return EXIT.interrupted;
       return report.failed + report.skipped > 0 ? EXIT.failure : EXIT.ok;
     } finally {
       process.off("SIGINT", onInterrupt);
     }
-  });
+  }, io.note);
 }
 
 /** Exit 0: no drift; 2: drift; 1: errors. */
-export async function driftCommand(options: ReconcileOptions): Promise<number> {
+export async function driftCommand(options: ReconcileOptions, io: TenantIo = processIo): Promise<number> {
   return guard(async () => {
-    const desired = await loadValidDesired(options.file);
-    const live = await readTenant(connect(options), desired);
-    const items = classifyDrift(desired, live);
+    const { desired, items } = await driftTenant(contextFromOptions(options, io), await loadValidDesired(options.file, io));
     const markdown = renderDriftMarkdown(items, markdownOptions(desired));
-    const text = options.format === "json" ? `${JSON.stringify(driftJson(items), null, 2)}\n` : options.format === "markdown" ? markdown : renderDriftText(items, textOptions());
-    process.stdout.write(text);
+    const text = options.format === "json" ? `${JSON.stringify(withTenant(desired, driftJson(items)), null, 2)}\n` : options.format === "markdown" ? markdown : renderDriftText(items, textOptions(desired));
+    io.out(text);
     const drifted = actionableDrift(items).length > 0;
+    if (!io.alone) return drifted ? EXIT.changes : EXIT.ok;
     await reportGitHubFailure("the job summary", () => writeJobSummary(markdown));
     if (options.githubIssue) {
       await reportGitHubFailure("the drift report", async () => {
@@ -212,16 +231,17 @@ export async function driftCommand(options: ReconcileOptions): Promise<number> {
       });
     }
     return drifted ? EXIT.changes : EXIT.ok;
-  });
+  }, io.note);
 }
 
-async function confirm(plan: Plan, shown: string): Promise<boolean> {
+async function confirm(plan: Plan, shown: string, desired: Desired): Promise<boolean> {
   const refuse = "Refusing to apply without --yes in a non-interactive run (CI). Review the plan, then pass --yes.";
   if (process.env["CI"] === "true") {
     err(refuse);
     return false;
   }
-  const answer = await askOnTerminal(`Apply these ${plan.steps.length} changes to Entra? Type "yes" to go on: `, shown);
+  const where = desired.tenant ? `Entra tenant ${tenantLabel(desired.tenant)}` : "Entra";
+  const answer = await askOnTerminal(`Apply these ${plan.steps.length} changes to ${where}? Type "yes" to go on: `, shown);
   if (answer === undefined) {
     err(refuse);
     return false;
@@ -266,17 +286,103 @@ function renderReport(report: ApplyReport, interrupted: boolean): string {
 }
 
 /** Typed failures (and files that cannot be read) become one clear line and exit 1, never a stack trace. */
-export async function guard(run: () => Promise<number>): Promise<number> {
+export async function guard(run: () => Promise<number>, note: (text: string) => void = err): Promise<number> {
   try {
     return await run();
   } catch (error: unknown) {
-    const known = error instanceof ReportedFailure || error instanceof GraphFailure || error instanceof SeedFileError || error instanceof ApplyRefusedError || error instanceof AssignError || error instanceof UnsafeWriteError || error instanceof InputFileError;
+    const known =
+      error instanceof ReportedFailure ||
+      error instanceof GraphFailure ||
+      error instanceof SeedFileError ||
+      error instanceof ApplyRefusedError ||
+      error instanceof AssignError ||
+      error instanceof TenantMismatchError ||
+      error instanceof TenantLayoutError ||
+      error instanceof UnsafeWriteError ||
+      error instanceof InputFileError;
     const fileError = error instanceof Error && "code" in error && typeof error.code === "string" && "path" in error;
     if (known || fileError) {
       // Messages quote outside text (paths, serials, Graph's answers): shown escaped, never replayed.
-      err(`error: ${escapeTerminal(error.message, 2_000)}`);
+      note(`error: ${escapeTerminal(error.message, 2_000)}`);
       return 1;
     }
     throw error;
+  }
+}
+
+/** `--tenant <name>` / `--all-tenants`: the many-tenants layout (docs/many-tenants.md). */
+export interface TenantSelection {
+  tenant?: string;
+  allTenants: boolean;
+}
+
+/** Tenants run at once by --all-tenants: each holds its own Graph session and request budget. */
+const TENANTS_AT_ONCE = 4;
+
+type TenantCommand = (options: ReconcileOptions & { yes: boolean }, io: TenantIo) => Promise<number>;
+const TENANT_COMMANDS: Record<"plan" | "apply" | "drift", TenantCommand> = { plan: planCommand, apply: applyCommand, drift: driftCommand };
+const VERDICTS: Record<"plan" | "apply" | "drift", Record<number, string>> = {
+  plan: { 0: "no changes", 2: "changes" },
+  apply: { 0: "applied" },
+  drift: { 0: "no drift", 2: "drift" },
+};
+
+/**
+ * plan, apply or drift over the tenants of tenants/: one tenant runs as if alone (with its own
+ * variables); many run side by side, each printed as a block when done, then a summary, and the
+ * overall exit code by the rules of one run (any error 1, else any change or drift 2, else 0).
+ */
+export async function tenantsCommand(kind: "plan" | "apply" | "drift", options: ReconcileOptions & { yes?: boolean }, selection: TenantSelection): Promise<number> {
+  return guard(async () => {
+    const tenants = selectTenants({ ...(selection.tenant === undefined ? {} : { tenant: selection.tenant }), all: selection.allTenants });
+    const run = TENANT_COMMANDS[kind];
+    const withFile = (file: string) => ({ ...options, yes: options.yes === true, file });
+    if (!selection.allTenants) {
+      const [only] = tenants;
+      if (!only) return EXIT.failure;
+      return run(withFile(only.file), { ...processIo, env: tenantEnv(process.env, only.name) });
+    }
+    if (options.githubComment || options.githubIssue) {
+      throw new ReportedFailure("--github-comment and --github-issue post one tenant's report: run one job per tenant with --tenant <name> (see docs/many-tenants.md)");
+    }
+    if (kind === "apply" && options.yes !== true) {
+      throw new ReportedFailure("apply --all-tenants asks no questions: review `entra-tokens plan --all-tenants`, then run `entra-tokens apply --all-tenants --yes`");
+    }
+    const runs = await eachTenant(tenants, TENANTS_AT_ONCE, async (tenant) => {
+      let out = "";
+      const notes: string[] = [];
+      const io: TenantIo = { env: tenantEnv(process.env, tenant.name), out: (text) => (out += text), note: (text) => notes.push(text), alone: false };
+      let code: number;
+      try {
+        code = await run(withFile(tenant.file), io);
+      } catch (error: unknown) {
+        // One tenant's surprise is that tenant's error; the others' results still stand.
+        notes.push(`error: ${error instanceof Error ? error.message : String(error)}`);
+        code = EXIT.failure;
+      }
+      return { code, out, notes };
+    });
+    const verdict = (code: number) => VERDICTS[kind][code] ?? "error";
+    if (options.format === "json") {
+      const entries = runs.map(({ tenant, result }) => ({ tenant: tenant.name, file: tenant.file, exitCode: result.code, result: parsedOrNull(result.out) }));
+      process.stdout.write(`${JSON.stringify({ tenants: entries }, null, 2)}\n`);
+    }
+    for (const { tenant, result } of runs) {
+      if (options.format !== "json") process.stdout.write(`\n== tenant ${tenant.name} (${tenant.file}): ${verdict(result.code)}, exit ${result.code} ==\n${result.out}`);
+      for (const note of result.notes) for (const line of note.split("\n")) err(`[${tenant.name}] ${line}`);
+    }
+    const width = runs.reduce((widest, r) => Math.max(widest, r.tenant.name.length), 0);
+    const summary = runs.map(({ tenant, result }) => `  ${tenant.name.padEnd(width)}  ${verdict(result.code).padEnd(10)}  exit ${result.code}`);
+    const code = overallExit(runs.map((r) => r.result.code));
+    (options.format === "json" ? err : (text: string) => process.stdout.write(`${text}\n`))(`\n${kind} over ${runs.length} tenants (exit ${code}):\n${summary.join("\n")}`);
+    return code;
+  });
+}
+
+function parsedOrNull(text: string): unknown {
+  try {
+    return JSON.parse(text);
+  } catch {
+    return null;
   }
 }

@@ -42,6 +42,7 @@ interface TokenInFile extends AttributesInFile {
 }
 interface TokensFile {
   version: 1;
+  tenant?: { id: string; name?: string };
   seeds?: (Omit<SeedFileRef, "path"> & { file: string })[];
   defaults?: AttributesInFile;
   policy?: { unmanaged?: UnmanagedPolicy; maxDeletes?: number; selfService?: SelfServicePolicy };
@@ -347,6 +348,12 @@ function schemaDiagnostic(error: ErrorObject, source: SourceMap, data: unknown):
       if (field === "upn" || field === "returnedBy") {
         return make("upn-syntax", `${what} is not a user principal name`, "write it as name@domain.tld, without spaces, e.g. alice@contoso.com");
       }
+      if (path[0] === "tenant" && field === "id") {
+        return make("schema", "tenant.id is not a tenant id (a GUID)", "copy the Tenant ID from the Entra admin center (Overview), e.g. 72f988bf-86f1-41af-91ab-2d7cd011db47");
+      }
+      if (path[0] === "tenant" && field === "name") {
+        return make("schema", "tenant.name must be lower-case letters, digits and dashes (at most 39), starting with a letter or digit", "write e.g. `name: contoso`");
+      }
       return make("schema", `${what} must not start or end with spaces`, "remove the surrounding spaces");
     }
     default:
@@ -447,5 +454,6 @@ function semanticChecks(file: TokensFile, fileName: string, source: Pick<SourceM
     path: resolve(dirname(fileName), seedFile),
     ...(pgpKeyFile === undefined ? {} : { pgpKeyFile: resolve(dirname(fileName), pgpKeyFile) }),
   }));
-  return { ok: true, desired: { file: fileName, version: 1, policy, seedFiles, tokens } };
+  const tenant = file.tenant === undefined ? undefined : { id: file.tenant.id.toLowerCase(), ...(file.tenant.name === undefined ? {} : { name: file.tenant.name }) };
+  return { ok: true, desired: { file: fileName, version: 1, ...(tenant ? { tenant } : {}), policy, seedFiles, tokens } };
 }

@@ -97,9 +97,18 @@ export interface SeedFileRef {
   acceptTamperableSeeds?: boolean;
 }
 
+/** The tenant a tokens.yaml declares it is for (`tenant:`). */
+export interface TenantDeclaration {
+  /** The directory id (GUID), lower case. */
+  id: string;
+  name?: string;
+}
+
 export interface Desired {
   file: string;
   version: 1;
+  /** Absent in a one-tenant repository that does not name its tenant. */
+  tenant?: TenantDeclaration;
   policy: Policy;
   seedFiles: SeedFileRef[];
   tokens: DesiredToken[];

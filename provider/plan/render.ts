@@ -16,6 +16,8 @@ export interface RenderOptions {
   locate?: (serial: string) => SourceLocation | undefined;
   /** Text goes to a GitHub Actions log (GITHUB_ACTIONS=true): values also cannot start a `::command::`. */
   actionsLog?: boolean;
+  /** The tenant the plan or report is for (`tenant:` in tokens.yaml), named in its header. */
+  tenant?: string;
 }
 
 type Escape = (text: string, limit?: number) => string;
@@ -25,6 +27,9 @@ const MESSAGE_LIMIT = 1_000;
 function textEscaper(options: RenderOptions): Escape {
   return options.actionsLog === true ? escapeActionsLog : escapeTerminal;
 }
+
+/** The header line naming the tenant, when the file names one (its name and id are schema-checked: no escaping needed). */
+const tenantLine = (options: RenderOptions): string[] => (options.tenant === undefined ? [] : [`Tenant: ${options.tenant}`]);
 
 const ANSI = { red: 31, green: 32, yellow: 33, blue: 34, magenta: 35, cyan: 36, dim: 2, bold: 1 } as const;
 type Colour = keyof typeof ANSI;
@@ -92,7 +97,7 @@ function where(p: PlanProblem, esc: Escape): string {
 export function renderPlanText(plan: Plan, options: RenderOptions = {}): string {
   const paint = painter(options.color === true);
   const esc = textEscaper(options);
-  const lines: string[] = [];
+  const lines: string[] = tenantLine(options);
   if (hasChanges(plan)) {
     lines.push(paint("bold", `Plan: ${summaryLine(plan)}`), "");
     const serials = plan.steps.map((s) => esc(s.serial));
@@ -141,7 +146,7 @@ function linked(p: { serial: string; location?: SourceLocation | undefined }, op
  * GitHub's size limit cuts a report, what is cut is detail, never what decides a review.
  */
 export function renderPlanMarkdown(plan: Plan, options: RenderOptions = {}): string {
-  const lines: string[] = ["### entra-tokens plan", ""];
+  const lines: string[] = ["### entra-tokens plan", "", ...tenantLine(options).flatMap((line) => [line, "", ""])];
   if (hasChanges(plan)) {
     // Counts first, so a reviewer sees the size of the change before the detail.
     const counts = countSteps(plan);
@@ -217,9 +222,10 @@ export function driftCounts(items: readonly DriftItem[]): Record<DriftCategory, 
 export function renderDriftText(items: readonly DriftItem[], options: RenderOptions = {}): string {
   const paint = painter(options.color === true);
   const esc = textEscaper(options);
-  if (items.length === 0) return `${paint("green", "No drift: the tenant matches tokens.yaml.")}\n`;
+  const header = tenantLine(options);
+  if (items.length === 0) return `${[...header, paint("green", "No drift: the tenant matches tokens.yaml.")].join("\n")}\n`;
   const counts = driftCounts(items);
-  const lines = [paint("bold", `Drift: ${items.length} findings`)];
+  const lines = [...header, paint("bold", `Drift: ${items.length} findings`)];
   for (const c of DRIFT_CATEGORIES) if (counts[c] > 0) lines.push(`  ${String(counts[c]).padStart(5)}  ${DRIFT_TITLES[c]}`);
   for (const c of DRIFT_CATEGORIES) {
     const group = items.filter((i) => i.category === c);
@@ -234,7 +240,7 @@ export function renderDriftText(items: readonly DriftItem[], options: RenderOpti
 }
 
 export function renderDriftMarkdown(items: readonly DriftItem[], options: RenderOptions = {}): string {
-  const lines = ["### entra-tokens drift report", ""];
+  const lines = ["### entra-tokens drift report", "", ...tenantLine(options).flatMap((line) => [line, "", ""])];
   if (items.length === 0) return `${lines.join("\n")}**No drift**: the tenant matches tokens.yaml.\n`;
   const counts = driftCounts(items);
   lines.push("| category | tokens |", "|---|---|");

@@ -1,6 +1,7 @@
 import { createHash } from "node:crypto";
 import { GraphSession, tokensOnly, type ChangeResult, type TokenChange } from "../apply/session.js";
 import { parseDesired } from "../desired/load.js";
+import { credentialFromEnv } from "../graph/credentials.js";
 import type { DesiredToken, LiveToken, LiveUser, PlanProblem, TokenAttributes, TokenState } from "../model/index.js";
 import { serialKey } from "../plan/compare.js";
 import { plan } from "../plan/plan.js";
@@ -91,8 +92,15 @@ function configFlag(key: string, fallback: boolean): boolean {
   return value === true || String(value).toLowerCase() === "true";
 }
 
+/** The provider's front: credentials from the environment (read once), Graph from ENTRA_TOKENS_GRAPH_URL. */
 function graph(): GraphSession {
-  session ??= GraphSession.fromEnv({
+  if (session) return session;
+  const { credential } = credentialFromEnv(process.env);
+  const graphUrl = process.env["ENTRA_TOKENS_GRAPH_URL"];
+  session = GraphSession.forTenant({
+    credential,
+    ...(graphUrl ? { graphUrl } : {}),
+    concurrency: 4,
     onRetry: ({ status, delayMs, attempt }) =>
       note(`Graph ${status === "network" ? "connection dropped" : `answered ${status}`}; retrying in ${(delayMs / 1000).toFixed(1)} s (attempt ${attempt})`),
   });

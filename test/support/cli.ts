@@ -10,10 +10,11 @@ export interface CliResult {
 }
 
 /** Runs the built CLI as a user would, in a child process, with no TTY. */
-export function runCli(args: readonly string[], env: NodeJS.ProcessEnv = {}, input?: string): Promise<CliResult> {
+export function runCli(args: readonly string[], env: NodeJS.ProcessEnv = {}, input?: string, cwd?: string): Promise<CliResult> {
   return new Promise((resolve, reject) => {
     const child = spawn(process.execPath, [CLI, ...args], {
       env: { PATH: process.env["PATH"], NO_COLOR: "1", ...env },
+      ...(cwd === undefined ? {} : { cwd }),
       stdio: ["pipe", "pipe", "pipe"],
     });
     let stdout = "";

@@ -1,0 +1,120 @@
+import { applyPlan, type ApplyReport, type ProgressEvent } from "../apply/apply.js";
+import type { Diagnostic } from "../desired/diagnostics.js";
+import { loadDesired } from "../desired/load.js";
+import { readLive } from "../graph/live.js";
+import type { TokenRepository } from "../graph/repository.js";
+import type { Desired, DriftItem, LiveState, Plan } from "../model/index.js";
+import { classifyDrift } from "../plan/drift.js";
+import { plan as makePlan } from "../plan/plan.js";
+import type { PreflightWarning } from "../plan/preflight.js";
+import { seedFacts } from "../seeds/facts.js";
+import { SeedFileError } from "../seeds/errors.js";
+import { SeedStore } from "../seeds/model.js";
+import { readSeedFiles } from "../seeds/read.js";
+import { connectTenant, type TenantConnection } from "./connection.js";
+import { runPreflight } from "./preflight.js";
+import { checkSignedInTenant } from "./tenant.js";
+
+// The one reconcile core: plan, apply and drift of one tenant, from an explicit context. It reads
+// no process.env, argv or stack config: the fronts (the CLI, the Pulumi provider, the runner over
+// many tenants) turn those into a TenantContext, and render the typed results as they need.
+
+type Env = Readonly<Record<string, string | undefined>>;
+
+/** Policy a run may override for itself (a reviewed mass deletion). */
+export interface PolicyOverrides {
+  allowDeletes: boolean;
+}
+
+export interface TenantContext extends TenantConnection {
+  /** The tokens.yaml of this tenant. */
+  file: string;
+  /** Seed files to read instead of the file's `seeds`. */
+  seeds?: readonly string[];
+  /** Where the secrets of encrypted seed files are looked up (variable name → value). */
+  secrets: Env;
+  policy: PolicyOverrides;
+  /** Wraps the slow tenant read (a front shows a status line meanwhile). */
+  whileReading?: <T>(run: () => Promise<T>) => Promise<T>;
+  /** Shown before seeds are opened: a seed failure must not hide the preflight's warnings. */
+  onPreflight?: (warnings: readonly PreflightWarning[]) => void;
+  /**
+   * apply needs the seeds themselves; plan and drift run in pull requests, which hold no seed
+   * secret: without one, plan shows every step and says which checks it could not make.
+   */
+  secretsRequired: boolean;
+  /** Told when plan went on without opening the seed files (their secret is not set). */
+  onSeedsUnopened?: (error: SeedFileError) => void;
+}
+
+export type Loaded = { ok: true; desired: Desired } | { ok: false; file: string; diagnostics: Diagnostic[] };
+
+export async function loadTenantDesired(context: Pick<TenantContext, "file">): Promise<Loaded> {
+  const loaded = await loadDesired(context.file);
+  return loaded.ok ? { ok: true, desired: loaded.desired } : { ok: false, file: context.file, diagnostics: loaded.diagnostics };
+}
+
+export interface Planned {
+  desired: Desired;
+  live: LiveState;
+  preflight: PreflightWarning[];
+  plan: Plan;
+  repository: TokenRepository;
+  /** The seeds the plan needs (empty when it needs none: the passphrase was not asked for). */
+  seeds: SeedStore;
+}
+
+export interface Drifted {
+  desired: Desired;
+  items: DriftItem[];
+}
+
+/**
+ * Steps that need the seed files: creating and activating need the seed; changing the interval or
+ * hash needs what the seed file states about the token (its truth). Only these open (and decrypt) them.
+ */
+const needsSeed = (plan: Plan) =>
+  plan.steps.some((s) => s.kind === "create" || s.kind === "activate" || (s.kind === "update" && s.changes.some((c) => c.field === "timeIntervalInSeconds" || c.field === "hashFunction")));
+
+const reading = <T>(context: TenantContext, run: () => Promise<T>): Promise<T> => (context.whileReading ? context.whileReading(run) : run());
+
+/** Connects, first refusing credentials of another tenant than the file declares. */
+async function connectChecked(context: TenantContext, desired: Desired): Promise<TokenRepository> {
+  if (desired.tenant) await checkSignedInTenant(context.credential, desired.tenant, desired.file);
+  return connectTenant(context);
+}
+
+/** check the tenant → connect → read the tenant → preflight → (seeds) → plan. */
+export async function planTenant(context: TenantContext, desired: Desired): Promise<Planned> {
+  const repository = await connectChecked(context, desired);
+  const live = await reading(context, () => readLive(repository, desired));
+  const preflight = await runPreflight(repository, desired, live, context.concurrency);
+  context.onPreflight?.(preflight);
+  // Plan first as if every seed were at hand: every seed check of the planner guards a create or
+  // an activate, so a plan without those needs no seed, and the passphrase is not asked for.
+  const everySerial = new Set(desired.tokens.map((t) => t.serial));
+  const allowDeletes = context.policy.allowDeletes;
+  const optimistic = makePlan(desired, live, { seeds: everySerial, allowDeletes });
+  if (!needsSeed(optimistic)) return { desired, live, preflight, plan: optimistic, repository, seeds: new SeedStore() };
+  let seeds: SeedStore;
+  try {
+    seeds = await readSeedFiles(context.seeds ? context.seeds.map((path) => ({ path })) : desired.seedFiles, context.secrets);
+  } catch (error: unknown) {
+    if (context.secretsRequired || !(error instanceof SeedFileError) || error.code !== "seed-secret-unset") throw error;
+    context.onSeedsUnopened?.(error);
+    return { desired, live, preflight, plan: optimistic, repository, seeds: new SeedStore() };
+  }
+  return { desired, live, preflight, plan: makePlan(desired, live, { seeds: seeds.serials(), seedFacts: seedFacts(seeds), allowDeletes }), repository, seeds };
+}
+
+/** Applies a plan planTenant made; the caller decided (confirmation, guard) that it may. */
+export function applyTenant(planned: Planned, options: { onProgress?: (event: ProgressEvent) => void; signal?: AbortSignal } = {}): Promise<ApplyReport> {
+  return applyPlan(planned.plan, planned.repository, { seeds: planned.seeds, ...options });
+}
+
+/** check the tenant → connect → read the tenant → classify drift. */
+export async function driftTenant(context: TenantContext, desired: Desired): Promise<Drifted> {
+  const repository = await connectChecked(context, desired);
+  const live = await reading(context, () => readLive(repository, desired));
+  return { desired, items: classifyDrift(desired, live) };
+}

@@ -1,0 +1,108 @@
+import assert from "node:assert/strict";
+import { mkdirSync, mkdtempSync, writeFileSync } from "node:fs";
+import { tmpdir } from "node:os";
+import { join, resolve } from "node:path";
+import type { GraphEmulator } from "../emulator/server.js";
+import { overallExit, tenantEnv } from "../provider/reconcile/fleet.js";
+import { tokenTenantId } from "../provider/reconcile/tenant.js";
+import { runCli } from "./support/cli.js";
+import { ADMIN_APP, clientEnv, startHttpsEmulator, TENANT, tokenFor } from "./support/emulator.js";
+
+// Two tenants in one repository, each its own emulator process-alike (its own tenant id, port and
+// token endpoint), as two Entra directories are.
+const OTHER_TENANT = "22222222-3333-4444-8555-666666666666";
+/** The CLI runs in the repository's folder: the CA file is named absolutely. */
+const CA = { NODE_EXTRA_CA_CERTS: resolve(process.env["NODE_EXTRA_CA_CERTS"] ?? "") };
+
+function tenantsRepo(tenants: Record<string, { id: string; tokens: string[] }>): string {
+  const root = mkdtempSync(join(tmpdir(), "entra-tenants-"));
+  for (const [name, { id, tokens }] of Object.entries(tenants)) {
+    mkdirSync(join(root, "tenants", name), { recursive: true });
+    const lines = ["version: 1", `tenant: { id: ${id}, name: ${name} }`, "defaults: { manufacturer: Token2, model: C202 }", "seeds: [{ file: seeds.csv, allowPlaintext: true }]", "tokens:", ...tokens.map((serial) => `  - { serial: "${serial}", state: available }`)];
+    writeFileSync(join(root, "tenants", name, "tokens.yaml"), `${lines.join("\n")}\n`);
+    const csv = ["upn,serial number,secret key,time interval,manufacturer,model", ...tokens.map((serial) => `,${serial},JBSWY3DPEHPK3PXP,30,Token2,C202`)];
+    writeFileSync(join(root, "tenants", name, "seeds.csv"), `${csv.join("\n")}\n`);
+  }
+  return root;
+}
+
+/** One tenant's settings under its TENANT_<NAME>_ prefix. */
+function prefixed(name: string, env: Record<string, string>): Record<string, string> {
+  const prefix = `TENANT_${name.toUpperCase()}_`;
+  return Object.fromEntries(Object.entries(env).filter(([key]) => key !== "NODE_EXTRA_CA_CERTS").map(([key, value]) => [`${prefix}${key}`, value]));
+}
+
+describe("many tenants in one repository", function () {
+  this.timeout(60_000);
+  let contoso: GraphEmulator;
+  let fabrikam: GraphEmulator;
+  beforeEach(async () => {
+    contoso = await startHttpsEmulator();
+    fabrikam = await startHttpsEmulator({ tenantId: OTHER_TENANT });
+  });
+  afterEach(async () => {
+    await contoso.stop();
+    await fabrikam.stop();
+  });
+
+  const fabrikamEnv = () => ({ ...clientEnv(fabrikam), AZURE_TENANT_ID: OTHER_TENANT, ...CA });
+  const bothEnv = () => ({ ...CA, ...prefixed("contoso", clientEnv(contoso)), ...prefixed("fabrikam", fabrikamEnv()) });
+
+  it("plan --all-tenants shows both tenants by name, each with its own credentials and Graph", async () => {
+    const root = tenantsRepo({ contoso: { id: TENANT, tokens: ["C1", "C2"] }, fabrikam: { id: OTHER_TENANT, tokens: ["F1"] } });
+    const run = await runCli(["plan", "--all-tenants"], { ...bothEnv() }, undefined, root);
+    assert.equal(run.code, 2, run.stderr);
+    assert.match(run.stdout, /== tenant contoso \(tenants\/contoso\/tokens\.yaml\): changes, exit 2 ==\nTenant: contoso \(11111111-2222-4333-8444-555555555555\)\nPlan: 2 to create/);
+    assert.match(run.stdout, /== tenant fabrikam .*: changes, exit 2 ==\nTenant: fabrikam \(22222222-3333-4444-8555-666666666666\)\nPlan: 1 to create/);
+    assert.match(run.stdout, /plan over 2 tenants \(exit 2\):\n {2}contoso {3}changes {5}exit 2\n {2}fabrikam {2}changes {5}exit 2/);
+    assert.equal(contoso.requests.filter((r) => r.route === "token").length, 1);
+    assert.equal(fabrikam.requests.filter((r) => r.route === "token").length, 1);
+    for (const secret of [ADMIN_APP.clientSecret]) assert.ok(!run.stdout.includes(secret) && !run.stderr.includes(secret));
+  });
+
+  it("one tenant's Graph down leaves the other's plan intact, and the exit code says an error happened", async () => {
+    const root = tenantsRepo({ contoso: { id: TENANT, tokens: ["C1"] }, fabrikam: { id: OTHER_TENANT, tokens: ["F1"] } });
+    const env = bothEnv();
+    await fabrikam.stop();
+    const run = await runCli(["plan", "--all-tenants"], env, undefined, root);
+    assert.equal(run.code, 1, run.stdout);
+    assert.match(run.stdout, /== tenant contoso .*: changes, exit 2 ==\nTenant: contoso .*\nPlan: 1 to create/);
+    assert.match(run.stdout, /== tenant fabrikam .*: error, exit 1 ==/);
+    assert.match(run.stdout, / {2}contoso {3}changes {5}exit 2\n {2}fabrikam {2}error {7}exit 1/);
+    assert.match(run.stderr, /\[fabrikam\] error: /);
+    fabrikam = await startHttpsEmulator({ tenantId: OTHER_TENANT }); // afterEach stops it
+  });
+
+  it("a tokens.yaml declaring one tenant refuses the credentials of another, before any Graph read", async () => {
+    const root = tenantsRepo({ contoso: { id: TENANT, tokens: ["C1"] } });
+    // The contoso file, fabrikam's credentials and Graph.
+    const run = await runCli(["plan", "--tenant", "contoso"], fabrikamEnv(), undefined, root);
+    assert.equal(run.code, 1, run.stdout);
+    assert.match(run.stderr, /tenants\/contoso\/tokens\.yaml is for tenant contoso \(11111111-2222-4333-8444-555555555555\), but the credentials sign in to tenant 22222222-3333-4444-8555-666666666666; nothing was sent to Entra\. Fix: use that tenant's credentials/);
+    // Only the sign-in (discovery, token): no Graph request.
+    assert.deepEqual(fabrikam.requests.filter((r) => r.route !== "token" && r.route !== "identity").map((r) => r.route), []);
+    for (const command of ["apply", "drift"]) {
+      const other = await runCli([command, "--tenant", "contoso", "--yes"].slice(0, command === "apply" ? 4 : 3), fabrikamEnv(), undefined, root);
+      assert.equal(other.code, 1);
+      assert.match(other.stderr, /but the credentials sign in to tenant 22222222/);
+    }
+    assert.equal(fabrikam.tenant.allDevices().length, 0);
+  });
+
+  it("a wrong tenant id or name in tokens.yaml is a schema error with its line", async () => {
+    const root = tenantsRepo({ contoso: { id: "not-a-guid", tokens: ["C1"] } });
+    const run = await runCli(["validate", "-f", join("tenants", "contoso", "tokens.yaml")], {}, undefined, root);
+    assert.equal(run.code, 1);
+    assert.match(run.stderr + run.stdout, /tokens\.yaml:2:\d+[^\n]*tenant\.id is not a tenant id \(a GUID\)/);
+  });
+
+  it("the access token's tid names the tenant; each tenant sees only its own variables", async () => {
+    assert.equal(tokenTenantId(await tokenFor(contoso, ADMIN_APP)), TENANT);
+    assert.equal(tokenTenantId("opaque"), undefined);
+    const env = { PATH: "/bin", AZURE_CLIENT_ID: "plain", TENANT_CONTOSO_AZURE_CLIENT_ID: "c", TENANT_FABRIKAM_EU_AZURE_CLIENT_SECRET: "f" };
+    assert.deepEqual(tenantEnv(env, "contoso"), { PATH: "/bin", AZURE_CLIENT_ID: "c" });
+    assert.deepEqual(tenantEnv(env, "fabrikam-eu"), { PATH: "/bin", AZURE_CLIENT_SECRET: "f" });
+    assert.equal(tenantEnv(env, "other"), env);
+    assert.deepEqual([overallExit([0, 2]), overallExit([2, 1, 0]), overallExit([0, 0])], [2, 1, 0]);
+  });
+});
