@@ -4,25 +4,27 @@ import { parseUsersFile } from "../desired/assign.js";
 import { addDelivery, type SeedEntry } from "../desired/delivery.js";
 import { unifiedDiff } from "../desired/edit.js";
 import { importTenant } from "../desired/import.js";
-import { leaver, replaceToken, retireTokens, type LifecycleResult } from "../desired/lifecycle.js";
+import { assignFromPool, leaver, replaceToken, retireTokens, type LifecycleResult } from "../desired/lifecycle.js";
 import { readLive } from "../graph/live.js";
 import type { Desired, SeedFileRef, SeedFormat } from "../model/index.js";
 import { readSeedFile } from "../seeds/read.js";
 import { connect, guard, loadValidDesired, type ConnectionOptions } from "./reconcile.js";
 
-// import / add / retire / replace / leaver: the token lifecycle as edits of tokens.yaml, each shown
+// import / add / assign / retire / replace / leaver: the token lifecycle as edits of tokens.yaml, each shown
 // as a diff with --dry-run, otherwise written in place for review in a pull request.
 
 const out = (text: string) => process.stdout.write(`${text}\n`);
 const REVIEW = "Review with `git diff`, then open a pull request; `entra-tokens plan` shows what it will do in Entra.";
+// `git diff` shows nothing for a file git does not track yet.
+const REVIEW_NEW = "Review it, `git add` it, then open a pull request; `entra-tokens plan` shows what it will do in Entra.";
 
 interface EditFlags {
   file: string;
   dryRun: boolean;
 }
 
-/** Prints the diff (dry run) or writes the file atomically. */
-async function writeEdit(flags: EditFlags, before: string, after: string, summary: readonly string[]): Promise<number> {
+/** Prints the diff (dry run) or writes the file atomically. `created`: the file did not exist before. */
+async function writeEdit(flags: EditFlags, before: string, after: string, summary: readonly string[], created = false): Promise<number> {
   for (const line of summary) out(line);
   if (flags.dryRun) {
     process.stdout.write(unifiedDiff(flags.file, before, after));
@@ -32,7 +34,7 @@ async function writeEdit(flags: EditFlags, before: string, after: string, summar
   if (before === after) return 0;
   await fs.writeFile(`${flags.file}.tmp`, after);
   await fs.rename(`${flags.file}.tmp`, flags.file);
-  out(`Updated ${flags.file}. ${REVIEW}`);
+  out(created ? `Wrote ${flags.file}. ${REVIEW_NEW}` : `Updated ${flags.file}. ${REVIEW}`);
   return 0;
 }
 
@@ -60,7 +62,7 @@ export async function importCommand(flags: EditFlags & ConnectionOptions & { sel
       ...result.claimed.map((c) => `${c.serial}: claimed by ${c.upn} (self-service), recorded as theirs`),
       ...result.unresolved.map((s) => `${s}: held by an account Graph cannot name; written as a pool token`),
     ];
-    return writeEdit(flags, before, result.text, summary);
+    return writeEdit(flags, before, result.text, summary, !exists);
   });
 }
 
@@ -106,6 +108,20 @@ export async function addCommand(seedFile: string, flags: AddFlags): Promise<num
       `${seedFile}: ${delivered.length} tokens; ${result.added.length} added (${result.added.length - pooled} to users, ${pooled} to the pool), ${result.alreadyDeclared.length} already in ${flags.file}.`,
       ...result.added.filter((a) => a.upn !== undefined).map((a) => `${a.serial} → ${a.upn}`),
       ...(result.seedEntryAdded ? [`seeds: ${entry.file} added to ${flags.file}`] : []),
+    ];
+    return writeEdit(flags, before, result.text, summary);
+  });
+}
+
+export function assignCommand(flags: EditFlags & { users: string; state: "assigned" | "activated" }): Promise<number> {
+  return guard(async () => {
+    const users = parseUsersFile(await fs.readFile(flags.users, "utf8"), flags.users);
+    const before = await fs.readFile(flags.file, "utf8");
+    const result = assignFromPool(before, flags.file, users, flags.state);
+    const summary = [
+      ...result.assigned.map((a) => `${a.serial} → ${a.upn}`),
+      ...result.skipped.map((s) => `skipped ${s.upn}: ${s.reason}`),
+      `${result.assigned.length} ${result.assigned.length === 1 ? "token" : "tokens"} assigned.`,
     ];
     return writeEdit(flags, before, result.text, summary);
   });

@@ -11,7 +11,8 @@ import type { Desired, Plan } from "../model/index.js";
 import { classifyDrift } from "../plan/drift.js";
 import { contextFromEnv, GitHubError, GitHubReporter, pullRequestNumber, sourceLinker, writeJobSummary } from "../github/github.js";
 import { plan as makePlan } from "../plan/plan.js";
-import { actionableDrift, driftJson, hasChanges, planJson, renderDriftMarkdown, renderDriftText, renderPlanMarkdown, renderPlanText, type RenderOptions } from "../plan/render.js";
+import { driftIssueLine } from "../plan/wording.js";
+import { actionableDrift, applyJson, driftJson, hasChanges, planJson, renderDriftMarkdown, renderDriftText, renderPlanMarkdown, renderPlanText, type RenderOptions } from "../plan/render.js";
 import { SeedFileError } from "../seeds/errors.js";
 import { SeedStore } from "../seeds/model.js";
 import { readSeedFiles } from "../seeds/read.js";
@@ -150,14 +151,20 @@ export async function applyCommand(options: ReconcileOptions & { yes: boolean })
   return guard(async () => {
     const stop = new AbortController();
     const { plan, desired, repository, seeds } = await computePlan(options, stop.signal);
-    const shown = renderPlan(plan, options.format === "json" ? "text" : options.format, desired);
-    process.stdout.write(shown);
+    const json = options.format === "json";
+    // With --format json stdout holds one JSON document (plan and outcome); the prompt shows the plan as text.
+    const shown = renderPlan(plan, json ? "text" : options.format, desired);
+    if (!json) process.stdout.write(shown);
+    const notApplied = (code: number) => {
+      if (json) process.stdout.write(`${JSON.stringify(applyJson(plan, undefined, false), null, 2)}\n`);
+      return code;
+    };
     if (plan.errors.length > 0 || plan.deletionGuard) {
       err("Nothing was applied.");
-      return EXIT.failure;
+      return notApplied(EXIT.failure);
     }
-    if (!hasChanges(plan)) return EXIT.ok;
-    if (!options.yes && !(await confirm(plan, shown))) return EXIT.failure;
+    if (!hasChanges(plan)) return notApplied(EXIT.ok);
+    if (!options.yes && !(await confirm(plan, shown))) return notApplied(EXIT.failure);
     // Ctrl-C: no new request goes out, those in flight finish, and the report says what was done.
     // A second Ctrl-C leaves at once (the next apply still finishes the job).
     const onInterrupt = () => {
@@ -168,7 +175,8 @@ export async function applyCommand(options: ReconcileOptions & { yes: boolean })
     process.on("SIGINT", onInterrupt);
     try {
       const report = await applyPlan(plan, repository, { seeds, onProgress: progressPrinter(stop.signal), signal: stop.signal });
-      process.stdout.write(renderReport(report, stop.signal.aborted));
+      if (json) process.stdout.write(`${JSON.stringify(applyJson(plan, report, stop.signal.aborted), null, 2)}\n`);
+      else process.stdout.write(renderReport(report, stop.signal.aborted));
       if (stop.signal.aborted) return EXIT.interrupted;
       return report.failed + report.skipped > 0 ? EXIT.failure : EXIT.ok;
     } finally {
@@ -191,7 +199,7 @@ export async function driftCommand(options: ReconcileOptions): Promise<number> {
     if (options.githubIssue) {
       await reportGitHubFailure("the drift report", async () => {
         const result = await new GitHubReporter(contextFromEnv()).syncDriftIssue(markdown, drifted);
-        err(`Drift issue: ${result.action}${result.url ? ` ${result.url}` : ""}`);
+        err(driftIssueLine(result, items.length - actionableDrift(items).length));
       });
     }
     return drifted ? EXIT.changes : EXIT.ok;
@@ -204,7 +212,7 @@ async function confirm(plan: Plan, shown: string): Promise<boolean> {
     err(refuse);
     return false;
   }
-  const answer = await askOnTerminal(`Apply these ${plan.steps.length} changes to Entra? Type "yes" to go on: `, shown);
+  const answer = await askOnTerminal(`Apply ${plan.steps.length === 1 ? "this change" : `these ${plan.steps.length} changes`} to Entra? Type "yes" to go on: `, shown);
   if (answer === undefined) {
     err(refuse);
     return false;
