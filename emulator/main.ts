@@ -37,7 +37,7 @@ async function main(): Promise<void> {
   const program = new Command()
     .name("entra-tokens-emulator")
     .description("A local Microsoft Graph (beta) for hardware OATH tokens, with the demo tenant")
-    .option("--port <n>", "port to listen on (0: any free port)", port, 0)
+    .option("--port <n>", "port to listen on; 0, the default, picks a free port (printed, and in --write-env)", port, 0)
     .option("--host <address>", "loopback address to bind", "127.0.0.1")
     .option("--http", "serve plain HTTP instead of HTTPS (@azure/identity needs HTTPS)")
     .option("--state <file>", "load the tenant from this JSON file and save every change to it")
@@ -80,6 +80,12 @@ async function main(): Promise<void> {
   const stop = () => void emulator.stop().then(() => process.exit(0));
   process.on("SIGINT", stop);
   process.on("SIGTERM", stop);
+  process.on("SIGHUP", stop);
+  // Started by npm (or a shell that may not pass signals on): when that parent is gone, so are we.
+  const parent = process.ppid;
+  setInterval(() => {
+    if (process.ppid !== parent) stop();
+  }, 1000).unref();
 }
 
 main().catch((error: unknown) => {

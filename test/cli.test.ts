@@ -203,7 +203,7 @@ describe("seeds subcommands speak of their own flags", function () {
     assert.match(wrongDelimiter.stderr, /no column named "Serial".*the header looks ';'-separated: set --delimiter to ';'/);
     const listed = await runCli(["seeds", "list", semicolon, "--csv-serial", "Serial", "--csv-secret", "2", "--csv-time-interval", "Step", "--encoding", "hex", "--delimiter", ";", "--format", "json"]);
     assert.equal(listed.code, 0, listed.stderr);
-    assert.deepEqual(JSON.parse(listed.stdout), { seeds: [{ serial: "CS1", timeIntervalInSeconds: 60, hashFunction: null, manufacturer: null, model: null }] });
+    assert.deepEqual(JSON.parse(listed.stdout), { formatVersion: 1, seeds: [{ serial: "CS1", timeIntervalInSeconds: 60, hashFunction: null, manufacturer: null, model: null }] });
     const strayFlag = await runCli(["seeds", "list", semicolon, "--delimiter", ";"]);
     assert.equal(strayFlag.code, 1);
     assert.match(strayFlag.stderr, /--delimiter apply to a custom CSV: name its columns with --csv-serial and --csv-secret/);

@@ -326,7 +326,8 @@ describe("workflow files", () => {
           for (const segment of (step.run ?? "").split(/&&|\|\||;|\n/).map((s) => s.trim()).filter(Boolean)) {
             const where = `${name} job ${jobName}: ${segment}`;
             if (/^\[ \$\? -eq 2 \]$/.test(segment) || segment === "npm ci") continue;
-            const words = segment.split(/\s+/);
+            // A redirection of the output (`> validate.sarif`) is the shell's, not the command's.
+            const words = segment.replace(/\s+>\s*\S+$/, "").split(/\s+/);
             assert.equal(`${words[0]} ${words[1]}`, "npm run", `${where}: use an npm script from package.json`);
             const script = words.slice(2).find((w) => !w.startsWith("-"));
             assert.ok(script && scripts.includes(script), `${where}: package.json has no script ${script}`);
@@ -338,7 +339,17 @@ describe("workflow files", () => {
         }
       }
     }
-    assert.equal(cliCalls, 3, "validate, plan and drift");
+    assert.equal(cliCalls, 4, "validate (text, then SARIF for code scanning), plan and drift");
+  });
+
+  it("pr.yml uploads validate's SARIF to code scanning, pinned by commit, with security-events: write", () => {
+    const pr = workflows.find((w) => w.name === "pr.yml")!.workflow;
+    const validate = pr.jobs["validate"]!;
+    const upload = validate.steps.find((s) => s.uses?.startsWith("github/codeql-action/upload-sarif@"));
+    assert.ok(upload, "an upload-sarif step");
+    assert.match(upload.uses ?? "", /@[0-9a-f]{40}$/, "pinned by full commit SHA");
+    assert.ok(validate.steps.some((s) => /validate -f tokens\.yaml --format sarif > validate\.sarif/.test(s.run ?? "")));
+    assert.equal((validate.permissions ?? {})["security-events"], "write");
   });
 
   it("accept exit 2 only from plan and drift, where it means changes or drift (usage errors exit 1)", () => {

@@ -5,7 +5,8 @@ import { join } from "node:path";
 import { inspect } from "node:util";
 import { BlobWriter, TextReader, ZipWriter } from "@zip.js/zip.js";
 import * as openpgp from "openpgp";
-import { assignFromPool, parseUsersFile } from "../provider/desired/assign.js";
+import { parseUsersFile } from "../provider/desired/assign.js";
+import { assignFromPool } from "../provider/desired/lifecycle.js";
 import { SeedFileError } from "../provider/seeds/errors.js";
 import { encodeBase32 } from "../provider/seeds/normalize.js";
 import { readPskc } from "../provider/seeds/pskc.js";
@@ -229,7 +230,7 @@ describe("seed files", () => {
       assert.deepEqual(result.assigned, [{ serial: "P1", upn: "alice@contoso.com" }]);
       assert.deepEqual(result.skipped.map((s) => s.upn), ["carol@contoso.com"]);
       assert.match(result.text, /# the pool/);
-      assert.match(result.text, /"P2" # spare/);
+      assert.match(result.text, /\n  - serial: "P2"   # spare\n/, "a trailing comment stays where it was written");
       assert.match(result.text, /serial: "P1"\n {4}state: assigned\n {4}upn: alice@contoso.com\n {4}displayName: Alice Example/);
     });
 

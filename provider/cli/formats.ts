@@ -7,7 +7,7 @@ export const EXIT = { ok: 0, failure: 1, changes: 2, interrupted: 130 } as const
 export const OUTPUT_FORMATS = ["text", "markdown", "json"] as const;
 export type OutputFormat = (typeof OUTPUT_FORMATS)[number];
 
-export const VALIDATE_FORMATS = ["text", "json"] as const;
+export const VALIDATE_FORMATS = ["text", "json", "sarif"] as const;
 export type ValidateFormat = (typeof VALIDATE_FORMATS)[number];
 
 export const EXPORT_FORMATS = ["entra-csv", "entra-json"] as const;

@@ -4,7 +4,7 @@ import { parseUsersFile } from "../desired/assign.js";
 import { addDelivery, type SeedEntry } from "../desired/delivery.js";
 import { unifiedDiff } from "../desired/edit.js";
 import { importTenant } from "../desired/import.js";
-import { leaver, replaceToken, retireTokens, type LifecycleResult } from "../desired/lifecycle.js";
+import { assignFromPool, leaver, replaceToken, retireTokens, type LifecycleResult } from "../desired/lifecycle.js";
 import { readLive } from "../graph/live.js";
 import type { Desired, SeedFileRef, SeedFormat } from "../model/index.js";
 import { MAX_FILE_BYTES } from "../desired/load.js";
@@ -13,19 +13,21 @@ import { replaceFile } from "../safety/replace-file.js";
 import { readSeedFile } from "../seeds/read.js";
 import { connect, guard, loadValidDesired, type ConnectionOptions } from "./reconcile.js";
 
-// import / add / retire / replace / leaver: the token lifecycle as edits of tokens.yaml, each shown
+// import / add / assign / retire / replace / leaver: the token lifecycle as edits of tokens.yaml, each shown
 // as a diff with --dry-run, otherwise written in place for review in a pull request.
 
 const out = (text: string) => process.stdout.write(`${text}\n`);
 const REVIEW = "Review with `git diff`, then open a pull request; `entra-tokens plan` shows what it will do in Entra.";
+// `git diff` shows nothing for a file git does not track yet.
+const REVIEW_NEW = "Review it, `git add` it, then open a pull request; `entra-tokens plan` shows what it will do in Entra.";
 
 interface EditFlags {
   file: string;
   dryRun: boolean;
 }
 
-/** Prints the diff (dry run) or writes the file atomically; `existed` false: a new file. */
-async function writeEdit(flags: EditFlags, before: string, after: string, summary: readonly string[], existed = true): Promise<number> {
+/** Prints the diff (dry run) or writes the file atomically. `created`: the file did not exist before. */
+async function writeEdit(flags: EditFlags, before: string, after: string, summary: readonly string[], created = false): Promise<number> {
   for (const line of summary) out(line);
   if (flags.dryRun) {
     process.stdout.write(unifiedDiff(flags.file, before, after));
@@ -33,8 +35,8 @@ async function writeEdit(flags: EditFlags, before: string, after: string, summar
     return 0;
   }
   if (before === after) return 0;
-  await replaceFile(flags.file, after, existed ? before : null);
-  out(`Updated ${flags.file}. ${REVIEW}`);
+  await replaceFile(flags.file, after, created ? null : before);
+  out(created ? `Wrote ${flags.file}. ${REVIEW_NEW}` : `Updated ${flags.file}. ${REVIEW}`);
   return 0;
 }
 
@@ -65,7 +67,7 @@ export async function importCommand(flags: EditFlags & ConnectionOptions & { sel
       ...result.claimed.map((c) => `${c.serial}: claimed by ${c.upn} (self-service), recorded as theirs`),
       ...result.unresolved.map((s) => `${s}: held by an account Graph cannot name; written as a pool token`),
     ];
-    return writeEdit(flags, before, result.text, summary, exists);
+    return writeEdit(flags, before, result.text, summary, !exists);
   });
 }
 
@@ -111,6 +113,20 @@ export async function addCommand(seedFile: string, flags: AddFlags): Promise<num
       `${seedFile}: ${delivered.length} tokens; ${result.added.length} added (${result.added.length - pooled} to users, ${pooled} to the pool), ${result.alreadyDeclared.length} already in ${flags.file}.`,
       ...result.added.filter((a) => a.upn !== undefined).map((a) => `${a.serial} → ${a.upn}`),
       ...(result.seedEntryAdded ? [`seeds: ${entry.file} added to ${flags.file}`] : []),
+    ];
+    return writeEdit(flags, before, result.text, summary);
+  });
+}
+
+export function assignCommand(flags: EditFlags & { users: string; state: "assigned" | "activated" }): Promise<number> {
+  return guard(async () => {
+    const users = parseUsersFile(await readInputText(flags.users, "--users", USERS_FILE_BYTES), flags.users);
+    const before = await readInputText(flags.file, "--file", MAX_FILE_BYTES);
+    const result = assignFromPool(before, flags.file, users, flags.state);
+    const summary = [
+      ...result.assigned.map((a) => `${a.serial} → ${a.upn}`),
+      ...result.skipped.map((s) => `skipped ${s.upn}: ${s.reason}`),
+      `${result.assigned.length} ${result.assigned.length === 1 ? "token" : "tokens"} assigned.`,
     ];
     return writeEdit(flags, before, result.text, summary);
   });

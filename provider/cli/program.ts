@@ -142,11 +142,11 @@ export function buildProgram(): Command {
     .addOption(fileOption())
     .addOption(new Option("--format <format>", "output format").choices(VALIDATE_FORMATS).default("text"))
     .addOption(jsonAlias())
-    .addHelpText("after", "\nWith GITHUB_ACTIONS=true, errors are also printed as GitHub annotations on the offending lines." + EXIT_CODES_HELP)
+    .addHelpText("after", "\nWith GITHUB_ACTIONS=true, errors are also printed as GitHub annotations on the offending lines.\n--format sarif writes a SARIF 2.1.0 log for GitHub code scanning (paths relative to the working directory)." + EXIT_CODES_HELP)
     .action(
       lazy(
         () => import("./validate.js"),
-        (m, flags: { file: string; format: "text" | "json"; json?: boolean }, command: Command) => {
+        (m, flags: { file: string; format: (typeof VALIDATE_FORMATS)[number]; json?: boolean }, command: Command) => {
           const [fileArgument, ...more] = command.args;
           if (more.length > 0 || (fileArgument !== undefined && command.getOptionValueSource("file") === "cli")) {
             command.error(`error: give one file, with -f/--file (got ${[...command.args, ...(command.getOptionValueSource("file") === "cli" ? [flags.file] : [])].join(", ")})`);
@@ -264,11 +264,11 @@ export function buildProgram(): Command {
     .requiredOption("--users <file>", "one `upn` or `upn,display name` per line")
     .addOption(fileOption())
     .addOption(new Option("--state <state>", "the state to give the tokens").choices(["assigned", "activated"]).default("assigned"))
-    .option("--dry-run", "show the assignments without changing the file")
+    .option("--dry-run", "show the change as a diff without writing the file")
     .addHelpText("after", EXIT_CODES_HELP)
     .action(
       lazy(
-        () => import("./seeds.js"),
+        () => import("./lifecycle.js"),
         (m, flags: { users: string; file: string; state: "assigned" | "activated"; dryRun?: boolean }) => m.assignCommand({ ...flags, dryRun: flags.dryRun === true }),
       ),
     );
@@ -373,7 +373,7 @@ export function buildProgram(): Command {
   return program;
 }
 
-function readVersion(): string {
+export function readVersion(): string {
   // package.json sits two levels above dist/provider/cli; read it at run time so the build stays flat.
   const pkg: unknown = require("../../../package.json");
   return typeof pkg === "object" && pkg !== null && "version" in pkg && typeof pkg.version === "string" ? pkg.version : "0.0.0";

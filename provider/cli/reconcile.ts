@@ -7,12 +7,13 @@ import { GraphFailure } from "../graph/errors.js";
 import type { TokenRepository } from "../graph/repository.js";
 import type { Desired, Plan } from "../model/index.js";
 import { contextFromEnv, GitHubError, GitHubReporter, pullRequestNumber, sourceLinker, writeJobSummary } from "../github/github.js";
-import { actionableDrift, driftJson, hasChanges, planJson, renderDriftMarkdown, renderDriftText, renderPlanMarkdown, renderPlanText, type RenderOptions } from "../plan/render.js";
+import { actionableDrift, applyJson, driftJson, hasChanges, planJson, renderDriftMarkdown, renderDriftText, renderPlanMarkdown, renderPlanText, type RenderOptions } from "../plan/render.js";
 import { connectTenant, type TenantConnection } from "../reconcile/connection.js";
 import { applyTenant, driftTenant, loadTenantDesired, planTenant, type Planned, type TenantContext } from "../reconcile/core.js";
 import { eachTenant, overallExit, selectTenants, tenantEnv, TenantLayoutError } from "../reconcile/fleet.js";
 import { formatPreflight } from "../reconcile/preflight.js";
 import { tenantLabel, TenantMismatchError } from "../reconcile/tenant.js";
+import { driftIssueLine } from "../plan/wording.js";
 import { SeedFileError } from "../seeds/errors.js";
 import { colorWanted, EXIT, type OutputFormat } from "./formats.js";
 import { escapeTerminal } from "../safety/escape.js";
@@ -181,20 +182,26 @@ export async function applyCommand(options: ReconcileOptions & { yes: boolean },
     const stop = new AbortController();
     const planned = await computePlan(options, io, true, stop.signal);
     const { plan, desired } = planned;
-    const shown = renderPlan(plan, options.format === "json" ? "text" : options.format, desired);
-    io.out(shown);
+    const json = options.format === "json";
+    // With --format json stdout holds one JSON document (plan and outcome); the prompt shows the plan as text.
+    const shown = renderPlan(plan, json ? "text" : options.format, desired);
+    if (!json) io.out(shown);
+    const notApplied = (code: number) => {
+      if (json) io.out(`${JSON.stringify(applyJson(plan, undefined, false), null, 2)}\n`);
+      return code;
+    };
     if (plan.errors.length > 0 || plan.deletionGuard) {
       io.note("Nothing was applied.");
-      return EXIT.failure;
+      return notApplied(EXIT.failure);
     }
-    if (!hasChanges(plan)) return EXIT.ok;
+    if (!hasChanges(plan)) return notApplied(EXIT.ok);
     if (!io.alone) {
       // Many tenants at once: --yes was required up front; no prompt, no progress bar, no Ctrl-C dance.
       const report = await applyTenant(planned);
-      io.out(renderReport(report, false));
+      io.out(json ? `${JSON.stringify(applyJson(plan, report, false), null, 2)}\n` : renderReport(report, false));
       return report.failed + report.skipped > 0 ? EXIT.failure : EXIT.ok;
     }
-    if (!options.yes && !(await confirm(plan, shown, desired))) return EXIT.failure;
+    if (!options.yes && !(await confirm(plan, shown, desired))) return notApplied(EXIT.failure);
     // Ctrl-C: no new request goes out, those in flight finish, and the report says what was done.
     // A second Ctrl-C leaves at once (the next apply still finishes the job).
     const onInterrupt = () => {
@@ -205,7 +212,8 @@ export async function applyCommand(options: ReconcileOptions & { yes: boolean },
     process.on("SIGINT", onInterrupt);
     try {
       const report = await applyTenant(planned, { onProgress: progressPrinter(stop.signal), signal: stop.signal });
-      process.stdout.write(renderReport(report, stop.signal.aborted));
+      if (json) process.stdout.write(`${JSON.stringify(applyJson(plan, report, stop.signal.aborted), null, 2)}\n`);
+      else process.stdout.write(renderReport(report, stop.signal.aborted));
       if (stop.signal.aborted) return EXIT.interrupted;
       return report.failed + report.skipped > 0 ? EXIT.failure : EXIT.ok;
     } finally {
@@ -227,7 +235,7 @@ export async function driftCommand(options: ReconcileOptions, io: TenantIo = pro
     if (options.githubIssue) {
       await reportGitHubFailure("the drift report", async () => {
         const result = await new GitHubReporter(contextFromEnv()).syncDriftIssue(markdown, drifted);
-        err(`Drift issue: ${result.action}${result.url ? ` ${result.url}` : ""}`);
+        err(driftIssueLine(result, items.length - actionableDrift(items).length));
       });
     }
     return drifted ? EXIT.changes : EXIT.ok;
@@ -241,7 +249,7 @@ async function confirm(plan: Plan, shown: string, desired: Desired): Promise<boo
     return false;
   }
   const where = desired.tenant ? `Entra tenant ${tenantLabel(desired.tenant)}` : "Entra";
-  const answer = await askOnTerminal(`Apply these ${plan.steps.length} changes to ${where}? Type "yes" to go on: `, shown);
+  const answer = await askOnTerminal(`Apply ${plan.steps.length === 1 ? "this change" : `these ${plan.steps.length} changes`} to ${where}? Type "yes" to go on: `, shown);
   if (answer === undefined) {
     err(refuse);
     return false;

@@ -1,22 +1,18 @@
 import { constants as fsConstants, promises as fs } from "node:fs";
 import { dirname, resolve } from "node:path";
 import * as openpgp from "openpgp";
-import { assignFromPool, parseUsersFile } from "../desired/assign.js";
 import type { CsvLayout, Desired, SeedFileRef, SeedFormat } from "../model/index.js";
 import { SeedFileError } from "../seeds/errors.js";
 import { entraCsv, entraJson, type ExportRow } from "../seeds/export.js";
 import type { Seed } from "../seeds/model.js";
 import { decodeBase32 } from "../seeds/normalize.js";
 import { writePskc } from "../seeds/pskc.js";
-import { MAX_FILE_BYTES } from "../desired/load.js";
-import { readInputText } from "../safety/regular-file.js";
-import { replaceFile } from "../safety/replace-file.js";
 import { append, readSeedFile, readSeedFiles } from "../seeds/read.js";
+import { PLAN_FORMAT_VERSION } from "../plan/render.js";
 import { EXIT, type ExportFormat, type ListFormat } from "./formats.js";
-import { USERS_FILE_BYTES } from "./lifecycle.js";
 import { guard, loadValidDesired, ReportedFailure } from "./reconcile.js";
 
-// seeds import / list / export and assign: the file side of enrolment. Secrets go only into files
+// seeds import / list / export: the file side of enrolment. Secrets go only into files
 // written with mode 600 (or to stdout when asked with `--out -`), never to the terminal otherwise.
 
 export { DEFAULT_PASSPHRASE_ENV } from "./formats.js";
@@ -166,7 +162,12 @@ async function prepareOutput(out: string, force: boolean): Promise<void> {
     const code = error instanceof Error && "code" in error ? String(error.code) : "unknown error";
     throw new ReportedFailure(`cannot write to the folder of ${out} (${code}); choose another --out`);
   }
-  const existing = await fs.stat(out).catch(() => undefined);
+  // lstat: a link is not followed, so /dev/stdout (a link to the terminal or a pipe) is refused like
+  // any device: secrets reach stdout only when asked for with `--out -`.
+  const existing = await fs.lstat(out).catch(() => undefined);
+  if (existing && !existing.isFile() && !existing.isDirectory()) {
+    throw new ReportedFailure(`${out} is ${existing.isSymbolicLink() ? "a link" : "not a regular file"}; give a new file name with --out${out.startsWith("/dev/") ? ", or --out - to write to stdout" : ""}`);
+  }
   if (existing?.isDirectory()) throw new ReportedFailure(`${out} is a folder; give a file name with --out, e.g. ${out.replace(/\/?$/, "/seeds.pskc")}`);
   if (existing && !force) throw new ReportedFailure(`${out} exists; pass --force to replace it`);
 }
@@ -236,7 +237,7 @@ export async function listCommand(files: readonly string[], input: SeedInputFlag
       }))
       .sort((a, b) => a.serial.localeCompare(b.serial));
     if (options.format === "json") {
-      process.stdout.write(`${JSON.stringify({ seeds: rows }, null, 2)}\n`);
+      process.stdout.write(`${JSON.stringify({ formatVersion: PLAN_FORMAT_VERSION, seeds: rows }, null, 2)}\n`);
       return EXIT.ok;
     }
     const header = ["serial", "interval", "hash", "manufacturer", "model"];
@@ -255,7 +256,8 @@ export async function exportCommand(options: { file: string; format: ExportForma
     const desired: Desired = await loadValidDesired(options.file);
     const store = await readSeedFiles(desired.seedFiles);
     const rows: ExportRow[] = [];
-    for (const token of desired.tokens) {
+    // A retired token is lost or broken: uploading it would bring it back into the pool.
+    for (const token of desired.tokens.filter((t) => t.state !== "retired")) {
       const seed = store.get(token.serial);
       if (!seed) {
         err(`skipped ${token.serial}: no seed`);
@@ -271,23 +273,6 @@ export async function exportCommand(options: { file: string; format: ExportForma
     }
     await writePrivate(options.out, content);
     process.stdout.write(`Wrote ${rows.length} tokens to ${options.out} (${options.format}; it holds secrets: upload it, then delete it).\n`);
-    return EXIT.ok;
-  });
-}
-
-export async function assignCommand(options: { file: string; users: string; state: "assigned" | "activated"; dryRun: boolean }): Promise<number> {
-  return guard(async () => {
-    const users = parseUsersFile(await readInputText(options.users, "--users", USERS_FILE_BYTES), options.users);
-    const before = await readInputText(options.file, "--file", MAX_FILE_BYTES);
-    const result = assignFromPool(before, options.file, users, options.state);
-    for (const a of result.assigned) process.stdout.write(`${a.serial} → ${a.upn}\n`);
-    for (const s of result.skipped) process.stdout.write(`skipped ${s.upn}: ${s.reason}\n`);
-    if (options.dryRun) {
-      process.stdout.write(`(dry run: ${options.file} unchanged)\n`);
-    } else if (result.assigned.length > 0) {
-      await replaceFile(options.file, result.text, before);
-      process.stdout.write(`Updated ${options.file}: ${result.assigned.length} tokens assigned. Review with git diff, then open a pull request.\n`);
-    }
     return EXIT.ok;
   });
 }

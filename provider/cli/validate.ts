@@ -1,7 +1,10 @@
 import { formatDiagnostic, githubAnnotation } from "../desired/diagnostics.js";
 import { loadDesired } from "../desired/load.js";
 import { DESIRED_STATES } from "../model/index.js";
+import { sarifLog } from "../desired/sarif.js";
+import { PLAN_FORMAT_VERSION } from "../plan/render.js";
 import { EXIT, type ValidateFormat } from "./formats.js";
+import { readVersion } from "./program.js";
 import { seedAttributeDiagnostics } from "./seed-check.js";
 
 /** `entra-tokens validate`: returns the exit code (0 valid, 1 invalid). */
@@ -11,10 +14,12 @@ export async function validateCommand(file: string, options: { format: ValidateF
   const seedCheck = loaded.ok ? await seedAttributeDiagnostics(loaded.desired) : { diagnostics: [] };
   if (seedCheck.notChecked !== undefined) process.stderr.write(`note: seed attributes not checked against the seed files: ${seedCheck.notChecked}\n`);
   const result = loaded.ok && seedCheck.diagnostics.length > 0 ? { ok: false as const, diagnostics: seedCheck.diagnostics } : loaded;
-  if (options.format === "json") {
+  if (options.format === "sarif") {
+    process.stdout.write(`${JSON.stringify(sarifLog(result.ok ? [] : result.diagnostics, { version: readVersion(), root: process.cwd() }), null, 2)}\n`);
+  } else if (options.format === "json") {
     const body = result.ok
-      ? { valid: true, file, tokens: result.desired.tokens.length, byState: countByState(result.desired.tokens) }
-      : { valid: false, file, diagnostics: result.diagnostics };
+      ? { formatVersion: PLAN_FORMAT_VERSION, valid: true, file, tokens: result.desired.tokens.length, byState: countByState(result.desired.tokens) }
+      : { formatVersion: PLAN_FORMAT_VERSION, valid: false, file, diagnostics: result.diagnostics };
     process.stdout.write(`${JSON.stringify(body, null, 2)}\n`);
   } else if (result.ok) {
     const counts = countByState(result.desired.tokens);
@@ -25,7 +30,8 @@ export async function validateCommand(file: string, options: { format: ValidateF
     const n = result.diagnostics.length;
     process.stdout.write(`${file}: ${n} error${n === 1 ? "" : "s"}; nothing was sent to Entra\n`);
   }
-  if (!result.ok && process.env["GITHUB_ACTIONS"] === "true") {
+  // Annotations only beside text: they would break a JSON or SARIF document on stdout.
+  if (!result.ok && options.format === "text" && process.env["GITHUB_ACTIONS"] === "true") {
     for (const d of result.diagnostics) process.stdout.write(`${githubAnnotation(d)}\n`);
   }
   return result.ok ? EXIT.ok : EXIT.failure;

@@ -1,5 +1,6 @@
 import type { YAMLMap } from "yaml";
 import type { DesiredToken } from "../model/index.js";
+import type { UserLine } from "./assign.js";
 import { EditError, finishEdit, openTokens, tokenNode, type TokensEdit } from "./edit.js";
 
 // The day-to-day jobs as reviewable edits of tokens.yaml: a lost or broken token is retired (Entra
@@ -9,6 +10,42 @@ import { EditError, finishEdit, openTokens, tokenNode, type TokensEdit } from ".
 export interface LifecycleResult {
   text: string;
   changes: string[];
+}
+
+export interface AssignResult {
+  text: string;
+  assigned: { serial: string; upn: string }[];
+  skipped: { upn: string; reason: string }[];
+}
+
+/**
+ * The vendor enrolment assistant's "Apply & Assign": each listed user gets a free serial from the
+ * pool. All or nothing when the pool is too small.
+ */
+export function assignFromPool(tokensText: string, file: string, users: readonly UserLine[], state: "assigned" | "activated"): AssignResult {
+  const edit = openTokens(tokensText, file);
+  const holders = new Map<string, string[]>();
+  for (const t of edit.desired.tokens) if (t.upn) holders.set(t.upn.toLowerCase(), [...(holders.get(t.upn.toLowerCase()) ?? []), t.serial]);
+  const skipped: AssignResult["skipped"] = [];
+  const wanting = users.filter((u) => {
+    const held = holders.get(u.upn.toLowerCase());
+    if (held) skipped.push({ upn: u.upn, reason: `already holds ${held.join(", ")}` });
+    return !held;
+  });
+  const pool = edit.desired.tokens.filter((t) => t.state === "available");
+  if (pool.length < wanting.length) {
+    throw new EditError(`the pool has ${pool.length} available ${pool.length === 1 ? "token" : "tokens"} for ${wanting.length} ${wanting.length === 1 ? "user" : "users"}; add a delivery first (\`entra-tokens add <seed file>\`). Nothing was changed.`);
+  }
+  const assigned = wanting.map((user, i) => {
+    const free = pool[i]!;
+    const node = tokenNode(edit, free.serial);
+    node.delete("returnedBy");
+    node.set("state", state);
+    node.set("upn", user.upn);
+    if (user.displayName !== undefined) node.set("displayName", user.displayName);
+    return { serial: free.serial, upn: user.upn };
+  });
+  return { text: finishEdit(edit), assigned, skipped };
 }
 
 /** Marks tokens retired: the next apply unassigns and deletes them; the entry stays, with a dated note. */

@@ -157,7 +157,7 @@ export function parseDesired(rawText: string, file: string): LoadResult {
   const invalidTokens = tokenSchemaErrors(data);
   if (invalidTokens || !validateSchema(data)) {
     const errors = (invalidTokens ?? validateSchema.errors ?? []).filter((e) => e.keyword !== "if");
-    return { ok: false, diagnostics: errors.map((e) => schemaDiagnostic(e, source, data)) };
+    return { ok: false, diagnostics: [...errors.map((e) => schemaDiagnostic(e, source, data)), ...checksOfValidTokens(data, file, source)] };
   }
   return semanticChecks(data, file, source);
 }
@@ -179,6 +179,23 @@ function tokenSchemaErrors(data: unknown): ErrorObject[] | undefined {
   // The rest of the file, checked without its tokens, reports first, as the whole-file check would.
   validateSchema({ ...data, tokens: [] });
   return [...(validateSchema.errors ?? []), ...errors];
+}
+
+/**
+ * The rule checks (duplicate serials, 5 per user…) of the tokens that pass the schema, in a file
+ * whose other tokens do not: one round of `validate` shows every error, not the schema's first.
+ * Only when everything outside `tokens` is valid, so the rules read well-formed defaults and seeds.
+ */
+function checksOfValidTokens(data: unknown, file: string, source: SourceMap): Diagnostic[] {
+  if (!validateToken || typeof data !== "object" || data === null || !("tokens" in data) || !Array.isArray(data.tokens)) return [];
+  const kept: number[] = [];
+  const tokens = data.tokens.filter((token: unknown, index: number) => validateToken(token) && kept.push(index) > 0);
+  const subset = { ...data, tokens };
+  if (kept.length === 0 || !validateSchema(subset)) return [];
+  // Positions are those of the file as written, not of the subset.
+  const at = (path: readonly (string | number)[]) => source.at(path[0] === "tokens" && typeof path[1] === "number" ? ["tokens", kept[path[1]] ?? path[1], ...path.slice(2)] : path);
+  const checked = semanticChecks(subset, file, { at });
+  return checked.ok ? [] : checked.diagnostics;
 }
 
 function yamlDiagnostic(code: string, message: string, at: ReturnType<SourceMap["locate"]>): Diagnostic {

@@ -1,4 +1,5 @@
 import type { AttributeChange, DesiredToken, Directory, LiveToken, LiveUser, UserRef } from "../model/index.js";
+import { closest } from "./wording.js";
 
 // The comparison both the planner and the drift report stand on, so they never disagree.
 
@@ -26,7 +27,7 @@ export function targetUser(token: DesiredToken & { upn: string }, directory: Dir
       ok: false,
       code: "unknown-user",
       message: `${token.upn} does not exist in the tenant (deleted, renamed, or a typo)`,
-      fix: "correct the upn, or set the token `state: available` to return it to the pool",
+      fix: unknownUserFix(token.upn, directory),
     };
   }
   if (user.userType === "Guest") {
@@ -37,10 +38,18 @@ export function targetUser(token: DesiredToken & { upn: string }, directory: Dir
       ok: false,
       code: "disabled-user",
       message: `${token.upn} is disabled; a token assigned to a disabled account is lost to the pool`,
-      fix: "set the token `state: available` to return it to the pool, or re-enable the account first",
+      fix: `run \`entra-tokens leaver ${token.upn}\` to return it to the pool, or re-enable the account first`,
     };
   }
   return { ok: true, user: { id: user.id, upn: user.userPrincipalName } };
+}
+
+/** The fix for a UPN Graph does not know: the nearest UPN this run looked up, if it looks like a typo. */
+function unknownUserFix(upn: string, directory: Directory): string {
+  const known: string[] = [];
+  for (const user of directory.users.values()) if (user) known.push(user.userPrincipalName);
+  const near = closest(upn, known);
+  return `${near === undefined ? "correct the upn" : `correct the upn (did you mean ${near}?)`}, or run \`entra-tokens leaver ${upn}\` to return its tokens to the pool`;
 }
 
 /** A readable name for whoever holds a live token. */

@@ -24,8 +24,8 @@ export function classifyDrift(desired: Desired, live: LiveState): DriftItem[] {
     }
     if (token.upn !== undefined) {
       const user = lookupUser(live.directory, token.upn);
-      if (!user) add("orphaned", liveText, `${token.upn} no longer exists: set the token \`state: available\` (and collect it) or give it to someone else`);
-      else if (!user.accountEnabled) add("orphaned", liveText, `${token.upn} is disabled: set the token \`state: available\` to return it to the pool`);
+      if (!user) add("orphaned", liveText, `${token.upn} no longer exists: run \`entra-tokens leaver ${token.upn}\` (and collect the token), or give it to someone else`);
+      else if (!user.accountEnabled) add("orphaned", liveText, `${token.upn} is disabled: run \`entra-tokens leaver ${token.upn}\` to return it to the pool`);
     }
     const targetId = token.upn === undefined ? undefined : lookupUser(live.directory, token.upn)?.id;
     const returnedByHolder = token.returnedBy !== undefined && lookupUser(live.directory, token.returnedBy)?.id === device.assignedTo?.id;
@@ -62,7 +62,7 @@ export function classifyDrift(desired: Desired, live: LiveState): DriftItem[] {
         ...(holder === undefined ? {} : { user: holder }),
         desired: "not in tokens.yaml",
         live: holder === undefined ? device.status : `${device.status}, held by ${holder}`,
-        fix: desired.policy.unmanaged === "delete" ? "`entra-tokens apply` deletes it (policy.unmanaged: delete)" : "add it to tokens.yaml, or delete it in Entra",
+        fix: desired.policy.unmanaged === "delete" ? "`entra-tokens apply` deletes it (policy.unmanaged: delete)" : "run `entra-tokens import` to add it to tokens.yaml, or delete it in Entra",
       });
     }
   }

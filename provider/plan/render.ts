@@ -1,5 +1,6 @@
 import { DRIFT_CATEGORIES, STEP_KINDS, type DriftCategory, type DriftItem, type Plan, type PlanProblem, type SourceLocation, type Step, type StepKind } from "../model/index.js";
 import { escapeActionsLog, escapeMarkdown, escapeMarkdownCode, escapeTerminal } from "../safety/escape.js";
+import { count } from "./wording.js";
 
 // Plans and drift reports as text (terminal), Markdown (pull requests, issues) and JSON (machines).
 // Steps never hold secrets, so nothing here can print one. Every value from tokens.yaml or the
@@ -193,6 +194,24 @@ export function planJson(plan: Plan): object {
   };
 }
 
+/** `apply --format json`: the plan, and what was done (null when nothing was sent). */
+export function applyJson(plan: Plan, report: { outcomes: readonly { step: Step; status: string; message?: string; interrupted?: boolean; alreadySo?: true }[]; succeeded: number; alreadySo: number; failed: number; skipped: number } | undefined, interrupted: boolean): object {
+  return {
+    formatVersion: PLAN_FORMAT_VERSION,
+    plan: planJson(plan),
+    applied: report === undefined
+      ? null
+      : {
+          interrupted,
+          done: report.succeeded - report.alreadySo,
+          alreadySo: report.alreadySo,
+          failed: report.failed,
+          skipped: report.skipped,
+          outcomes: report.outcomes.map((o) => ({ kind: o.step.kind, serial: o.step.serial, status: o.status, ...(o.alreadySo ? { alreadySo: true } : {}), ...(o.interrupted ? { interrupted: true } : {}), ...(o.message === undefined ? {} : { message: o.message }) })),
+        },
+  };
+}
+
 // ---- drift ---------------------------------------------------------------------------------------
 
 const DRIFT_TITLES: Record<DriftCategory, string> = {
@@ -219,13 +238,21 @@ export function driftCounts(items: readonly DriftItem[]): Record<DriftCategory, 
   return counts;
 }
 
+/** Findings are drift; notices (see actionableDrift) are not, and the headline never calls them drift. */
+function driftHeadline(items: readonly DriftItem[], drifted: (text: string) => string, clean: (text: string) => string): string {
+  const findings = actionableDrift(items).length;
+  const notices = count(items.length - findings, "notice", "notices");
+  if (findings === 0) return clean(`No drift: the tenant matches tokens.yaml (${notices}, not drift).`);
+  return drifted(`Drift: ${count(findings, "finding", "findings")}${findings < items.length ? `, and ${notices}` : ""}`);
+}
+
 export function renderDriftText(items: readonly DriftItem[], options: RenderOptions = {}): string {
   const paint = painter(options.color === true);
   const esc = textEscaper(options);
   const header = tenantLine(options);
   if (items.length === 0) return `${[...header, paint("green", "No drift: the tenant matches tokens.yaml.")].join("\n")}\n`;
   const counts = driftCounts(items);
-  const lines = [...header, paint("bold", `Drift: ${items.length} findings`)];
+  const lines = [...header, driftHeadline(items, (text) => paint("bold", text), (text) => paint("green", text))];
   for (const c of DRIFT_CATEGORIES) if (counts[c] > 0) lines.push(`  ${String(counts[c]).padStart(5)}  ${DRIFT_TITLES[c]}`);
   for (const c of DRIFT_CATEGORIES) {
     const group = items.filter((i) => i.category === c);
@@ -243,7 +270,7 @@ export function renderDriftMarkdown(items: readonly DriftItem[], options: Render
   const lines = ["### entra-tokens drift report", "", ...tenantLine(options).flatMap((line) => [line, "", ""])];
   if (items.length === 0) return `${lines.join("\n")}**No drift**: the tenant matches tokens.yaml.\n`;
   const counts = driftCounts(items);
-  lines.push("| category | tokens |", "|---|---|");
+  lines.push(driftHeadline(items, (text) => `**${text}**`, (text) => text.replace(/^No drift/, "**No drift**")), "", "| category | tokens |", "|---|---|");
   for (const c of DRIFT_CATEGORIES) if (counts[c] > 0) lines.push(`| ${DRIFT_TITLES[c]} | ${counts[c]} |`);
   for (const c of DRIFT_CATEGORIES) {
     const group = items.filter((i) => i.category === c);
