@@ -7,7 +7,9 @@ import { credentialFromEnv } from "../graph/credentials.js";
 import { GraphFailure } from "../graph/errors.js";
 import { TokenRepository } from "../graph/repository.js";
 import { readLive } from "../graph/live.js";
-import type { Desired, Plan } from "../model/index.js";
+import type { AuditView, Desired, DriftItem, LiveState, Plan } from "../model/index.js";
+import { attachActors } from "../plan/fleet.js";
+import { auditWarning, readAudit } from "./audit.js";
 import { classifyDrift } from "../plan/drift.js";
 import { contextFromEnv, GitHubError, GitHubReporter, pullRequestNumber, sourceLinker, writeJobSummary } from "../github/github.js";
 import { plan as makePlan } from "../plan/plan.js";
@@ -36,6 +38,10 @@ export interface ReconcileOptions extends ConnectionOptions {
   githubComment?: boolean;
   /** drift: open, update or close the drift issue. */
   githubIssue?: boolean;
+  /** drift: read the audit log from this ISO time (default: DEFAULT_AUDIT_DAYS back). */
+  since?: string;
+  /** drift: the HTML report to link from the drift issue and job summary (its artifact URL in Actions). */
+  reportLink?: string;
 }
 
 /** A failure already explained to the user; the command exits 1 without more output. */
@@ -79,7 +85,7 @@ export function retryLine(info: RetryInfo): string {
 }
 
 /** Reads the tenant, with a status line on a terminal: a slow Graph should not look like a hang. */
-function readTenant(repository: TokenRepository, desired: Desired) {
+export function readTenant(repository: TokenRepository, desired: Desired) {
   return withStatus(status, "Reading the tenant from Graph…", () => readLive(repository, desired));
 }
 
@@ -111,10 +117,11 @@ async function computePlan(options: ReconcileOptions, signal?: AbortSignal): Pro
   // Plan first as if every seed were at hand: every seed check of the planner guards a create or
   // an activate, so a plan without those needs no seed, and the passphrase is not asked for.
   const everySerial = new Set(desired.tokens.map((t) => t.serial));
-  const optimistic = makePlan(desired, live, { seeds: everySerial, allowDeletes: options.allowDeletes });
+  const now = Date.now();
+  const optimistic = makePlan(desired, live, { seeds: everySerial, allowDeletes: options.allowDeletes, now });
   if (!needsSeed(optimistic)) return { plan: optimistic, desired, repository, seeds: new SeedStore() };
   const seeds = await loadSeeds(options, desired);
-  return { plan: makePlan(desired, live, { seeds: seeds.serials(), seedFacts: seedFacts(seeds), allowDeletes: options.allowDeletes }), desired, repository, seeds };
+  return { plan: makePlan(desired, live, { seeds: seeds.serials(), seedFacts: seedFacts(seeds), allowDeletes: options.allowDeletes, now }), desired, repository, seeds };
 }
 
 /** Exit 0: no changes; 2: changes; 1: errors (like terraform plan -detailed-exitcode). */
@@ -180,11 +187,9 @@ export async function applyCommand(options: ReconcileOptions & { yes: boolean })
 /** Exit 0: no drift; 2: drift; 1: errors. */
 export async function driftCommand(options: ReconcileOptions): Promise<number> {
   return guard(async () => {
-    const desired = await loadValidDesired(options.file);
-    const live = await readTenant(connect(options), desired);
-    const items = classifyDrift(desired, live);
-    const markdown = renderDriftMarkdown(items, markdownOptions(desired));
-    const text = options.format === "json" ? `${JSON.stringify(driftJson(items), null, 2)}\n` : options.format === "markdown" ? markdown : renderDriftText(items, { color: colorWanted(process.stdout) });
+    const { desired, items, audit } = await readDrift(options);
+    const markdown = renderDriftMarkdown(items, { ...markdownOptions(desired), audit, ...(options.reportLink ? { reportLink: options.reportLink } : {}) });
+    const text = options.format === "json" ? `${JSON.stringify(driftJson(items, audit), null, 2)}\n` : options.format === "markdown" ? markdown : renderDriftText(items, { color: colorWanted(process.stdout), audit });
     process.stdout.write(text);
     const drifted = actionableDrift(items).length > 0;
     await reportGitHubFailure("the job summary", () => writeJobSummary(markdown));
@@ -196,6 +201,21 @@ export async function driftCommand(options: ReconcileOptions): Promise<number> {
     }
     return drifted ? EXIT.changes : EXIT.ok;
   });
+}
+
+/**
+ * What drift, list, show and report share: tokens.yaml, the tenant, the findings (stale notices
+ * judged now) and what the audit log says of them. One read path, so every view agrees with drift.
+ */
+export async function readDrift(options: ConnectionOptions & { file: string; since?: string }): Promise<{ desired: Desired; live: LiveState; items: DriftItem[]; audit: AuditView; now: number }> {
+  const desired = await loadValidDesired(options.file);
+  const repository = connect(options);
+  const live = await readTenant(repository, desired);
+  const audit = await withStatus(status, "Reading the directory audit log…", () => readAudit(repository, desired, live, options.since));
+  const warning = formatPreflight(auditWarning(audit));
+  if (warning !== "") process.stderr.write(warning);
+  const now = Date.now();
+  return { desired, live, items: attachActors(classifyDrift(desired, live, now), audit, live), audit, now };
 }
 
 async function confirm(plan: Plan, shown: string): Promise<boolean> {

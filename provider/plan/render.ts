@@ -1,4 +1,6 @@
-import { DRIFT_CATEGORIES, STEP_KINDS, type DriftCategory, type DriftItem, type Plan, type PlanProblem, type SourceLocation, type Step, type StepKind } from "../model/index.js";
+import { showEscaped } from "../safety/characters.js";
+import { actorLabel } from "./fleet.js";
+import { DRIFT_CATEGORIES, STEP_KINDS, type AuditView, type DriftCategory, type DriftItem, type Plan, type PlanProblem, type SourceLocation, type Step, type StepKind } from "../model/index.js";
 
 // Plans and drift reports as text (terminal), Markdown (pull requests, issues) and JSON (machines).
 // Steps never hold secrets, so nothing here can print one.
@@ -12,6 +14,18 @@ export interface RenderOptions {
   sourceLink?: (location: SourceLocation) => string | undefined;
   /** Where tokens.yaml declares a serial, so plan steps can link to it too (Markdown only). */
   locate?: (serial: string) => SourceLocation | undefined;
+  /** Drift: the audit log as read, so the report says who changed each token, or that it cannot tell. */
+  audit?: AuditView;
+  /** Drift (Markdown): where the HTML fleet report of this run is, e.g. the workflow run's artifacts. */
+  reportLink?: string;
+}
+
+/** "by app X (id) at T (activity)", or why it is unknown; undefined when no audit log was read. */
+function changedByText(item: DriftItem, audit: AuditView | undefined): string | undefined {
+  if (!audit) return undefined;
+  if (!audit.known) return "unknown (the audit log could not be read)";
+  if (!item.changedBy) return `nothing in the audit log since ${audit.since.slice(0, 16).replace("T", " ")} UTC`;
+  return `${actorLabel(item.changedBy.actor)} at ${item.changedBy.at.slice(0, 19).replace("T", " ")} UTC (${item.changedBy.activity})`;
 }
 
 const ANSI = { red: 31, green: 32, yellow: 33, blue: 34, magenta: 35, cyan: 36, dim: 2, bold: 1 } as const;
@@ -184,11 +198,12 @@ const DRIFT_TITLES: Record<DriftCategory, string> = {
   notRetired: "Retired but still in Entra",
   selfServiceClaim: "Claimed by self-service (kept)",
   neverUsed: "Activated but never used",
+  stale: "Stale (not used within policy.staleAfterDays)",
 };
 
-/** Categories worth acting on; `neverUsed` and kept self-service claims are notices, reported but not counted as drift. */
+/** Categories worth acting on; `neverUsed`, `stale` and kept self-service claims are notices, reported but not counted as drift. */
 export function actionableDrift(items: readonly DriftItem[]): DriftItem[] {
-  return items.filter((i) => i.category !== "neverUsed" && i.category !== "selfServiceClaim");
+  return items.filter((i) => i.category !== "neverUsed" && i.category !== "selfServiceClaim" && i.category !== "stale");
 }
 
 export function driftCounts(items: readonly DriftItem[]): Record<DriftCategory, number> {
@@ -210,6 +225,8 @@ export function renderDriftText(items: readonly DriftItem[], options: RenderOpti
     for (const i of group) {
       const at = i.location ? `${i.location.file}:${i.location.line}  ` : "";
       lines.push(`  ${at}${i.serial}${i.user ? `  ${i.user}` : ""}`, `      desired: ${i.desired}; live: ${i.live}`, `      fix: ${i.fix}`);
+      const who = changedByText(i, options.audit);
+      if (who !== undefined) lines.push(`      changed by: ${showEscaped(who)}`);
     }
   }
   return `${lines.join("\n")}\n`;
@@ -224,12 +241,19 @@ export function renderDriftMarkdown(items: readonly DriftItem[], options: Render
   for (const c of DRIFT_CATEGORIES) {
     const group = items.filter((i) => i.category === c);
     if (group.length === 0) continue;
-    lines.push("", `#### ${DRIFT_TITLES[c]} (${group.length})`, "", "| serial | user | desired | live | suggested fix |", "|---|---|---|---|---|");
-    for (const i of group) lines.push(`| ${linked(i, options)} | ${escapeCell(i.user ?? "")} | ${escapeCell(i.desired)} | ${escapeCell(i.live)} | ${escapeCell(i.fix)} |`);
+    const who = options.audit === undefined ? "" : " changed by |";
+    lines.push("", `#### ${DRIFT_TITLES[c]} (${group.length})`, "", `| serial | user | desired | live |${who} suggested fix |`, `|---|---|---|---|${who === "" ? "" : "---|"}---|`);
+    for (const i of group) {
+      const changedBy = changedByText(i, options.audit);
+      lines.push(`| ${linked(i, options)} | ${escapeCell(i.user ?? "")} | ${escapeCell(i.desired)} | ${escapeCell(i.live)} |${changedBy === undefined ? "" : ` ${escapeCell(changedBy)} |`} ${escapeCell(i.fix)} |`);
+    }
   }
+  if (options.audit && !options.audit.known) lines.push("", "Who made these changes is unknown: grant the app `AuditLog.Read.All` to read the directory audit log.");
+  if (options.reportLink) lines.push("", `The fleet report (HTML, charts, every token) is attached to [this run](${options.reportLink}) as the \`fleet-report\` artifact.`);
   return `${lines.join("\n")}\n`;
 }
 
-export function driftJson(items: readonly DriftItem[]): object {
-  return { formatVersion: PLAN_FORMAT_VERSION, drift: actionableDrift(items).length > 0, counts: driftCounts(items), items };
+export function driftJson(items: readonly DriftItem[], audit?: AuditView): object {
+  const auditState = audit === undefined ? {} : { audit: audit.known ? { known: true, since: audit.since } : { known: false, reason: audit.reason } };
+  return { formatVersion: PLAN_FORMAT_VERSION, drift: actionableDrift(items).length > 0, counts: driftCounts(items), ...auditState, items };
 }
