@@ -114,6 +114,13 @@ function sinceOption(value: string): string {
   return new Date(value).toISOString();
 }
 
+/** A link that goes into Markdown as is: https, and nothing that could end the link early. */
+function httpsUrl(value: string): string {
+  if (value === "") return value;
+  if (!/^https:\/\/[^\s()<>\[\]`]+$/.test(value)) throw new InvalidArgumentError("give an https:// URL (no spaces, brackets or parentheses)");
+  return value;
+}
+
 function staleDays(value: string): number {
   const n = Number(value);
   if (!Number.isInteger(n) || n < 0 || n > 3650) throw new InvalidArgumentError("must be a whole number of days from 0 to 3650");
@@ -201,7 +208,7 @@ export function buildProgram(): Command {
     .description("report where Entra differs from tokens.yaml; changes nothing")
     .option("--github-issue", "open, update or close the repository's drift issue (GITHUB_TOKEN, GITHUB_REPOSITORY)")
     .option("--since <when>", "read the directory audit log from this date or this many days back (7d) to say who changed what (default 30d)", sinceOption)
-    .option("--report-link <url>", "link the Markdown report to this page holding the HTML fleet report (e.g. the workflow run)")
+    .option("--report-link <url>", "link the Markdown report to this page holding the HTML fleet report (e.g. the workflow run)", httpsUrl)
     .addHelpText("after", "In GitHub Actions the report also goes to the job summary. Naming who changed a token needs AuditLog.Read.All; without it drift says the actors are unknown.")
     .action(
       lazy(
