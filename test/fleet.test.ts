@@ -211,6 +211,8 @@ describe("the fleet: list, show, report and the audit log", function () {
       assert.equal(((await browser.evaluate(session, visible)) as string[]).length, emulator.tenant.allDevices().length);
       await browser.evaluate(session, `document.getElementById("search").focus()`);
       await browser.send("Input.insertText", { text: "lee.gu" }, session);
+      // The input event runs in the task that changed the value: once the value is there, the filter has run.
+      await browser.evaluate(session, `new Promise((done) => { const seen = () => (document.getElementById("search").value === "lee.gu" ? done(true) : requestAnimationFrame(seen)); seen(); })`);
       assert.deepEqual(await browser.evaluate(session, visible), ["60234564"]);
       const shot = (await browser.send("Page.captureScreenshot", { format: "png", captureBeyondViewport: true }, session)) as { data: string };
       writeFileSync(join(TEST_OUTPUT, "fleet-report.png"), Buffer.from(shot.data, "base64"));

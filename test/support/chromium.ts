@@ -84,9 +84,9 @@ export class Chromium {
     return sessionId;
   }
 
-  /** The value of a page expression (JSON-serialisable). */
+  /** The value of a page expression (JSON-serialisable; a promise is awaited). */
   async evaluate(sessionId: string, expression: string): Promise<unknown> {
-    const answer = (await this.send("Runtime.evaluate", { expression, returnByValue: true }, sessionId)) as { result: { value?: unknown }; exceptionDetails?: { text: string } };
+    const answer = (await this.send("Runtime.evaluate", { expression, returnByValue: true, awaitPromise: true }, sessionId)) as { result: { value?: unknown }; exceptionDetails?: { text: string } };
     if (answer.exceptionDetails) throw new Error(`page threw: ${answer.exceptionDetails.text}`);
     return answer.result.value;
   }
