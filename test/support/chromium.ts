@@ -52,7 +52,8 @@ export class Chromium {
     const child = spawn(
       process.env["CHROMIUM"] ?? "chromium",
       ["--headless", "--remote-debugging-pipe", "--no-sandbox", "--disable-gpu", "--no-first-run", "--no-default-browser-check", "--disable-background-networking", "--disable-component-update", "--disable-sync", `--user-data-dir=${profile}`, "--window-size=1280,900", "about:blank"],
-      { stdio: ["ignore", "ignore", "ignore", "pipe", "pipe"] },
+      // Its own process group: close() ends the browser and every helper it started, not only the first process.
+      { stdio: ["ignore", "ignore", "ignore", "pipe", "pipe"], detached: true },
     );
     return new Chromium(child, profile);
   }
@@ -94,9 +95,10 @@ export class Chromium {
   async close(): Promise<void> {
     if (this.child.exitCode === null) {
       const exited = new Promise((resolve) => this.child.once("exit", resolve));
-      this.child.kill("SIGTERM");
+      process.kill(-(this.child.pid ?? 0), "SIGTERM");
       await exited;
     }
-    rmSync(this.profile, { recursive: true, force: true });
+    // A helper still closing may write into the profile for a moment: rmSync retries ENOTEMPTY.
+    rmSync(this.profile, { recursive: true, force: true, maxRetries: 10 });
   }
 }
