@@ -3,6 +3,7 @@ import { existsSync, readFileSync, renameSync, writeFileSync } from "node:fs";
 import { createServer as createHttpServer, type IncomingMessage, type Server, type ServerResponse } from "node:http";
 import { createServer as createHttpsServer } from "node:https";
 import type { AddressInfo, Socket } from "node:net";
+import { AuditLog, type AuditActivity, type AuditInitiator, type AuditTarget } from "./audit.js";
 import { Authority, instanceDiscovery, OAuthError, openIdConfiguration, type AccessClaims, type AppRegistration } from "./auth.js";
 import { Faults, type FaultConfig } from "./faults.js";
 import { forbidden, GraphError, isJson, Tenant, type Device, type Json, type TenantSnapshot, type User } from "./tenant.js";
@@ -21,6 +22,8 @@ export const PERMISSIONS = {
   readMethodPolicy: ["Policy.Read.All", "Policy.ReadWrite.AuthenticationMethod"],
   // directoryobject-checkmembergroups.md: a user's groups need a group-reading permission besides the user one.
   readGroupMembers: ["GroupMember.Read.All", "Group.Read.All", "Group.ReadWrite.All", "Directory.Read.All", "Directory.ReadWrite.All"],
+  // directoryaudit-list.md: AuditLog.Read.All (least privileged).
+  readAudit: ["AuditLog.Read.All"],
 } as const;
 type Permission = keyof typeof PERMISSIONS;
 
@@ -102,6 +105,8 @@ const MAX_IN_VALUES = 15;
 
 export class GraphEmulator {
   readonly tenant: Tenant;
+  /** Every write served, as Entra's directory audit log records it (audit.ts). */
+  readonly audit: AuditLog;
   readonly tenantId: string;
   readonly requests: RequestLogEntry[] = [];
   /** Set when serving HTTPS: the CA certificate clients must trust (PEM). */
@@ -123,6 +128,7 @@ export class GraphEmulator {
     this.tenantId = options.tenantId ?? "00000000-0000-4000-8000-00000000c0de";
     const snapshot = options.statePath && existsSync(options.statePath) ? readSnapshot(options.statePath) : options.snapshot;
     this.tenant = new Tenant(clock, snapshot);
+    this.audit = new AuditLog(clock);
     this.authority = new Authority(this.tenantId, options.apps ?? [], clock);
     this.faults = new Faults(options.faults ?? {}, clock);
     this.variants = new Variants(options.variant ?? "canonical", options.variantSeed ?? 1);
@@ -414,6 +420,42 @@ export class GraphEmulator {
     return { status: 200, headers: { "content-type": "application/json", "request-id": requestId, "client-request-id": clientRequestId }, body: { responses } };
   }
 
+  /** The app a token was issued to, as the audit log names it. */
+  private initiator(claims: AccessClaims): AuditInitiator {
+    const app = this.options.apps?.find((a) => a.clientId === claims.appId);
+    return { app: { appId: claims.appId, displayName: app?.displayName ?? claims.appId, servicePrincipalId: claims.appId } };
+  }
+
+  private targets(device: Device, userId = device.assignedToUserId): AuditTarget[] {
+    const user = userId === null ? undefined : this.tenant.userById(userId);
+    return [
+      { id: device.id, displayName: device.serialNumber, type: "Device" },
+      ...(user ? [{ id: user.id, displayName: user.displayName, type: "User" as const, userPrincipalName: user.userPrincipalName }] : []),
+    ];
+  }
+
+  private logWrite(claims: AccessClaims, activity: AuditActivity, device: Device, userId?: string): void {
+    this.audit.record(activity, this.initiator(claims), this.targets(device, userId));
+  }
+
+  /** Activation is logged whether the code was right or not (a wrong one leaves the device failedActivation). */
+  private logActivation(claims: AccessClaims, idOrUpn: string, deviceId: string | undefined, activate: () => void): void {
+    const wasAssigned = deviceId === undefined ? undefined : this.tenant.deviceById(deviceId)?.assignedToUserId;
+    const log = (result: "success" | "failure") => {
+      const device = deviceId === undefined ? undefined : this.tenant.deviceById(deviceId);
+      if (!device) return;
+      if (wasAssigned === null && device.assignedToUserId !== null) this.logWrite(claims, "assign", device);
+      this.audit.record("activate", this.initiator(claims), this.targets(device, this.tenant.user(idOrUpn).id), result);
+    };
+    try {
+      activate();
+    } catch (error: unknown) {
+      if (error instanceof GraphError && error.code === "invalidVerificationCode") log("failure");
+      throw error;
+    }
+    log("success");
+  }
+
   private require(claims: AccessClaims, ...needs: Permission[]): void {
     for (const need of needs) {
       if (!PERMISSIONS[need].some((role) => claims.roles.includes(role))) throw forbidden();
@@ -454,7 +496,10 @@ export class GraphEmulator {
         this.require(ctx.claims, "writeDevices");
         if (Array.isArray(body["value"])) return ok(ctx.shape.createStatus, this.bulkCreate(body, ctx.claims, ctx.shape));
         const canAssign = PERMISSIONS.writeMethods.some((r) => ctx.claims.roles.includes(r));
-        return ok(ctx.shape.createStatus, this.deviceJson(tenant.createDevice(body, canAssign), undefined, ctx.shape));
+        const device = tenant.createDevice(body, canAssign);
+        this.logWrite(ctx.claims, "create", device);
+        if (device.assignedToUserId !== null) this.logWrite(ctx.claims, "assign", device);
+        return ok(ctx.shape.createStatus, this.deviceJson(device, undefined, ctx.shape));
       }),
       // authenticationmethoddevice-update.md (create one or more, PATCH #$delta).
       route("bulkCreate", "PATCH", DEVICES, (ctx) => {
@@ -471,11 +516,14 @@ export class GraphEmulator {
       route("updateDevice", "PATCH", `${DEVICES}/([^/]+)`, (ctx) => {
         this.require(ctx.claims, "writeDevices");
         const device = tenant.updateDevice(param(ctx, 0), bodyOf(ctx));
+        this.logWrite(ctx.claims, "update", device);
         return ctx.shape.updateStatus === 200 ? ok(200, this.deviceJson(device, undefined, ctx.shape)) : ok(204);
       }),
       route("deleteDevice", "DELETE", `${DEVICES}/([^/]+)`, (ctx) => {
         this.require(ctx.claims, "writeDevices");
-        tenant.deleteDevice(param(ctx, 0));
+        const device = tenant.device(param(ctx, 0));
+        tenant.deleteDevice(device.id);
+        this.logWrite(ctx.claims, "delete", device);
         return ok(204);
       }),
       route(
@@ -506,17 +554,21 @@ export class GraphEmulator {
       }),
       route("assignAndActivate", "POST", `${METHODS}/assignAndActivate`, (ctx) => {
         this.require(ctx.claims, "writeMethods");
-        tenant.assignAndActivate(param(ctx, 0), bodyOf(ctx));
+        const body = bodyOf(ctx);
+        this.logActivation(ctx.claims, param(ctx, 0), isJson(body["device"]) ? String(body["device"]["id"]) : undefined, () => tenant.assignAndActivate(param(ctx, 0), body));
         return ok(204);
       }),
       route("assignAndActivateBySerialNumber", "POST", `${METHODS}/assignAndActivateBySerialNumber`, (ctx) => {
         this.require(ctx.claims, "writeMethods");
-        tenant.assignAndActivateBySerialNumber(param(ctx, 0), bodyOf(ctx));
+        const body = bodyOf(ctx);
+        const serial = body["serialNumber"];
+        this.logActivation(ctx.claims, param(ctx, 0), typeof serial === "string" ? tenant.deviceBySerial(serial)?.id : undefined, () => tenant.assignAndActivateBySerialNumber(param(ctx, 0), body));
         return ok(204);
       }),
       route("assign", "POST", METHODS, (ctx) => {
         this.require(ctx.claims, "writeMethods");
         const device = tenant.assign(param(ctx, 0), bodyOf(ctx));
+        this.logWrite(ctx.claims, "assign", device);
         return ok(201, { id: device.id, createdDateTime: device.assignedDateTime });
       }),
       route("getMethod", "GET", `${METHODS}/([^/]+)`, (ctx) => {
@@ -527,14 +579,27 @@ export class GraphEmulator {
       }),
       route("activate", "POST", `${METHODS}/([^/]+)/activate`, (ctx) => {
         this.require(ctx.claims, "writeMethods");
-        tenant.activate(param(ctx, 0), param(ctx, 1), bodyOf(ctx));
+        this.logActivation(ctx.claims, param(ctx, 0), param(ctx, 1), () => tenant.activate(param(ctx, 0), param(ctx, 1), bodyOf(ctx)));
         return ok(204);
       }),
       route("deactivate", "POST", `${METHODS}/([^/]+)/deactivate`, (ctx) => {
         this.require(ctx.claims, "writeMethods");
         tenant.deactivate(param(ctx, 0), param(ctx, 1));
+        this.logWrite(ctx.claims, "deactivate", tenant.device(param(ctx, 1)));
         return ok(204);
       }),
+      // directoryaudit-list.md: $filter, $top, $orderby, skiptoken paging.
+      route(
+        "listDirectoryAudits",
+        "GET",
+        "/auditLogs/directoryAudits",
+        (ctx) => {
+          this.require(ctx.claims, "readAudit");
+          const matching = this.audit.query(ctx.query.get("$filter"), ctx.query.get("$orderby"));
+          return ok(200, this.page(matching, ctx.query, ctx.shape, "/auditLogs/directoryAudits", "auditLogs/directoryAudits", (e) => e));
+        },
+        ["$filter", "$top", "$orderby", "$skiptoken"],
+      ),
       route("getMethodPolicy", "GET", "/policies/authenticationMethodsPolicy/authenticationMethodConfigurations/hardwareOath", (ctx) => {
         this.require(ctx.claims, "readMethodPolicy");
         return ok(200, { "@odata.context": `${this.graphUrl}/$metadata#policies/authenticationMethodsPolicy/authenticationMethodConfigurations/$entity`, ...tenant.methodPolicy.json() });
@@ -546,7 +611,9 @@ export class GraphEmulator {
       }),
       route("unassign", "DELETE", `${METHODS}/([^/]+)`, (ctx) => {
         this.require(ctx.claims, "writeMethods");
-        tenant.unassign(param(ctx, 0), param(ctx, 1));
+        const user = tenant.user(param(ctx, 0));
+        tenant.unassign(user.id, param(ctx, 1));
+        this.logWrite(ctx.claims, "unassign", tenant.device(param(ctx, 1)), user.id);
         return ok(204);
       }),
     ];
@@ -627,7 +694,7 @@ export class GraphEmulator {
     };
     if (offset + pageSize < matching.length) {
       const next = new URLSearchParams();
-      for (const key of ["$filter", "$select", "$top"]) {
+      for (const key of ["$filter", "$select", "$top", "$orderby"]) {
         const value = query.get(key);
         if (value !== null) next.set(key, value);
       }
@@ -651,6 +718,8 @@ export class GraphEmulator {
       try {
         if (!isJson(item)) throw new GraphError(400, "invalidRequest", "Each item must be a device object.");
         const device = this.tenant.createDevice(item, canAssign);
+        this.logWrite(claims, "bulkCreate", device);
+        if (device.assignedToUserId !== null) this.logWrite(claims, "assign", device);
         return { ...idOf(contentId), ...this.methodJson(device, shape) };
       } catch (error: unknown) {
         if (error instanceof GraphError) return { ...idOf(contentId), error: { code: Variants.code(shape, error.code), message: error.message } };
@@ -740,6 +809,8 @@ export class GraphEmulator {
       if (!device) return json(404, { error: `no token with serial ${serial}` });
       try {
         this.tenant.assign(upn, { device: { id: device.id } });
+        const user = this.tenant.user(upn);
+        this.audit.record("assign", { user: { id: user.id, userPrincipalName: user.userPrincipalName, displayName: user.displayName } }, this.targets(device, user.id));
       } catch (error: unknown) {
         if (error instanceof GraphError) return json(error.status, { error: { code: error.code, message: error.message } });
         throw error;

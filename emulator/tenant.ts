@@ -147,6 +147,10 @@ export class Tenant {
     return device;
   }
 
+  deviceById(id: string): Device | undefined {
+    return this.devices.get(id);
+  }
+
   deviceBySerial(serial: string): Device | undefined {
     return this.devicesBySerial.get(serial.toUpperCase());
   }

@@ -210,7 +210,8 @@ describe("CLI on GitHub Actions: plan --github-comment, drift --github-issue, jo
 describe("GitHub Actions OIDC → Entra workload identity federation (the workflows' sign-in)", function () {
   this.timeout(60_000);
   // Read-only rights are enough for the plan and drift jobs (the entra-read environment).
-  const FEDERATED_APP = { clientId: "gitops-reader", roles: ["Policy.Read.All", "UserAuthenticationMethod.Read.All", "User.Read.All"] };
+  // The read-only app docs/github.md describes: AuditLog.Read.All lets drift name who changed what.
+  const FEDERATED_APP = { clientId: "gitops-reader", roles: ["Policy.Read.All", "UserAuthenticationMethod.Read.All", "User.Read.All", "AuditLog.Read.All"] };
   let emulator: GraphEmulator;
   let oidc: FakeActionsOidc;
   afterEach(async () => {
@@ -339,7 +340,7 @@ describe("workflow files", () => {
         }
       }
     }
-    assert.equal(cliCalls, 4, "validate (text, then SARIF for code scanning), plan and drift");
+    assert.equal(cliCalls, 5, "validate (text, then SARIF for code scanning), plan, report and drift");
   });
 
   it("pr.yml uploads validate's SARIF to code scanning, pinned by commit, with security-events: write", () => {

@@ -16,6 +16,9 @@ export type ExportFormat = (typeof EXPORT_FORMATS)[number];
 export const LIST_FORMATS = ["text", "json"] as const;
 export type ListFormat = (typeof LIST_FORMATS)[number];
 
+export const FLEET_FORMATS = ["text", "json", "csv"] as const;
+export type FleetFormat = (typeof FLEET_FORMATS)[number];
+
 export const SECRET_ENCODINGS = ["base32", "hex", "base64"] as const;
 
 export const DEFAULT_PASSPHRASE_ENV = "ENTRA_TOKENS_SEED_PASSPHRASE";

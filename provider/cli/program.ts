@@ -1,8 +1,9 @@
 import { Command, InvalidArgumentError, Option } from "commander";
-import { SEED_FORMATS } from "../model/index.js";
-import { DEFAULT_PASSPHRASE_ENV, EXIT, EXPORT_FORMATS, LIST_FORMATS, OUTPUT_FORMATS, SECRET_ENCODINGS, VALIDATE_FORMATS } from "./formats.js";
+import { FLEET_SORT_KEYS, SEED_FORMATS, type FleetSortKey } from "../model/index.js";
+import { DEFAULT_PASSPHRASE_ENV, EXIT, EXPORT_FORMATS, FLEET_FORMATS, type FleetFormat, LIST_FORMATS, OUTPUT_FORMATS, SECRET_ENCODINGS, VALIDATE_FORMATS } from "./formats.js";
 import type { ReconcileOptions, TenantSelection } from "./reconcile.js";
 import type { AddFlags } from "./lifecycle.js";
+
 import type { SeedInputFlags } from "./seeds.js";
 
 export { EXIT } from "./formats.js";
@@ -90,6 +91,50 @@ function withReconcileOptions(command: Command): Command {
 function tenantSelection(flags: CommonFlags): TenantSelection | undefined {
   if (flags.allTenants) return { allTenants: true };
   return flags.tenant === undefined ? undefined : { tenant: flags.tenant, allTenants: false };
+}
+
+interface FleetFlags {
+  file: string;
+  graphUrl?: string;
+  concurrency: number;
+  since?: string;
+}
+
+/** What list, show and report share: they read tokens.yaml, the tenant and the audit log, as drift does. */
+function withFleetOptions(command: Command): Command {
+  return command
+    .addOption(fileOption())
+    .option("--since <when>", "read the directory audit log from this date or this many days back, e.g. 7d (default 30d)", sinceOption)
+    .option("--graph-url <url>", "Graph base URL (env ENTRA_TOKENS_GRAPH_URL; default https://graph.microsoft.com/beta)")
+    .option("--concurrency <n>", "Graph requests in flight at once", positiveInt, 4)
+    .addHelpText("after", `\nReads with Policy.Read.All, User.Read.All and (for who changed what) AuditLog.Read.All; changes nothing.${EXIT_CODES_HELP}`);
+}
+
+function fleetOptions(flags: FleetFlags) {
+  return { file: flags.file, concurrency: flags.concurrency, ...(flags.graphUrl ? { graphUrl: flags.graphUrl } : {}), ...(flags.since ? { since: flags.since } : {}) };
+}
+
+/** `--since`: an ISO date/time, or a number of days back (`7d`). */
+function sinceOption(value: string): string {
+  const days = /^(\d{1,4})d$/.exec(value);
+  if (days) return new Date(Date.now() - Number(days[1]) * 86_400_000).toISOString();
+  if (!/^\d{4}-\d{2}-\d{2}(T[\d:.]+(Z|[+-]\d{2}:\d{2})?)?$/.test(value) || Number.isNaN(Date.parse(value))) {
+    throw new InvalidArgumentError("give a date (2026-11-30 or 2026-11-30T08:00:00Z) or a number of days back (7d)");
+  }
+  return new Date(value).toISOString();
+}
+
+/** A link that goes into Markdown as is: https, and nothing that could end the link early. */
+function httpsUrl(value: string): string {
+  if (value === "") return value;
+  if (!/^https:\/\/[^\s()<>\[\]`]+$/.test(value)) throw new InvalidArgumentError("give an https:// URL (no spaces, brackets or parentheses)");
+  return value;
+}
+
+function staleDays(value: string): number {
+  const n = Number(value);
+  if (!Number.isInteger(n) || n < 0 || n > 3650) throw new InvalidArgumentError("must be a whole number of days from 0 to 3650");
+  return n;
 }
 
 function reconcileOptions(flags: CommonFlags): ReconcileOptions {
@@ -190,15 +235,65 @@ export function buildProgram(): Command {
   withReconcileOptions(program.command("drift"))
     .description("report where Entra differs from tokens.yaml; changes nothing")
     .option("--github-issue", "open, update or close the repository's drift issue (GITHUB_TOKEN, GITHUB_REPOSITORY)")
-    .addHelpText("after", "In GitHub Actions the report also goes to the job summary.")
+    .option("--since <when>", "read the directory audit log from this date or this many days back (7d) to say who changed what (default 30d)", sinceOption)
+    .option("--report-link <url>", "link the Markdown report to this page holding the HTML fleet report (e.g. the workflow run)", httpsUrl)
+    .addHelpText("after", "In GitHub Actions the report also goes to the job summary. Naming who changed a token needs AuditLog.Read.All; without it drift says the actors are unknown.")
     .action(
       lazy(
         () => import("./reconcile.js"),
-        (m, flags: CommonFlags & { githubIssue?: boolean }) => {
-          const options = { ...reconcileOptions(flags), githubIssue: flags.githubIssue === true };
+        (m, flags: CommonFlags & { githubIssue?: boolean; since?: string; reportLink?: string }) => {
+          const options = { ...reconcileOptions(flags), githubIssue: flags.githubIssue === true, ...(flags.since ? { since: flags.since } : {}), ...(flags.reportLink ? { reportLink: flags.reportLink } : {}) };
           const selection = tenantSelection(flags);
           return selection ? m.tenantsCommand("drift", options, selection) : m.driftCommand(options);
         },
+      ),
+    );
+
+  withFleetOptions(program.command("list"))
+    .description("list tokens: tokens.yaml and the tenant merged (holder, state, model, last use, drift); never a secret")
+    .option("--upn <upn>", "only the tokens this user holds or is given in tokens.yaml")
+    .option("--serial <serial>", "only this serial")
+    .option("--state <state>", "only tokens in this state (the tenant's; tokens.yaml's for tokens not in it): available, assigned, activated, failedActivation")
+    .option("--model <model>", "only this model")
+    .option("--stale <days>", "only activated tokens not used for more than this many days", staleDays)
+    .option("--unmanaged", "only tokens in Entra that tokens.yaml does not declare")
+    .addOption(new Option("--sort <key>", "sort by").choices(FLEET_SORT_KEYS).default("serial"))
+    .addOption(new Option("--format <format>", "output format").choices(FLEET_FORMATS).default("text"))
+    .action(
+      lazy(
+        () => import("./fleet.js"),
+        (m, flags: FleetFlags & { upn?: string; serial?: string; state?: string; model?: string; stale?: number; unmanaged?: boolean; sort: FleetSortKey; format: FleetFormat }) =>
+          m.listCommand({
+            ...fleetOptions(flags),
+            sort: flags.sort,
+            format: flags.format,
+            filter: {
+              ...(flags.upn ? { upn: flags.upn } : {}),
+              ...(flags.serial ? { serial: flags.serial } : {}),
+              ...(flags.state ? { state: flags.state } : {}),
+              ...(flags.model ? { model: flags.model } : {}),
+              ...(flags.stale !== undefined ? { staleForDays: flags.stale } : {}),
+              ...(flags.unmanaged ? { unmanaged: true } : {}),
+            },
+          }),
+      ),
+    );
+
+  withFleetOptions(program.command("show"))
+    .description("one token (by serial) or one user (by UPN): everything known, drift and the audit log included")
+    .argument("<serial-or-upn>", "a serial, or a user principal name")
+    .addOption(new Option("--format <format>", "output format").choices(["text", "json"]).default("text"))
+    .action(lazy(() => import("./fleet.js"), (m, target: string, flags: FleetFlags & { format: "text" | "json" }) => m.showCommand(target, { ...fleetOptions(flags), format: flags.format })));
+
+  withFleetOptions(program.command("report"))
+    .description("write the fleet report: one self-contained HTML file (tiles, charts, drift with who and when, a searchable table) that opens offline")
+    .requiredOption("-o, --out <file>", "the HTML file to write, e.g. report.html")
+    .option("--pool-low-water <n>", "mark a model's pool low below this many free tokens", staleDays, 2)
+    .option("--force", "replace the output file if it exists")
+    .action(
+      lazy(
+        () => import("./fleet.js"),
+        (m, flags: FleetFlags & { out: string; poolLowWater: number; force?: boolean }) => m.reportCommand({ ...fleetOptions(flags), out: flags.out, poolLowWater: flags.poolLowWater, force: flags.force === true }),
       ),
     );
 

@@ -5,7 +5,9 @@ import type { RetryInfo } from "../graph/client.js";
 import { credentialFromEnv } from "../graph/credentials.js";
 import { GraphFailure } from "../graph/errors.js";
 import type { TokenRepository } from "../graph/repository.js";
-import type { Desired, Plan } from "../model/index.js";
+import type { AuditView, Desired, DriftItem, LiveState, Plan } from "../model/index.js";
+import { attachActors } from "../plan/fleet.js";
+import { auditWarning, readAudit } from "./audit.js";
 import { contextFromEnv, GitHubError, GitHubReporter, pullRequestNumber, sourceLinker, writeJobSummary } from "../github/github.js";
 import { actionableDrift, applyJson, driftJson, hasChanges, planJson, renderDriftMarkdown, renderDriftText, renderPlanMarkdown, renderPlanText, type RenderOptions } from "../plan/render.js";
 import { connectTenant, type TenantConnection } from "../reconcile/connection.js";
@@ -38,6 +40,10 @@ export interface ReconcileOptions extends ConnectionOptions {
   githubComment?: boolean;
   /** drift: open, update or close the drift issue. */
   githubIssue?: boolean;
+  /** drift: read the audit log from this ISO time (default: DEFAULT_AUDIT_DAYS back). */
+  since?: string;
+  /** drift: the HTML report to link from the drift issue and job summary (its artifact URL in Actions). */
+  reportLink?: string;
 }
 
 /** A failure already explained to the user; the command exits 1 without more output. */
@@ -99,6 +105,7 @@ function contextFromOptions(options: ReconcileOptions, io: TenantIo, signal?: Ab
     secrets: io.env,
     policy: { allowDeletes: options.allowDeletes },
     secretsRequired: false,
+    now: Date.now(),
     // A slow Graph should not look like a hang.
     ...(io.alone ? { whileReading: <T>(run: () => Promise<T>) => withStatus(status, "Reading the tenant from Graph…", run) } : {}),
   };
@@ -225,9 +232,10 @@ export async function applyCommand(options: ReconcileOptions & { yes: boolean },
 /** Exit 0: no drift; 2: drift; 1: errors. */
 export async function driftCommand(options: ReconcileOptions, io: TenantIo = processIo): Promise<number> {
   return guard(async () => {
-    const { desired, items } = await driftTenant(contextFromOptions(options, io), await loadValidDesired(options.file, io));
-    const markdown = renderDriftMarkdown(items, markdownOptions(desired));
-    const text = options.format === "json" ? `${JSON.stringify(withTenant(desired, driftJson(items)), null, 2)}\n` : options.format === "markdown" ? markdown : renderDriftText(items, textOptions(desired));
+    const { desired, items, audit } = await readDrift(options, io);
+    const markdown = renderDriftMarkdown(items, { ...markdownOptions(desired), audit, ...(options.reportLink ? { reportLink: options.reportLink } : {}) });
+    const text =
+      options.format === "json" ? `${JSON.stringify(withTenant(desired, driftJson(items, audit)), null, 2)}\n` : options.format === "markdown" ? markdown : renderDriftText(items, { ...textOptions(desired), audit });
     io.out(text);
     const drifted = actionableDrift(items).length > 0;
     if (!io.alone) return drifted ? EXIT.changes : EXIT.ok;
@@ -240,6 +248,24 @@ export async function driftCommand(options: ReconcileOptions, io: TenantIo = pro
     }
     return drifted ? EXIT.changes : EXIT.ok;
   }, io.note);
+}
+
+/**
+ * What drift, list, show and report share: tokens.yaml, the tenant (through the reconcile core), the
+ * findings (stale notices judged now) and what the audit log says of them. One read path, so every
+ * view agrees with drift.
+ */
+export async function readDrift(
+  options: ConnectionOptions & { file: string; since?: string },
+  io: TenantIo = processIo,
+): Promise<{ desired: Desired; live: LiveState; items: DriftItem[]; audit: AuditView; now: number }> {
+  const desired = await loadValidDesired(options.file, io);
+  const now = Date.now();
+  const drifted = await driftTenant({ ...contextFromOptions({ ...options, format: "text", allowDeletes: false }, io), now }, desired);
+  const audit = await withStatus(status, "Reading the directory audit log…", () => readAudit(drifted.repository, desired, drifted.live, options.since));
+  const warning = formatPreflight(auditWarning(audit));
+  if (warning !== "") io.note(warning.trimEnd());
+  return { desired, live: drifted.live, items: attachActors(drifted.items, audit, drifted.live), audit, now };
 }
 
 async function confirm(plan: Plan, shown: string, desired: Desired): Promise<boolean> {

@@ -45,7 +45,7 @@ interface TokensFile {
   tenant?: { id: string; name?: string };
   seeds?: (Omit<SeedFileRef, "path"> & { file: string })[];
   defaults?: AttributesInFile;
-  policy?: { unmanaged?: UnmanagedPolicy; maxDeletes?: number; selfService?: SelfServicePolicy };
+  policy?: { unmanaged?: UnmanagedPolicy; maxDeletes?: number; selfService?: SelfServicePolicy; staleAfterDays?: number };
   tokens: TokenInFile[];
 }
 
@@ -465,7 +465,7 @@ function semanticChecks(file: TokensFile, fileName: string, source: Pick<SourceM
   });
 
   if (diagnostics.length > 0) return { ok: false, diagnostics };
-  const policy: Policy = { unmanaged: file.policy?.unmanaged ?? "report", maxDeletes: file.policy?.maxDeletes ?? 0, selfService: file.policy?.selfService ?? "keep" };
+  const policy: Policy = { unmanaged: file.policy?.unmanaged ?? "report", maxDeletes: file.policy?.maxDeletes ?? 0, selfService: file.policy?.selfService ?? "keep", ...(file.policy?.staleAfterDays === undefined ? {} : { staleAfterDays: file.policy.staleAfterDays }) };
   const seedFiles = (file.seeds ?? []).map(({ file: seedFile, pgpKeyFile, ...rest }) => ({
     ...rest,
     path: resolve(dirname(fileName), seedFile),

@@ -58,6 +58,8 @@ export interface Policy {
   maxDeletes: number;
   /** What to do with `available` tokens someone holds; absent means `keep`. */
   selfService?: SelfServicePolicy;
+  /** Activated tokens not used within this many days are reported as stale; absent: off. */
+  staleAfterDays?: number;
 }
 
 export const SEED_FORMATS = ["entra-csv", "entra-json", "pskc", "custom-csv"] as const;
@@ -201,7 +203,8 @@ export type ProblemCode =
   | "self-service"
   | "self-service-claim"
   | "seed-mismatch"
-  | "deletion-guard";
+  | "deletion-guard"
+  | "stale";
 
 /** Something the plan cannot do (error) or wants a human to know (warning), tied to a token. */
 export interface PlanProblem {
@@ -241,6 +244,7 @@ export const DRIFT_CATEGORIES = [
   "notRetired",
   "selfServiceClaim",
   "neverUsed",
+  "stale",
 ] as const;
 export type DriftCategory = (typeof DRIFT_CATEGORIES)[number];
 
@@ -252,4 +256,31 @@ export interface DriftItem {
   live: string;
   fix: string;
   location?: SourceLocation;
+  /** Who changed the token out of band, from the directory audit log (when it could be read and names it). */
+  changedBy?: ChangedBy;
 }
+
+/** One directory audit log entry about a token or its holder, as far as drift and show care. */
+export interface AuditRecord {
+  at: string;
+  activity: string;
+  category: string;
+  result: string;
+  /** Who did it: an app (its display name and app id) or a user (their UPN). */
+  actor: { kind: "app" | "user"; name: string; id: string };
+  targets: { id: string; name?: string; type?: string; upn?: string }[];
+}
+
+/** What the audit log says of a drift finding: the latest change to the token found there. */
+export interface ChangedBy {
+  actor: AuditRecord["actor"];
+  at: string;
+  activity: string;
+}
+
+/** The audit log as read for this run: its records, or why they are unknown (e.g. AuditLog.Read.All missing). */
+export type AuditView = { known: true; since: string; records: AuditRecord[] } | { known: false; reason: string };
+
+/** What `entra-tokens list` sorts by. */
+export const FLEET_SORT_KEYS = ["serial", "upn", "state", "model", "lastUsed"] as const;
+export type FleetSortKey = (typeof FLEET_SORT_KEYS)[number];

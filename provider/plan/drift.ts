@@ -1,9 +1,11 @@
 import { DRIFT_CATEGORIES, type Desired, type DriftCategory, type DriftItem, type LiveState } from "../model/index.js";
 import { assigneeLabel, attributeChanges, indexBySerial, lookupUser, serialKey } from "./compare.js";
+import { STALE_FIX, staleDays, staleMessage } from "./stale.js";
 
 // Drift: where the tenant differs from tokens.yaml, classified so a reader can triage. Pure.
 
-export function classifyDrift(desired: Desired, live: LiveState): DriftItem[] {
+/** `now` (ms) turns on the stale notices of policy.staleAfterDays; without it the function reads no clock. */
+export function classifyDrift(desired: Desired, live: LiveState, now?: number): DriftItem[] {
   const items: DriftItem[] = [];
   const liveBySerial = indexBySerial(live.devices);
   for (const token of desired.tokens) {
@@ -49,6 +51,10 @@ export function classifyDrift(desired: Desired, live: LiveState): DriftItem[] {
     }
     if (device.status === "activated" && device.lastUsedDateTime === undefined) {
       add("neverUsed", liveText, "the token was activated but never used to sign in: check the user still has it");
+    }
+    const stale = staleDays(device, desired, now);
+    if (stale !== undefined && device.lastUsedDateTime !== undefined && desired.policy.staleAfterDays !== undefined) {
+      add("stale", `${liveText}; ${staleMessage(stale, device.lastUsedDateTime, desired.policy.staleAfterDays)}`, STALE_FIX);
     }
   }
   if (desired.policy.unmanaged !== "ignore") {

@@ -14,6 +14,7 @@ import {
 } from "../model/index.js";
 import { assigneeLabel, attributeChanges, indexBySerial, lookupUser, serialKey, targetUser } from "./compare.js";
 import { describeSeedMismatch, seedMismatches } from "./seed-facts.js";
+import { STALE_FIX, staleDays, staleMessage } from "./stale.js";
 
 // The heart: desired state + live state + policy → ordered steps. Pure: no I/O, no clock.
 
@@ -24,6 +25,8 @@ export interface PlanOptions {
   allowDeletes?: boolean;
   /** What the seed files state about each token (by serialKey): tokens.yaml must agree on interval and hash. */
   seedFacts?: ReadonlyMap<string, SeedFacts>;
+  /** The time (ms) the stale notices of policy.staleAfterDays are judged at; absent: none (the planner reads no clock). */
+  now?: number;
 }
 
 interface TokenPlan {
@@ -56,6 +59,10 @@ export function plan(desired: Desired, live: LiveState, options: PlanOptions): P
     if (token.state === "retired") {
       if (device) tokenPlans.push({ token, steps: retireSteps(device, live) });
       continue;
+    }
+    const stale = device ? staleDays(device, desired, options.now) : undefined;
+    if (stale !== undefined && device?.lastUsedDateTime !== undefined && desired.policy.staleAfterDays !== undefined) {
+      warnings.push(problem(token, "stale", staleMessage(stale, device.lastUsedDateTime, desired.policy.staleAfterDays), STALE_FIX));
     }
     const mismatches = seedMismatches(token, options.seedFacts?.get(serialKey(token.serial)));
     if (mismatches.length > 0) {

@@ -6,7 +6,7 @@ import { lookupUser } from "./compare.js";
 // configuration and the memberships; this says what is wrong and how to fix it.
 
 export interface PreflightWarning {
-  code: "method-disabled" | "outside-targets" | "preflight-unreadable";
+  code: "method-disabled" | "outside-targets" | "preflight-unreadable" | "audit-unreadable";
   message: string;
   fix: string;
   upn?: string;

@@ -1,4 +1,5 @@
-import { DRIFT_CATEGORIES, STEP_KINDS, type DriftCategory, type DriftItem, type Plan, type PlanProblem, type SourceLocation, type Step, type StepKind } from "../model/index.js";
+import { actorLabel } from "./fleet.js";
+import { DRIFT_CATEGORIES, STEP_KINDS, type AuditView, type DriftCategory, type DriftItem, type Plan, type PlanProblem, type SourceLocation, type Step, type StepKind } from "../model/index.js";
 import { escapeActionsLog, escapeMarkdown, escapeMarkdownCode, escapeTerminal } from "../safety/escape.js";
 import { count } from "./wording.js";
 
@@ -19,6 +20,18 @@ export interface RenderOptions {
   actionsLog?: boolean;
   /** The tenant the plan or report is for (`tenant:` in tokens.yaml), named in its header. */
   tenant?: string;
+  /** Drift: the audit log as read, so the report says who changed each token, or that it cannot tell. */
+  audit?: AuditView;
+  /** Drift (Markdown): where the HTML fleet report of this run is, e.g. the workflow run's artifacts. */
+  reportLink?: string;
+}
+
+/** "by app X (id) at T (activity)", or why it is unknown; undefined when no audit log was read. */
+function changedByText(item: DriftItem, audit: AuditView | undefined): string | undefined {
+  if (!audit) return undefined;
+  if (!audit.known) return "unknown (the audit log could not be read)";
+  if (!item.changedBy) return `nothing in the audit log since ${audit.since.slice(0, 16).replace("T", " ")} UTC`;
+  return `${actorLabel(item.changedBy.actor)} at ${item.changedBy.at.slice(0, 19).replace("T", " ")} UTC (${item.changedBy.activity})`;
 }
 
 type Escape = (text: string, limit?: number) => string;
@@ -225,11 +238,12 @@ const DRIFT_TITLES: Record<DriftCategory, string> = {
   notRetired: "Retired but still in Entra",
   selfServiceClaim: "Claimed by self-service (kept)",
   neverUsed: "Activated but never used",
+  stale: "Stale (not used within policy.staleAfterDays)",
 };
 
-/** Categories worth acting on; `neverUsed` and kept self-service claims are notices, reported but not counted as drift. */
+/** Categories worth acting on; `neverUsed`, `stale` and kept self-service claims are notices, reported but not counted as drift. */
 export function actionableDrift(items: readonly DriftItem[]): DriftItem[] {
-  return items.filter((i) => i.category !== "neverUsed" && i.category !== "selfServiceClaim");
+  return items.filter((i) => i.category !== "neverUsed" && i.category !== "selfServiceClaim" && i.category !== "stale");
 }
 
 export function driftCounts(items: readonly DriftItem[]): Record<DriftCategory, number> {
@@ -261,6 +275,8 @@ export function renderDriftText(items: readonly DriftItem[], options: RenderOpti
     for (const i of group) {
       const at = i.location ? `${esc(`${i.location.file}:${i.location.line}`)}  ` : "";
       lines.push(`  ${at}${esc(i.serial)}${i.user ? `  ${esc(i.user)}` : ""}`, `      desired: ${esc(i.desired, MESSAGE_LIMIT)}; live: ${esc(i.live, MESSAGE_LIMIT)}`, `      fix: ${esc(i.fix, MESSAGE_LIMIT)}`);
+      const who = changedByText(i, options.audit);
+      if (who !== undefined) lines.push(`      changed by: ${esc(who, MESSAGE_LIMIT)}`);
     }
   }
   return `${lines.join("\n")}\n`;
@@ -275,12 +291,19 @@ export function renderDriftMarkdown(items: readonly DriftItem[], options: Render
   for (const c of DRIFT_CATEGORIES) {
     const group = items.filter((i) => i.category === c);
     if (group.length === 0) continue;
-    lines.push("", `#### ${DRIFT_TITLES[c]} (${group.length})`, "", "| serial | user | desired | live | suggested fix |", "|---|---|---|---|---|");
-    for (const i of group) lines.push(`| ${linked(i, options)} | ${i.user ? escapeMarkdownCode(i.user) : ""} | ${escapeMarkdown(i.desired, MESSAGE_LIMIT)} | ${escapeMarkdown(i.live, MESSAGE_LIMIT)} | ${escapeMarkdown(i.fix, MESSAGE_LIMIT)} |`);
+    const who = options.audit === undefined ? "" : " changed by |";
+    lines.push("", `#### ${DRIFT_TITLES[c]} (${group.length})`, "", `| serial | user | desired | live |${who} suggested fix |`, `|---|---|---|---|${who === "" ? "" : "---|"}---|`);
+    for (const i of group) {
+      const changedBy = changedByText(i, options.audit);
+      lines.push(`| ${linked(i, options)} | ${i.user ? escapeMarkdownCode(i.user) : ""} | ${escapeMarkdown(i.desired, MESSAGE_LIMIT)} | ${escapeMarkdown(i.live, MESSAGE_LIMIT)} |${changedBy === undefined ? "" : ` ${escapeMarkdown(changedBy, MESSAGE_LIMIT)} |`} ${escapeMarkdown(i.fix, MESSAGE_LIMIT)} |`);
+    }
   }
+  if (options.audit && !options.audit.known) lines.push("", "Who made these changes is unknown: grant the app `AuditLog.Read.All` to read the directory audit log.");
+  if (options.reportLink) lines.push("", `The fleet report (HTML, charts, every token) is attached to [this run](${options.reportLink}) as the \`fleet-report\` artifact.`);
   return `${lines.join("\n")}\n`;
 }
 
-export function driftJson(items: readonly DriftItem[]): object {
-  return { formatVersion: PLAN_FORMAT_VERSION, drift: actionableDrift(items).length > 0, counts: driftCounts(items), items };
+export function driftJson(items: readonly DriftItem[], audit?: AuditView): object {
+  const auditState = audit === undefined ? {} : { audit: audit.known ? { known: true, since: audit.since } : { known: false, reason: audit.reason } };
+  return { formatVersion: PLAN_FORMAT_VERSION, drift: actionableDrift(items).length > 0, counts: driftCounts(items), ...auditState, items };
 }

@@ -43,6 +43,8 @@ export interface TenantContext extends TenantConnection {
    * secret: without one, plan shows every step and says which checks it could not make.
    */
   secretsRequired: boolean;
+  /** The front's clock (ms): stale notices (policy.staleAfterDays) are judged at it; none without it. */
+  now?: number;
   /** Told when plan went on without opening the seed files (their secret is not set). */
   onSeedsUnopened?: (error: SeedFileError) => void;
 }
@@ -66,8 +68,13 @@ export interface Planned {
 
 export interface Drifted {
   desired: Desired;
+  live: LiveState;
   items: DriftItem[];
+  /** For further reads of the same tenant in the same session (the audit log). */
+  repository: TokenRepository;
 }
+
+const clock = (context: TenantContext): { now?: number } => (context.now === undefined ? {} : { now: context.now });
 
 /**
  * Steps that need the seed files: creating and activating need the seed; changing the interval or
@@ -94,7 +101,7 @@ export async function planTenant(context: TenantContext, desired: Desired): Prom
   // an activate, so a plan without those needs no seed, and the passphrase is not asked for.
   const everySerial = new Set(desired.tokens.map((t) => t.serial));
   const allowDeletes = context.policy.allowDeletes;
-  const optimistic = makePlan(desired, live, { seeds: everySerial, allowDeletes });
+  const optimistic = makePlan(desired, live, { seeds: everySerial, allowDeletes, ...clock(context) });
   if (!needsSeed(optimistic)) return { desired, live, preflight, plan: optimistic, repository, seeds: new SeedStore() };
   let seeds: SeedStore;
   try {
@@ -104,7 +111,7 @@ export async function planTenant(context: TenantContext, desired: Desired): Prom
     context.onSeedsUnopened?.(error);
     return { desired, live, preflight, plan: optimistic, repository, seeds: new SeedStore() };
   }
-  return { desired, live, preflight, plan: makePlan(desired, live, { seeds: seeds.serials(), seedFacts: seedFacts(seeds), allowDeletes }), repository, seeds };
+  return { desired, live, preflight, plan: makePlan(desired, live, { seeds: seeds.serials(), seedFacts: seedFacts(seeds), allowDeletes, ...clock(context) }), repository, seeds };
 }
 
 /** Applies a plan planTenant made; the caller decided (confirmation, guard) that it may. */
@@ -116,5 +123,5 @@ export function applyTenant(planned: Planned, options: { onProgress?: (event: Pr
 export async function driftTenant(context: TenantContext, desired: Desired): Promise<Drifted> {
   const repository = await connectChecked(context, desired);
   const live = await reading(context, () => readLive(repository, desired));
-  return { desired, items: classifyDrift(desired, live) };
+  return { desired, live, items: classifyDrift(desired, live, context.now), repository };
 }
