@@ -10,7 +10,7 @@ import { readLive } from "../graph/live.js";
 import type { Desired, Plan } from "../model/index.js";
 import { classifyDrift } from "../plan/drift.js";
 import { contextFromEnv, GitHubError, GitHubReporter, pullRequestNumber, sourceLinker, writeJobSummary } from "../github/github.js";
-import { plan as makePlan } from "../plan/plan.js";
+import { leftOddDevices, plan as makePlan } from "../plan/plan.js";
 import { actionableDrift, driftJson, hasChanges, planJson, renderDriftMarkdown, renderDriftText, renderPlanMarkdown, renderPlanText, type RenderOptions } from "../plan/render.js";
 import { SeedFileError } from "../seeds/errors.js";
 import { SeedStore } from "../seeds/model.js";
@@ -123,7 +123,7 @@ export async function planCommand(options: ReconcileOptions): Promise<number> {
     const { plan, desired } = await computePlan(options);
     const markdown = renderPlanMarkdown(plan, markdownOptions(desired));
     process.stdout.write(options.format === "markdown" ? markdown : renderPlan(plan, options.format, desired));
-    const code = plan.errors.length > 0 ? EXIT.failure : hasChanges(plan) ? EXIT.changes : EXIT.ok;
+    const code = plan.errors.length > 0 || leftOddDevices(plan) ? EXIT.failure : hasChanges(plan) ? EXIT.changes : EXIT.ok;
     await reportGitHubFailure("the job summary", () => writeJobSummary(markdown));
     if (options.githubComment) {
       await reportGitHubFailure("the plan", async () => {
@@ -156,7 +156,7 @@ export async function applyCommand(options: ReconcileOptions & { yes: boolean })
       err("Nothing was applied.");
       return EXIT.failure;
     }
-    if (!hasChanges(plan)) return EXIT.ok;
+    if (!hasChanges(plan)) return leftOddDevices(plan) ? EXIT.failure : EXIT.ok;
     if (!options.yes && !(await confirm(plan, shown))) return EXIT.failure;
     // Ctrl-C: no new request goes out, those in flight finish, and the report says what was done.
     // A second Ctrl-C leaves at once (the next apply still finishes the job).
@@ -170,7 +170,7 @@ export async function applyCommand(options: ReconcileOptions & { yes: boolean })
       const report = await applyPlan(plan, repository, { seeds, onProgress: progressPrinter(stop.signal), signal: stop.signal });
       process.stdout.write(renderReport(report, stop.signal.aborted));
       if (stop.signal.aborted) return EXIT.interrupted;
-      return report.failed + report.skipped > 0 ? EXIT.failure : EXIT.ok;
+      return report.failed + report.skipped > 0 || leftOddDevices(plan) ? EXIT.failure : EXIT.ok;
     } finally {
       process.off("SIGINT", onInterrupt);
     }
