@@ -39,6 +39,11 @@ export interface Device {
   assignedToUserId: string | null;
   assignedDateTime: string | null;
   lastUsedDateTime: string | null;
+  /**
+   * The user's method has its own lastUsedDateTime (authentication-list-methods.md), which Entra
+   * may set while the device's stays null; absent: the device's.
+   */
+  methodLastUsedDateTime?: string | null;
 }
 
 /**
@@ -339,8 +344,11 @@ export class Tenant {
   }
 
   /** What a user does in My Security Info: sign in with the token (marks it used). */
-  recordSignIn(deviceId: string): void {
-    this.device(deviceId).lastUsedDateTime = new Date(this.now()).toISOString();
+  recordSignIn(deviceId: string, recordedOn: "device and method" | "method only" = "device and method"): void {
+    const device = this.device(deviceId);
+    const now = new Date(this.now()).toISOString();
+    device.methodLastUsedDateTime = now;
+    if (recordedOn === "device and method") device.lastUsedDateTime = now;
   }
 
   // ---- internals ---------------------------------------------------------------------------

@@ -104,3 +104,20 @@ describe("Entra as it really is: portal tokens, the shared limit, odd devices", 
     assert.equal(again.code, 1, "still a problem to look at");
   });
 });
+
+describe("drift takes lastUsedDateTime from the user's method where the device has none", function () {
+  this.timeout(60_000);
+  let emulator: GraphEmulator;
+  afterEach(() => emulator.stop());
+
+  it("raises neverUsed only for the token nobody used", async () => {
+    emulator = await startHttpsEmulator({ variant: "canonical" });
+    const { file } = workspace(2, (i) => `state: activated, upn: ${[ADELE, ALEX][i]}`);
+    assert.equal((await runCli(["apply", "--yes", "--file", file], clientEnv(emulator))).code, 0);
+    emulator.tenant.recordSignIn(emulator.tenant.deviceBySerial("T0")!.id, "method only");
+    assert.equal(emulator.tenant.deviceBySerial("T0")!.lastUsedDateTime, null, "the device's date stays null");
+    const drift = await runCli(["drift", "--format", "json", "--file", file], clientEnv(emulator));
+    const items: { category: string; serial: string }[] = JSON.parse(drift.stdout).items;
+    assert.deepEqual(items.filter((i) => i.category === "neverUsed").map((i) => i.serial), ["T1"]);
+  });
+});

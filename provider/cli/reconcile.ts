@@ -6,7 +6,7 @@ import { GraphClient, type RetryInfo } from "../graph/client.js";
 import { credentialFromEnv } from "../graph/credentials.js";
 import { GraphFailure } from "../graph/errors.js";
 import { TokenRepository } from "../graph/repository.js";
-import { readLive } from "../graph/live.js";
+import { readLive, withMethodLastUse } from "../graph/live.js";
 import type { Desired, Plan } from "../model/index.js";
 import { classifyDrift } from "../plan/drift.js";
 import { contextFromEnv, GitHubError, GitHubReporter, pullRequestNumber, sourceLinker, writeJobSummary } from "../github/github.js";
@@ -181,7 +181,8 @@ export async function applyCommand(options: ReconcileOptions & { yes: boolean })
 export async function driftCommand(options: ReconcileOptions): Promise<number> {
   return guard(async () => {
     const desired = await loadValidDesired(options.file);
-    const live = await readTenant(connect(options), desired);
+    const repository = connect(options);
+    const live = await withMethodLastUse(repository, await readTenant(repository, desired));
     const items = classifyDrift(desired, live);
     const markdown = renderDriftMarkdown(items, markdownOptions(desired));
     const text = options.format === "json" ? `${JSON.stringify(driftJson(items), null, 2)}\n` : options.format === "markdown" ? markdown : renderDriftText(items, { color: colorWanted(process.stdout) });

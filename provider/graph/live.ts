@@ -30,3 +30,18 @@ function usersGettingTokens(desired: Desired, devices: readonly LiveToken[], use
   }
   return [...ids];
 }
+
+/**
+ * Drift's view of use: an activated token whose device has no lastUsedDateTime takes the date from
+ * the holder's method, read only for those holders. Without this, every such token looks never used.
+ */
+export async function withMethodLastUse(repository: TokenRepository, live: LiveState): Promise<LiveState> {
+  const holders = live.devices.flatMap((d) => (d.status === "activated" && d.lastUsedDateTime === undefined && d.assignedTo ? [d.assignedTo.id] : []));
+  if (holders.length === 0) return live;
+  const lastUse = await repository.methodLastUse(holders);
+  const devices = live.devices.map((d) => {
+    const used = d.lastUsedDateTime === undefined ? lastUse.get(d.id) : undefined;
+    return used === undefined ? d : { ...d, lastUsedDateTime: used };
+  });
+  return { ...live, devices };
+}

@@ -164,6 +164,25 @@ export class TokenRepository {
   }
 
   /**
+   * lastUsedDateTime of each hardware method of these users (ids), by method id (= device id):
+   * Entra may set the date on the user's method while the device's stays null. One request per user, in $batch.
+   */
+  async methodLastUse(userIds: readonly string[]): Promise<Map<string, string>> {
+    const unique = [...new Set(userIds.map((id) => id.toLowerCase()))];
+    const outcomes = await this.run(unique.map((id) => ({ method: "GET" as const, url: methods(id) })), READ_METHODS);
+    const lastUse = new Map<string, string>();
+    for (const outcome of outcomes) {
+      if (!outcome.ok) throw outcome.error;
+      for (const method of collectionPage(outcome.body, READ_METHODS.operation).value) {
+        const id: unknown = typeof method === "object" && method !== null ? Reflect.get(method, "id") : undefined;
+        const used: unknown = typeof method === "object" && method !== null ? Reflect.get(method, "lastUsedDateTime") : undefined;
+        if (typeof id === "string" && typeof used === "string") lastUse.set(id, used);
+      }
+    }
+    return lastUse;
+  }
+
+  /**
    * Looks users up by UPN or id: `userPrincipalName in (…)` and `id in (…)` filters of 15 values,
    * 20 to a $batch. Found users are keyed by both their lower-case id and UPN; a key nobody
    * answers to maps to `null`.
