@@ -6,8 +6,10 @@ import { performance } from "node:perf_hooks";
 import { createInterface } from "node:readline";
 import { BENCH_APP, BENCH_TENANT, benchTenant, minimumUnits, type Scenario } from "./tenant.js";
 
-// Graph cost as Graph counts it: every request, each one inside a $batch included, is a throttle
-// unit. The emulator runs in its own process; the CLI (or the naive baseline) in another.
+// Graph cost as Graph counts it (../shared/graph-api.md): a throttle unit is one request Graph
+// executes, each one inside a $batch included, the $batch envelope itself not (the same
+// definition as the Pulumi section). The emulator runs in its own process; the CLI (or the naive
+// baseline) in another.
 
 const DIST = join(__dirname, "..");
 const PROBE = join(DIST, "bench", "rss-probe.js");
@@ -76,7 +78,7 @@ async function runOnce(dir: string, count: number, scenario: Scenario, faults: o
     const requests = typeof log === "object" && log !== null && "requests" in log && Array.isArray(log.requests) ? (log.requests as { route: string; status: number; batched: boolean }[]) : [];
     const graph = requests.filter((r) => r.route !== "token" && r.route !== "identity" && r.route !== "control");
     return {
-      units: graph.length,
+      units: graph.filter((r) => r.route !== "batch").length,
       topLevel: graph.filter((r) => !r.batched).length,
       tokenRequests: requests.filter((r) => r.route === "token").length,
       throttled: graph.filter((r) => r.status === 429).length,
@@ -94,10 +96,10 @@ const n = (value: number) => Math.round(value).toLocaleString("en");
 function line(label: string, free: Figures, throttled: Figures | undefined, minimum: number, scale = 1): string {
   const approx = scale === 1 ? "" : "≈";
   return (
-    `  ${label.padEnd(12)} ${approx}${n(free.units * scale).padStart(7)} units (${((free.units * scale) / minimum).toFixed(2)}× min), ` +
+    `  ${label.padEnd(12)} ${approx}${n(free.units * scale).padStart(7)} units (${((free.units * scale) / minimum).toFixed(2)}× the cheapest route's min), ` +
     `${approx}${n(free.topLevel * scale)} requests, ${free.tokenRequests} token; ` +
     `${approx}${(free.seconds * scale).toFixed(1)} s` +
-    (throttled ? `; throttled: ${approx}${(throttled.seconds * scale).toFixed(1)} s, ${approx}${n(throttled.units * scale)} units (${approx}${n(throttled.throttled * scale)} × 429)` : "") +
+    (throttled ? `; throttled: ${approx}${(throttled.seconds * scale).toFixed(1)} s, ${approx}${n(throttled.units * scale)} units (${approx}${n(throttled.throttled * scale)} × 429, +${((100 * (throttled.units - free.units)) / Math.max(1, free.units)).toFixed(1)}% requests)` : "") +
     (scale === 1 ? `, peak RSS ${free.rssMb.toFixed(0)} MB` : "") +
     (free.failed || throttled?.failed ? "  FAILED" : "")
   );
@@ -113,8 +115,12 @@ export async function benchGraph(sizes: readonly number[], scenarios: readonly S
   try {
     for (const count of sizes) {
       for (const scenario of scenarios) {
-        const minimum = minimumUnits(benchTenant(count, scenario).work);
-        console.log(`${scenario}, ${n(count)} tokens — minimum ${n(minimum)} throttle units (pages of 999, in-filters of 15, bulk creates of 100, 1 per activation, $batch of 20):`);
+        const { work } = benchTenant(count, scenario);
+        const { filters, listing, cheapest: minimum } = minimumUnits(work);
+        console.log(
+          `${scenario}, ${n(count)} tokens, ${n(work.tenantUsers)} users — minimum ${n(listing)} throttle units listing users, ${n(filters)} by in-filters ` +
+            `(pages of 999, in-filters of 15, bulk creates of 100, 1 per activation; $batch envelopes not counted):`,
+        );
         const free = await runOnce(dir, count, scenario, LATENCY, false);
         const throttled = withThrottle ? await runOnce(dir, count, scenario, THROTTLED, false) : undefined;
         console.log(line("entra-tokens", free, throttled, minimum));

@@ -24,6 +24,8 @@ export interface BenchTenant {
 
 export interface Work {
   devicesListed: number;
+  /** Users in the tenant: a listing of the directory reads them all. */
+  tenantUsers: number;
   usersNamed: number;
   holdersUnnamed: number;
   creates: number;
@@ -32,15 +34,21 @@ export interface Work {
 }
 
 /**
- * The fewest throttle units Graph's rules allow: pages of 999, users by `in` filters of 15,
- * bulk creates of 100 (with assignTo), one request per activation and per other per-token
- * operation, and a $batch envelope per 20 requests (counted like the emulator's bucket does).
+ * The fewest throttle units Graph's rules allow, a unit being one request Graph executes: each
+ * request inside a `$batch` counts, the envelope does not (../shared/graph-api.md, "Finding many
+ * users": 300 users per HTTP request, 20 throttle units). Pages of 999, bulk creates of 100 (with
+ * assignTo), one request per activation and per other per-token operation, and users by either
+ * route: `in` filters of 15, or a `$count` and the directory listed at 999 a page.
  */
-export function minimumUnits(w: Work): number {
-  const pages = Math.max(1, Math.ceil(w.devicesListed / 999));
-  const lookups = Math.ceil(w.usersNamed / 15) + Math.ceil(w.holdersUnnamed / 15);
-  return pages + lookups + Math.ceil(lookups / 20) + w.batchable + Math.ceil(w.batchable / 20) + Math.ceil(w.creates / 100);
+export function minimumUnits(w: Work): { filters: number; listing: number; cheapest: number } {
+  const rest = Math.max(1, Math.ceil(w.devicesListed / 999)) + w.batchable + Math.ceil(w.creates / 100);
+  const filters = rest + Math.ceil(w.usersNamed / 15) + Math.ceil(w.holdersUnnamed / 15);
+  const listing = rest + (w.usersNamed + w.holdersUnnamed === 0 ? 0 : 1 + Math.max(1, Math.ceil(w.tenantUsers / 999)));
+  return { filters, listing, cheapest: Math.min(filters, listing) };
 }
+
+/** Users per token in the tenant: staff beyond the holders (a 10,000-token tenant has 12,000 users). */
+const USERS_PER_TOKEN = 1.2;
 
 export function benchTenant(count: number, scenario: Scenario): BenchTenant {
   const added = scenario === "1% change" ? Math.max(2, Math.round(count * 0.005)) : 0;
@@ -53,7 +61,7 @@ export function benchTenant(count: number, scenario: Scenario): BenchTenant {
     users.push(created);
     return created;
   };
-  const work: Work = { devicesListed: scenario === "converge" ? 0 : count, usersNamed: 0, holdersUnnamed: 0, creates: 0, batchable: 0 };
+  const work: Work = { devicesListed: scenario === "converge" ? 0 : count, tenantUsers: 0, usersNamed: 0, holdersUnnamed: 0, creates: 0, batchable: 0 };
   // 1% change: every 400th held token goes back to the pool, every 400th pool token is renamed.
   const returned = (i: number) => scenario === "1% change" && i < count && i % 5 !== 0 && i % 400 === 1;
   const renamed = (i: number) => scenario === "1% change" && i < count && i % 400 === 0;
@@ -108,5 +116,7 @@ export function benchTenant(count: number, scenario: Scenario): BenchTenant {
       lastUsedDateTime: status === "activated" ? "2026-01-02T00:00:00Z" : null,
     });
   }
+  for (let i = 0; users.length < Math.round(count * USERS_PER_TOKEN); i++) user(`staff${i}@contoso.com`);
+  work.tenantUsers = users.length;
   return { yaml: `${yaml.join("\n")}\n`, seedsCsv: `${csv.join("\n")}\n`, snapshot: { users, devices }, work };
 }

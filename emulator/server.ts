@@ -44,6 +44,11 @@ export interface EmulatorOptions {
   variant?: VariantSetting;
   /** Seed of the "mix" variant's choices, so a run repeats. */
   variantSeed?: number;
+  /**
+   * false: a tenant without advanced queries, where `ConsistencyLevel: eventual` changes nothing
+   * ("not available for Azure AD B2C tenants", concepts/aad-advanced-queries.md). Default true.
+   */
+  advancedQueries?: boolean;
 }
 
 export interface RequestLogEntry {
@@ -77,6 +82,8 @@ interface RouteContext {
   claims: AccessClaims;
   /** The documented shape this answer takes. */
   shape: ResponseShape;
+  /** The request asked for an advanced query: `ConsistencyLevel: eventual` (concepts/aad-advanced-queries.md). */
+  eventual: boolean;
 }
 
 const DEVICES = "/directory/authenticationMethodDevices/hardwareOathDevices";
@@ -216,7 +223,7 @@ export class GraphEmulator {
       const graphPath = url.pathname.slice("/beta".length) + url.search;
       route = this.routeName(method, url.pathname.slice("/beta".length));
       response = await this.withFaults(route, requestId, clientRequestId, () =>
-        this.graph(method, graphPath, raw, headerValue(req, "authorization"), requestId, clientRequestId, false),
+        this.graph(method, graphPath, raw, headerValue(req, "authorization"), requestId, clientRequestId, false, isEventual(headerValue(req, "consistencylevel"))),
       );
     } else if (url.pathname.startsWith("/_emulator/")) {
       route = "control";
@@ -297,6 +304,7 @@ export class GraphEmulator {
     requestId: string,
     clientRequestId: string,
     batched: boolean,
+    eventual = false,
   ): GraphResponse | Promise<GraphResponse> {
     const [path = "", search = ""] = pathWithQuery.split("?");
     const fail = (error: GraphError) => graphError(error.status, error.code, error.message, requestId, clientRequestId);
@@ -329,7 +337,7 @@ export class GraphEmulator {
         const query = new URLSearchParams(search);
         refuseUnsupportedOptions(query, route.options);
         const params = match.slice(1).map((p) => decodeURIComponent(p));
-        const response = route.handle({ params, query, body, claims, shape });
+        const response = route.handle({ params, query, body, claims, shape, eventual });
         response.headers["request-id"] = requestId;
         response.headers["client-request-id"] = clientRequestId;
         return response;
@@ -393,7 +401,9 @@ export class GraphEmulator {
         else if (decision.kind === "error" || decision.kind === "drop") {
           response = graphError(decision.kind === "drop" ? 502 : decision.status, "serviceNotAvailable", "The service is temporarily unavailable. Please retry.", innerRequestId, clientRequestId);
         } else {
-          response = await this.graph(method, relative, item["body"] ?? "", authorization, innerRequestId, clientRequestId, true);
+          // "To use advanced query capabilities in batch requests, specify the ConsistencyLevel header" in the item (aad-advanced-queries.md).
+          const consistency = isJson(item["headers"]) ? Object.entries(item["headers"]).find(([name]) => name.toLowerCase() === "consistencylevel")?.[1] : undefined;
+          response = await this.graph(method, relative, item["body"] ?? "", authorization, innerRequestId, clientRequestId, true, isEventual(typeof consistency === "string" ? consistency : undefined));
         }
       }
       statusById.set(id, response.status);
@@ -485,9 +495,9 @@ export class GraphEmulator {
         "/users",
         (ctx) => {
           this.require(ctx.claims, "readUsers");
-          return ok(200, this.listUsers(ctx.query, ctx.shape));
+          return ok(200, this.listUsers(ctx.query, ctx.shape, ctx.eventual));
         },
-        ["$filter", "$select", "$top", "$skiptoken"],
+        ["$filter", "$select", "$top", "$skiptoken", "$count"],
       ),
       route("listMethods", "GET", METHODS, (ctx) => {
         this.require(ctx.claims, "readMethods");
@@ -566,12 +576,18 @@ export class GraphEmulator {
    * filters among the ones we model (concepts/aad-advanced-queries.md, user properties);
    * `in` takes at most 15 values (Graph known issues, "Some limitations apply to query
    * parameters"; the error text is the one microsoft-graph-docs-contrib issue #1238 quotes).
+   * `$count=true` is an advanced query: with `ConsistencyLevel: eventual` the answer carries
+   * `@odata.count`, without it Graph "silently ignores the `$count` query parameter"
+   * (concepts/aad-advanced-queries.md, "Error handling for advanced queries").
    */
-  private listUsers(query: URLSearchParams, shape: ResponseShape): object {
+  private listUsers(query: URLSearchParams, shape: ResponseShape, eventual: boolean): object {
     const fields = this.userFields(query);
     const filter = query.get("$filter");
+    const count = query.get("$count");
+    if (count !== null && count !== "true" && count !== "false") throw new GraphError(400, "BadRequest", `Invalid value '${count}' for $count: it must be true or false.`);
     const matching = filter === null || filter.trim() === "" ? this.tenant.allUsers() : this.filterUsers(filter);
-    return this.page(matching, query, shape, "/users", "users", (u) => this.userJson(u, fields));
+    const page = this.page(matching, query, shape, "/users", "users", (u) => this.userJson(u, fields));
+    return count === "true" && eventual && this.options.advancedQueries !== false ? { "@odata.count": matching.length, ...page } : page;
   }
 
   private filterUsers(filter: string): User[] {
@@ -809,6 +825,10 @@ function readBody(req: IncomingMessage): Promise<string> {
     req.on("end", () => resolve(Buffer.concat(chunks).toString("utf8")));
     req.on("error", reject);
   });
+}
+
+function isEventual(consistencyLevel: string | undefined): boolean {
+  return consistencyLevel?.trim().toLowerCase() === "eventual";
 }
 
 function send(res: ServerResponse, response: GraphResponse): void {

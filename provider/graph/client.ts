@@ -70,6 +70,8 @@ export interface BatchItem {
   /** Relative to the Graph version root, e.g. /users/x/authentication/hardwareOathMethods */
   url: string;
   body?: unknown;
+  /** Request headers, e.g. `ConsistencyLevel: eventual` for an advanced query. */
+  headers?: Record<string, string>;
 }
 
 export type BatchOutcome = { ok: true; status: number; body: unknown } | { ok: false; error: GraphFailure };
@@ -286,9 +288,10 @@ export class GraphClient {
     return this.retry.requestsSent;
   }
 
-  async send(method: BatchItem["method"], path: string, purpose: CallPurpose, body?: unknown, units = 1): Promise<unknown> {
+  async send(method: BatchItem["method"], path: string, purpose: CallPurpose, body?: unknown, units = 1, headers?: Record<string, string>): Promise<unknown> {
     const request = this.client.api(path);
     if (units !== 1) request.middlewareOptions([new ThrottleUnits(units)]);
+    if (headers) request.headers(headers);
     try {
       switch (method) {
         case "GET":
@@ -341,7 +344,8 @@ export class GraphClient {
               id: String(index),
               method: item.method,
               url: item.url,
-              ...(item.body === undefined ? {} : { body: item.body, headers: { "content-type": "application/json" } }),
+              ...(item.body === undefined && item.headers === undefined ? {} : { headers: { ...item.headers, ...(item.body === undefined ? {} : { "content-type": "application/json" }) } }),
+              ...(item.body === undefined ? {} : { body: item.body }),
             };
           }),
         };

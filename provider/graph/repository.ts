@@ -1,6 +1,6 @@
 import type { HashFunction, LiveStatus, LiveToken, LiveUser, OddDevice, TimeInterval, TokenAttributes, UserMethods } from "../model/index.js";
 import { collectionPage, forEachConcurrently, Slots, type BatchItem, type BatchOutcome, type CallPurpose, type GraphClient } from "./client.js";
-import { GraphFailure, NotFoundError, UnexpectedResponseError, UnsupportedDeviceError } from "./errors.js";
+import { GraphFailure, GraphRejectedError, NotFoundError, UnexpectedResponseError, UnsupportedDeviceError } from "./errors.js";
 
 // Typed operations on the hardware OATH endpoints of docs/graph-api.md. No policy here:
 // callers decide what to do; this module only knows how to ask Graph.
@@ -18,6 +18,19 @@ const USER_SELECT = "id,userPrincipalName,displayName,userType,accountEnabled";
  * `userPrincipalName` take `in` without advanced queries (concepts/aad-advanced-queries.md).
  */
 export const MAX_IN_VALUES = 15;
+/** `$top` for /users goes up to 999 (user-list.md, "Optional query parameters"). */
+export const USER_PAGE_SIZE = 999;
+
+/**
+ * Which route finds users for fewer throttle units: `in` filters (one unit per 15 users asked
+ * for) or listing the whole directory (one unit per 999 users in the tenant). `filterUnits` is
+ * what filters have cost this session so far plus what this look-up would cost: once that
+ * exceeds one listing, listing wins, and every later look-up is free. The user count is an
+ * estimate (eventually consistent): it only picks the route, it never decides who exists.
+ */
+export function listingIsCheaper(filterUnits: number, userCount: number): boolean {
+  return Math.max(1, Math.ceil(userCount / USER_PAGE_SIZE)) < filterUnits;
+}
 
 const READ_DEVICES: CallPurpose = { operation: "list the hardware OATH token inventory", permission: "Policy.Read.All" };
 const WRITE_DEVICES = (operation: string): CallPurpose => ({ operation, permission: "Policy.ReadWrite.AuthenticationMethod" });
@@ -48,6 +61,12 @@ export class TokenRepository {
   readonly concurrency: number;
   /** Requests in flight, shared by every operation running at once (phases of an apply overlap). */
   private readonly slots: Slots;
+  /** Throttle units `in` filters have spent in this session. */
+  private filterUnitsSpent = 0;
+  /** The tenant's user count (`$count`), asked once, when it could change the route. */
+  private userCount: Promise<number | undefined> | undefined;
+  /** Every user of the tenant by lower-case id and UPN, once listing was the cheaper route. */
+  private directory: Promise<Map<string, LiveUser>> | undefined;
 
   constructor(
     readonly client: GraphClient,
@@ -183,9 +202,11 @@ export class TokenRepository {
   }
 
   /**
-   * Looks users up by UPN or id: `userPrincipalName in (…)` and `id in (…)` filters of 15 values,
+   * Looks users up by UPN or id, by the cheaper route (see listingIsCheaper): the directory
+   * listed at 999 a page, or `userPrincipalName in (…)` and `id in (…)` filters of 15 values,
    * 20 to a $batch. Found users are keyed by both their lower-case id and UPN; a key nobody
-   * answers to maps to `null`.
+   * answers to maps to `null`. Either route gives the same answer (the listing is read without
+   * `ConsistencyLevel`, as consistent as a filter).
    */
   async resolveUsers(keys: readonly string[]): Promise<Map<string, LiveUser | null>> {
     const unique = [...new Set(keys.map((k) => k.toLowerCase()))];
@@ -207,6 +228,16 @@ export class TokenRepository {
     const upns = unique.filter((k) => k.includes("@"));
     const ids = unique.filter((k) => !k.includes("@"));
     const items = [...inFilters("userPrincipalName", upns), ...inFilters("id", ids)];
+    if (this.directory === undefined && items.length > 0 && (await this.listingPays(this.filterUnitsSpent + items.length))) this.directory ??= this.listDirectory();
+    if (this.directory !== undefined) {
+      const directory = await this.directory;
+      for (const key of unique) {
+        const user = directory.get(key);
+        if (user) found(user);
+      }
+      return users;
+    }
+    this.filterUnitsSpent += items.length;
     const outcomes = await this.run(items, READ_USERS);
     for (const outcome of outcomes) {
       if (!outcome.ok) throw outcome.error;
@@ -216,6 +247,50 @@ export class TokenRepository {
       if (first.nextLink !== undefined) for await (const page of this.client.pages(first.nextLink, READ_USERS)) for (const item of page) found(parseUser(item));
     }
     return users;
+  }
+
+  /** Whether listing the directory beats `filterUnits` of filters; asks for the user count the first time it could. */
+  private async listingPays(filterUnits: number): Promise<boolean> {
+    // A count costs a unit and a listing at least one more: below three units filters always win.
+    if (this.userCount === undefined && filterUnits <= 2) return false;
+    this.userCount ??= this.countUsers();
+    const count = await this.userCount;
+    return count !== undefined && listingIsCheaper(filterUnits, count);
+  }
+
+  /**
+   * The tenant's user count: `$count=true` with `ConsistencyLevel: eventual`, an advanced query
+   * (concepts/aad-advanced-queries.md). Without that header Graph ignores `$count`, and B2C
+   * tenants have no advanced queries: then there is no estimate and filters stay the route.
+   */
+  private async countUsers(): Promise<number | undefined> {
+    try {
+      const answer = await this.client.send("GET", "/users?$count=true&$top=1&$select=id", READ_USERS, undefined, 1, { ConsistencyLevel: "eventual" });
+      const count: unknown = typeof answer === "object" && answer !== null && "@odata.count" in answer ? answer["@odata.count"] : undefined;
+      return typeof count === "number" && Number.isInteger(count) && count >= 0 ? count : undefined;
+    } catch (error: unknown) {
+      if (error instanceof GraphRejectedError) return undefined;
+      throw error;
+    }
+  }
+
+  /** Every user, 999 a page; pages follow one another, as Graph pages users only through the opaque nextLink. */
+  private listDirectory(): Promise<Map<string, LiveUser>> {
+    const load = async () => {
+      const directory = new Map<string, LiveUser>();
+      for await (const page of this.client.pages(`/users?$select=${USER_SELECT}&$top=${USER_PAGE_SIZE}`, READ_USERS)) {
+        for (const item of page) {
+          const user = parseUser(item);
+          directory.set(user.id.toLowerCase(), user);
+          directory.set(user.userPrincipalName.toLowerCase(), user);
+        }
+      }
+      return directory;
+    };
+    return load().catch((error: unknown) => {
+      this.directory = undefined; // a later look-up may try again
+      throw error;
+    });
   }
 
   /** Creates devices (with assignTo where given); one result per request, in order. */
