@@ -6,7 +6,7 @@ import type { AddressInfo, Socket } from "node:net";
 import { AuditLog, type AuditActivity, type AuditInitiator, type AuditTarget } from "./audit.js";
 import { Authority, instanceDiscovery, OAuthError, openIdConfiguration, type AccessClaims, type AppRegistration } from "./auth.js";
 import { Faults, type FaultConfig } from "./faults.js";
-import { forbidden, GraphError, isJson, Tenant, type Device, type Json, type TenantSnapshot, type User } from "./tenant.js";
+import { forbidden, GraphError, isJson, Tenant, type Device, type Json, type TenantSnapshot, type User, type UserMethod } from "./tenant.js";
 import { generateTls, type TlsMaterial } from "./tls.js";
 import { Variants, type ResponseShape, type VariantSetting } from "./variants.js";
 
@@ -549,8 +549,18 @@ export class GraphEmulator {
       ),
       route("listMethods", "GET", METHODS, (ctx) => {
         this.require(ctx.claims, "readMethods");
-        const methods = tenant.methodsOf(param(ctx, 0));
-        return ok(200, { ...this.context(ctx.shape, "hardwareOathMethods"), ...(ctx.shape.annotations ? { "@odata.count": methods.length } : {}), value: methods.map((d) => this.methodJson(d, ctx.shape)) });
+        const methods = [...tenant.methodsOf(param(ctx, 0)).map((d) => this.userMethodJson(d, ctx.shape)), ...tenant.otherMethodsOf(param(ctx, 0)).filter((m) => m.kind === "hardwareOath").map((m) => this.portalTokenJson(m))];
+        return ok(200, { ...this.context(ctx.shape, "hardwareOathMethods"), ...(ctx.shape.annotations ? { "@odata.count": methods.length } : {}), value: methods });
+      }),
+      // authentication-list-methods.md: every method of the user, each with its @odata.type.
+      route("listAllMethods", "GET", "/users/([^/]+)/authentication/methods", (ctx) => {
+        this.require(ctx.claims, "readMethods");
+        const user = param(ctx, 0);
+        const value = [
+          ...tenant.methodsOf(user).map((d) => ({ "@odata.type": METHOD_TYPE, id: d.id, createdDateTime: d.assignedDateTime, lastUsedDateTime: d.methodLastUsedDateTime ?? d.lastUsedDateTime })),
+          ...tenant.otherMethodsOf(user).map((m) => ({ "@odata.type": `#microsoft.graph.${m.kind}AuthenticationMethod`, id: m.id, lastUsedDateTime: m.lastUsedDateTime })),
+        ];
+        return ok(200, { ...this.context(ctx.shape, "users('" + user + "')/authentication/methods"), value });
       }),
       route("assignAndActivate", "POST", `${METHODS}/assignAndActivate`, (ctx) => {
         this.require(ctx.claims, "writeMethods");
@@ -575,7 +585,7 @@ export class GraphEmulator {
         this.require(ctx.claims, "readMethods");
         const device = tenant.methodsOf(param(ctx, 0)).find((d) => d.id === param(ctx, 1));
         if (!device) throw new GraphError(404, "Request_ResourceNotFound", `Resource '${param(ctx, 1)}' does not exist or one of its queried reference-property objects are not present.`);
-        return ok(200, { ...this.context(ctx.shape, "hardwareOathMethods/$entity"), ...this.methodJson(device, ctx.shape) });
+        return ok(200, { ...this.context(ctx.shape, "hardwareOathMethods/$entity"), ...this.userMethodJson(device, ctx.shape) });
       }),
       route("activate", "POST", `${METHODS}/([^/]+)/activate`, (ctx) => {
         this.require(ctx.claims, "writeMethods");
@@ -757,6 +767,17 @@ export class GraphEmulator {
   /** A device as a user's method, the wrapper the list and bulk-create examples use. */
   private methodJson(device: Device, shape?: ResponseShape, select?: string[]): object {
     return { "@odata.type": METHOD_TYPE, id: device.id, createdDateTime: device.assignedDateTime, device: this.deviceJson(device, select, shape) };
+  }
+
+  /** The method on the user's side carries its own lastUsedDateTime, which may be set while the device's is null. */
+  private userMethodJson(device: Device, shape: ResponseShape): object {
+    return { ...this.methodJson(device, shape), lastUsedDateTime: device.methodLastUsedDateTime ?? device.lastUsedDateTime };
+  }
+
+  /** A portal-uploaded token as the user's method: its device is in no inventory list (how-to-mfa-manage-oath-tokens.md). */
+  private portalTokenJson(method: UserMethod): object {
+    const device = { id: method.id, displayName: null, serialNumber: method.serialNumber, manufacturer: method.manufacturer, model: method.model, secretKey: null, timeIntervalInSeconds: 30, hashFunction: "hmacsha1", status: "activated", lastUsedDateTime: method.lastUsedDateTime, assignedTo: { id: method.userId, displayName: this.tenant.userDisplayName(method.userId) } };
+    return { "@odata.type": METHOD_TYPE, id: method.id, createdDateTime: null, lastUsedDateTime: method.lastUsedDateTime, device };
   }
 
   /** `@odata.context` when the answer carries annotations. */

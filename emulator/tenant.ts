@@ -39,11 +39,45 @@ export interface Device {
   assignedToUserId: string | null;
   assignedDateTime: string | null;
   lastUsedDateTime: string | null;
+  /**
+   * The user's method has its own lastUsedDateTime (authentication-list-methods.md), which Entra
+   * may set while the device's stays null; absent: the device's.
+   */
+  methodLastUsedDateTime?: string | null;
 }
+
+/**
+ * A user's authentication method that is not a token of the hardware OATH inventory. Graph lists
+ * them all under GET /users/{id}/authentication/methods (authentication-list-methods.md).
+ * `hardwareOath` here is a token uploaded the old way (CSV in the admin portal): entra-docs
+ * how-to-mfa-manage-oath-tokens.md ("User has two tokens with the same serial number") says such a
+ * token is still listed among the user's hardwareOathMethods, under an id no inventory device has,
+ * and is removed by DELETE on the user's method, then DELETE on the device with that id.
+ */
+export interface UserMethod {
+  id: string;
+  userId: string;
+  kind: UserMethodKind;
+  /** Portal-uploaded hardware tokens only. */
+  serialNumber?: string;
+  manufacturer?: string;
+  model?: string;
+  lastUsedDateTime: string | null;
+}
+
+export type UserMethodKind = "microsoftAuthenticator" | "softwareOath" | "hardwareOath" | "phone" | "password";
+
+/**
+ * concept-authentication-oath-tokens.md: "Users may have a combination of up to five OATH hardware
+ * tokens or authenticator applications, such as the Microsoft Authenticator app": the limit is shared.
+ */
+const COUNTS_TOWARDS_LIMIT: ReadonlySet<UserMethodKind> = new Set(["microsoftAuthenticator", "softwareOath", "hardwareOath"]);
 
 export interface TenantSnapshot {
   users: User[];
   devices: Device[];
+  /** Methods besides inventory tokens; absent: none. */
+  methods?: UserMethod[];
   /** The hardware OATH method's configuration; absent: enabled for all users. */
   methodPolicy?: HardwareOathConfiguration;
   groups?: Group[];
@@ -66,6 +100,8 @@ export class Tenant {
   private readonly devicesBySerial = new Map<string, Device>();
   /** Each user's devices, so per-user rules (5 tokens, their methods) never scan the inventory. */
   private readonly devicesByUser = new Map<string, Set<Device>>();
+  /** Methods besides inventory tokens, by id; a portal token unassigned from its user stays until its device is deleted. */
+  private readonly otherMethods = new Map<string, UserMethod>();
   /** The authentication methods policy's hardware OATH configuration, and the groups it targets. */
   readonly methodPolicy: MethodPolicy;
 
@@ -75,6 +111,7 @@ export class Tenant {
   ) {
     for (const user of snapshot?.users ?? []) this.putUser(user);
     for (const device of snapshot?.devices ?? []) this.putDevice(device);
+    for (const method of snapshot?.methods ?? []) this.otherMethods.set(method.id, { ...method });
     this.methodPolicy = new MethodPolicy(snapshot?.methodPolicy, snapshot?.groups);
   }
 
@@ -82,6 +119,7 @@ export class Tenant {
     return {
       users: [...this.users.values()].map((u) => ({ ...u })),
       devices: [...this.devices.values()].map((d) => ({ ...d })),
+      methods: [...this.otherMethods.values()].map((m) => ({ ...m })),
       methodPolicy: structuredClone(this.methodPolicy.configuration),
       groups: this.methodPolicy.allGroups(),
     };
@@ -111,6 +149,7 @@ export class Tenant {
   /** Deleting a user removes their methods; their devices return to the pool, as in Entra. */
   deleteUser(idOrUpn: string): void {
     const user = this.user(idOrUpn);
+    for (const method of this.otherMethodsOf(user.id)) this.otherMethods.delete(method.id);
     this.users.delete(user.id);
     this.usersByUpn.delete(user.userPrincipalName.toLowerCase());
     for (const device of this.heldBy(user.id)) this.release(device);
@@ -231,6 +270,12 @@ export class Tenant {
   }
 
   deleteDevice(id: string): void {
+    const legacy = this.otherMethods.get(id);
+    if (legacy?.kind === "hardwareOath") {
+      if (legacy.userId !== "") throw badRequest("tokenAssigned", "The hardware OATH token is assigned to a user; unassign it before deleting it.");
+      this.otherMethods.delete(id);
+      return;
+    }
     const device = this.device(id);
     if (device.assignedToUserId !== null) {
       throw badRequest("tokenAssigned", "The hardware OATH token is assigned to a user; unassign it before deleting it.");
@@ -243,6 +288,19 @@ export class Tenant {
 
   methodsOf(idOrUpn: string): Device[] {
     return this.heldBy(this.user(idOrUpn).id);
+  }
+
+  /** A user's methods besides inventory tokens (portal-uploaded tokens included). */
+  otherMethodsOf(idOrUpn: string): UserMethod[] {
+    const user = this.user(idOrUpn);
+    return [...this.otherMethods.values()].filter((m) => m.userId === user.id);
+  }
+
+  /** Test set-up: a method the user registered elsewhere (My Security Info, the portal's CSV upload). */
+  addMethod(idOrUpn: string, method: Omit<UserMethod, "id" | "userId" | "lastUsedDateTime"> & { id?: string; lastUsedDateTime?: string | null }): UserMethod {
+    const added: UserMethod = { ...method, id: method.id ?? randomUUID(), userId: this.user(idOrUpn).id, lastUsedDateTime: method.lastUsedDateTime ?? null };
+    this.otherMethods.set(added.id, added);
+    return added;
   }
 
   assign(idOrUpn: string, body: Json): Device {
@@ -279,12 +337,22 @@ export class Tenant {
   }
 
   unassign(idOrUpn: string, methodId: string): void {
-    this.release(this.methodOf(this.user(idOrUpn), methodId));
+    const user = this.user(idOrUpn);
+    const legacy = this.otherMethods.get(methodId);
+    if (legacy?.kind === "hardwareOath" && legacy.userId === user.id) {
+      // The portal token leaves the user; its device goes with DELETE on the device id (how-to-mfa-manage-oath-tokens.md).
+      legacy.userId = "";
+      return;
+    }
+    this.release(this.methodOf(user, methodId));
   }
 
   /** What a user does in My Security Info: sign in with the token (marks it used). */
-  recordSignIn(deviceId: string): void {
-    this.device(deviceId).lastUsedDateTime = new Date(this.now()).toISOString();
+  recordSignIn(deviceId: string, recordedOn: "device and method" | "method only" = "device and method"): void {
+    const device = this.device(deviceId);
+    const now = new Date(this.now()).toISOString();
+    device.methodLastUsedDateTime = now;
+    if (recordedOn === "device and method") device.lastUsedDateTime = now;
   }
 
   // ---- internals ---------------------------------------------------------------------------
@@ -324,8 +392,9 @@ export class Tenant {
     if (user.userType === "Guest") {
       throw badRequest("guestUserNotAllowed", "Hardware OATH tokens cannot be assigned to guest users.");
     }
-    if ((this.devicesByUser.get(user.id)?.size ?? 0) >= MAX_DEVICES_PER_USER) {
-      throw badRequest("tooManyDevices", `User already has the maximum of ${MAX_DEVICES_PER_USER} hardware OATH tokens.`);
+    const others = [...this.otherMethods.values()].filter((m) => m.userId === user.id && COUNTS_TOWARDS_LIMIT.has(m.kind)).length;
+    if ((this.devicesByUser.get(user.id)?.size ?? 0) + others >= MAX_DEVICES_PER_USER) {
+      throw badRequest("tooManyDevices", `User already has the maximum of ${MAX_DEVICES_PER_USER} hardware OATH tokens or authenticator applications.`);
     }
   }
 

@@ -16,6 +16,7 @@ import { eachTenant, overallExit, selectTenants, tenantEnv, TenantLayoutError } 
 import { formatPreflight } from "../reconcile/preflight.js";
 import { tenantLabel, TenantMismatchError } from "../reconcile/tenant.js";
 import { driftIssueLine } from "../plan/wording.js";
+import { leftOddDevices } from "../plan/plan.js";
 import { SeedFileError } from "../seeds/errors.js";
 import { colorWanted, EXIT, type OutputFormat } from "./formats.js";
 import { escapeTerminal } from "../safety/escape.js";
@@ -160,7 +161,7 @@ export async function planCommand(options: ReconcileOptions, io: TenantIo = proc
     const { plan, desired } = await computePlan(options, io, false);
     const markdown = renderPlanMarkdown(plan, markdownOptions(desired));
     io.out(options.format === "markdown" ? markdown : renderPlan(plan, options.format, desired));
-    const code = plan.errors.length > 0 ? EXIT.failure : hasChanges(plan) ? EXIT.changes : EXIT.ok;
+    const code = plan.errors.length > 0 || leftOddDevices(plan) ? EXIT.failure : hasChanges(plan) ? EXIT.changes : EXIT.ok;
     if (!io.alone) return code;
     await reportGitHubFailure("the job summary", () => writeJobSummary(markdown));
     if (options.githubComment) {
@@ -201,12 +202,12 @@ export async function applyCommand(options: ReconcileOptions & { yes: boolean },
       io.note("Nothing was applied.");
       return notApplied(EXIT.failure);
     }
-    if (!hasChanges(plan)) return notApplied(EXIT.ok);
+    if (!hasChanges(plan)) return notApplied(leftOddDevices(plan) ? EXIT.failure : EXIT.ok);
     if (!io.alone) {
       // Many tenants at once: --yes was required up front; no prompt, no progress bar, no Ctrl-C dance.
       const report = await applyTenant(planned);
       io.out(json ? `${JSON.stringify(applyJson(plan, report, false), null, 2)}\n` : renderReport(report, false));
-      return report.failed + report.skipped > 0 ? EXIT.failure : EXIT.ok;
+      return report.failed + report.skipped > 0 || leftOddDevices(plan) ? EXIT.failure : EXIT.ok;
     }
     if (!options.yes && !(await confirm(plan, shown, desired))) return notApplied(EXIT.failure);
     // Ctrl-C: no new request goes out, those in flight finish, and the report says what was done.
@@ -222,7 +223,7 @@ export async function applyCommand(options: ReconcileOptions & { yes: boolean },
       if (json) process.stdout.write(`${JSON.stringify(applyJson(plan, report, stop.signal.aborted), null, 2)}\n`);
       else process.stdout.write(renderReport(report, stop.signal.aborted));
       if (stop.signal.aborted) return EXIT.interrupted;
-      return report.failed + report.skipped > 0 ? EXIT.failure : EXIT.ok;
+      return report.failed + report.skipped > 0 || leftOddDevices(plan) ? EXIT.failure : EXIT.ok;
     } finally {
       process.off("SIGINT", onInterrupt);
     }

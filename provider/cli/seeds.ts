@@ -266,6 +266,10 @@ export async function exportCommand(options: { file: string; format: ExportForma
       rows.push({ seed, manufacturer: token.manufacturer, model: token.model, ...(token.upn && token.state !== "available" ? { upn: token.upn } : {}) });
     }
     const content = options.format === "entra-csv" ? entraCsv(rows) : entraJson(rows);
+    if (options.format === "entra-csv") {
+      // how-to-mfa-upload-oath-tokens.md: portal-uploaded tokens are not compatible with the Graph API this tool uses.
+      err("Warning: tokens uploaded with this CSV in the admin portal are not in the Graph inventory, so entra-tokens will not manage them (and refuses to create their serials again); see docs/entra-rules.md.");
+    }
     if (toStdout) {
       process.stdout.write(content);
       err(`Wrote ${rows.length} tokens to stdout (${options.format}; it holds secrets).`);

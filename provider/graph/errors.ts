@@ -72,6 +72,12 @@ export class GraphRejectedError extends GraphFailure {
  */
 export class UnsupportedDeviceError extends GraphFailure {
   readonly kind = "unsupported-device";
+  /** What is odd about the device, e.g. `status "unknownFutureValue"`. */
+  readonly why: string;
+  constructor(message: string, operation: string, detail: { why: string }) {
+    super(message, operation);
+    this.why = detail.why;
+  }
 }
 
 /** Graph answered something we cannot read: not the documented shape. */

@@ -1,4 +1,4 @@
-import type { HashFunction, LiveStatus, LiveToken, LiveUser, TimeInterval, TokenAttributes } from "../model/index.js";
+import type { HashFunction, LiveStatus, LiveToken, LiveUser, OddDevice, TimeInterval, TokenAttributes, UserMethods } from "../model/index.js";
 import { collectionPage, forEachConcurrently, Slots, type BatchItem, type BatchOutcome, type CallPurpose, type GraphClient } from "./client.js";
 import { GraphFailure, GraphRejectedError, NotFoundError, UnexpectedResponseError, UnsupportedDeviceError } from "./errors.js";
 
@@ -36,6 +36,9 @@ const READ_DEVICES: CallPurpose = { operation: "list the hardware OATH token inv
 const WRITE_DEVICES = (operation: string): CallPurpose => ({ operation, permission: "Policy.ReadWrite.AuthenticationMethod" });
 const WRITE_METHODS = (operation: string): CallPurpose => ({ operation, permission: "UserAuthenticationMethod.ReadWrite.All" });
 const READ_USERS: CallPurpose = { operation: "look up users", permission: "User.Read.All" };
+const READ_METHODS: CallPurpose = { operation: "read users' authentication methods", permission: "UserAuthenticationMethod.Read.All" };
+/** concept-authentication-oath-tokens.md: five "OATH hardware tokens or authenticator applications" per user, counted together. */
+const APP_METHOD_TYPES = ["#microsoft.graph.microsoftAuthenticatorAuthenticationMethod", "#microsoft.graph.softwareOathAuthenticationMethod"];
 
 export type ItemResult<T = undefined> = { ok: true; value: T } | { ok: false; error: GraphFailure };
 
@@ -82,6 +85,27 @@ export class TokenRepository {
     return devices;
   }
 
+  /**
+   * The inventory, with the devices we cannot model set apart instead of failing the whole read:
+   * `status` is an evolvable enum (`unknownFutureValue` in the beta metadata), and a new interval
+   * or hash may appear; such a device is reported and left alone.
+   */
+  async listInventory(): Promise<{ devices: LiveToken[]; odd: OddDevice[] }> {
+    const devices: LiveToken[] = [];
+    const odd: OddDevice[] = [];
+    for await (const page of this.client.pages(`${DEVICES}?$top=${PAGE_SIZE}`, READ_DEVICES)) {
+      for (const item of page) {
+        try {
+          devices.push(parseDevice(item, READ_DEVICES.operation));
+        } catch (error: unknown) {
+          if (!(error instanceof UnsupportedDeviceError)) throw error;
+          odd.push(oddDevice(item, error));
+        }
+      }
+    }
+    return { devices, odd };
+  }
+
   /** One device by id; undefined when Graph says it does not exist. */
   async getDevice(id: string): Promise<LiveToken | undefined> {
     try {
@@ -121,6 +145,60 @@ export class TokenRepository {
       if (outcome.ok) return { ok: true, value: parseDevice(outcome.body, READ_DEVICES.operation) };
       return outcome.error instanceof NotFoundError ? { ok: true, value: undefined } : outcome;
     });
+  }
+
+  /**
+   * The methods of these users (ids) that share Entra's five-method limit with inventory tokens:
+   * authenticator apps from GET …/authentication/methods (authentication-list-methods.md), and
+   * portal-uploaded tokens from GET …/hardwareOathMethods: a method whose id is no inventory
+   * device's (how-to-mfa-manage-oath-tokens.md, "User has two tokens with the same serial number").
+   * Two requests per user, in $batch.
+   */
+  async userMethods(userIds: readonly string[], inventoryIds: ReadonlySet<string>): Promise<Map<string, UserMethods>> {
+    const unique = [...new Set(userIds.map((id) => id.toLowerCase()))];
+    const base = (id: string) => `/users/${encodeURIComponent(id)}/authentication`;
+    const items = unique.flatMap((id): BatchItem[] => [
+      { method: "GET", url: `${base(id)}/methods` },
+      { method: "GET", url: `${base(id)}/hardwareOathMethods` },
+    ]);
+    const outcomes = await this.run(items, READ_METHODS);
+    const result = new Map<string, UserMethods>();
+    unique.forEach((id, index) => {
+      const all = outcomes[2 * index]!;
+      const hardware = outcomes[2 * index + 1]!;
+      if (!all.ok) throw all.error;
+      if (!hardware.ok) throw hardware.error;
+      const apps = collectionPage(all.body, READ_METHODS.operation).value.flatMap((m) => {
+        const type: unknown = typeof m === "object" && m !== null ? Reflect.get(m, "@odata.type") : undefined;
+        return typeof type === "string" && APP_METHOD_TYPES.includes(type) ? [type.slice("#microsoft.graph.".length)] : [];
+      });
+      const portalTokens = collectionPage(hardware.body, READ_METHODS.operation).value.flatMap((m) => {
+        const methodId: unknown = typeof m === "object" && m !== null ? Reflect.get(m, "id") : undefined;
+        const serial = serialOf(m);
+        return typeof methodId === "string" && serial !== undefined && !inventoryIds.has(methodId) ? [{ id: methodId, serial }] : [];
+      });
+      result.set(id, { apps, portalTokens });
+    });
+    return result;
+  }
+
+  /**
+   * lastUsedDateTime of each hardware method of these users (ids), by method id (= device id):
+   * Entra may set the date on the user's method while the device's stays null. One request per user, in $batch.
+   */
+  async methodLastUse(userIds: readonly string[]): Promise<Map<string, string>> {
+    const unique = [...new Set(userIds.map((id) => id.toLowerCase()))];
+    const outcomes = await this.run(unique.map((id) => ({ method: "GET" as const, url: methods(id) })), READ_METHODS);
+    const lastUse = new Map<string, string>();
+    for (const outcome of outcomes) {
+      if (!outcome.ok) throw outcome.error;
+      for (const method of collectionPage(outcome.body, READ_METHODS.operation).value) {
+        const id: unknown = typeof method === "object" && method !== null ? Reflect.get(method, "id") : undefined;
+        const used: unknown = typeof method === "object" && method !== null ? Reflect.get(method, "lastUsedDateTime") : undefined;
+        if (typeof id === "string" && typeof used === "string") lastUse.set(id, used);
+      }
+    }
+    return lastUse;
   }
 
   /**
@@ -432,7 +510,15 @@ export function parseDevice(answer: unknown, operation: string): LiveToken {
   if (typeof id !== "string" || id === "") throw bad("no id");
   if (typeof serial !== "string") throw bad("no serialNumber");
   const liveStatus = STATUSES.find((s) => s === status);
-  if (!liveStatus) throw bad(`unknown status ${JSON.stringify(status)}`);
+  if (typeof status !== "string") throw bad(`status ${JSON.stringify(status ?? null)}`);
+  if (!liveStatus) {
+    throw new UnsupportedDeviceError(
+      `Graph reports token ${serial} (id ${id}) with status ${JSON.stringify(status)}, which entra-tokens does not know; it leaves the token alone. ` +
+        `Fix: check the token in the Entra admin center (Protection → Authentication methods → Hardware OATH tokens).`,
+      operation,
+      { why: `status ${JSON.stringify(status)}` },
+    );
+  }
   const interval = INTERVALS.find((i) => i === field("timeIntervalInSeconds") || String(i) === field("timeIntervalInSeconds"));
   // hmacsha1 is the documented default when Graph leaves the hash out.
   const hashValue = field("hashFunction") ?? "hmacsha1";
@@ -443,6 +529,7 @@ export function parseDevice(answer: unknown, operation: string): LiveToken {
       `Graph reports token ${serial} (id ${id}) with ${what}; entra-tokens knows only 30 or 60 second steps and hmacsha1 or hmacsha256, ` +
         `and stops rather than misread the token. Fix: check the token in the Entra admin center (Protection → Authentication methods → Hardware OATH tokens) and correct or delete it there.`,
       operation,
+      { why: what },
     );
   }
   const assignedTo = field("assignedTo");
@@ -466,6 +553,12 @@ export function parseDevice(answer: unknown, operation: string): LiveToken {
     ...(assigneeId === undefined ? {} : { assignedTo: assigneeName === undefined ? { id: assigneeId } : { id: assigneeId, displayName: assigneeName } }),
     ...(lastUsed === undefined ? {} : { lastUsedDateTime: lastUsed }),
   };
+}
+
+function oddDevice(item: unknown, error: UnsupportedDeviceError): OddDevice {
+  const device = typeof item === "object" && item !== null && "device" in item && typeof item.device === "object" && item.device !== null ? item.device : item;
+  const id: unknown = typeof device === "object" && device !== null ? Reflect.get(device, "id") : undefined;
+  return { id: typeof id === "string" ? id : "", serial: serialOf(item) ?? "", why: error.why };
 }
 
 function parseUser(value: unknown): LiveUser {

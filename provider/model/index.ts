@@ -165,9 +165,29 @@ export interface Directory {
   users: ReadonlyMap<string, LiveUser | null>;
 }
 
+/** A user's methods that count towards Entra's shared limit of five besides inventory tokens. */
+export interface UserMethods {
+  /** Authenticator apps and software OATH tokens, by Graph's @odata.type (without the namespace). */
+  apps: string[];
+  /** Hardware tokens uploaded the old way (CSV in the admin portal): listed on the user, in no inventory. */
+  portalTokens: { id: string; serial: string }[];
+}
+
+/** A device Graph reports with a value entra-tokens cannot model (a new status, interval or hash): left alone. */
+export interface OddDevice {
+  id: string;
+  serial: string;
+  /** What is odd, e.g. `status "unknownFutureValue"`. */
+  why: string;
+}
+
 export interface LiveState {
   devices: readonly LiveToken[];
+  /** Devices reported and left alone; every other token is planned as usual. */
+  oddDevices?: readonly OddDevice[];
   directory: Directory;
+  /** The methods of the users a plan may give a token to, by lower-case user id; read only for those users. */
+  userMethods?: ReadonlyMap<string, UserMethods>;
 }
 
 /** The order steps run in: freeing seats and serials first lets the later steps succeed. */
@@ -199,6 +219,8 @@ export type ProblemCode =
   | "disabled-user"
   | "missing-seed"
   | "too-many-tokens"
+  | "portal-token"
+  | "odd-device"
   | "attribute-locked"
   | "self-service"
   | "self-service-claim"

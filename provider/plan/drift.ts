@@ -8,11 +8,23 @@ import { STALE_FIX, staleDays, staleMessage } from "./stale.js";
 export function classifyDrift(desired: Desired, live: LiveState, now?: number): DriftItem[] {
   const items: DriftItem[] = [];
   const liveBySerial = indexBySerial(live.devices);
+  const odd = new Map((live.oddDevices ?? []).map((d) => [serialKey(d.serial), d]));
+  const portal = new Map([...(live.userMethods?.values() ?? [])].flatMap((m) => m.portalTokens).map((t) => [serialKey(t.serial), t]));
   for (const token of desired.tokens) {
     const device = liveBySerial.get(serialKey(token.serial));
     const wanted = token.upn === undefined ? token.state : `${token.state} to ${token.upn}`;
     const add = (category: DriftCategory, liveText: string, fix: string) =>
       items.push({ category, serial: token.serial, ...(token.upn === undefined ? {} : { user: token.upn }), desired: wanted, live: liveText, fix, location: token.location });
+    const oddDevice = odd.get(serialKey(token.serial));
+    if (oddDevice) {
+      add("attributeMismatch", `${oddDevice.why}, which entra-tokens cannot model (left alone)`, "check the token in the Entra admin center and correct or delete it there");
+      continue;
+    }
+    const portalToken = portal.get(serialKey(token.serial));
+    if (!device && portalToken && token.state !== "retired") {
+      add("missing", `uploaded through the admin portal (method id ${portalToken.id}), not in the inventory`, "migrate it as docs/entra-rules.md says (delete the portal token, then `entra-tokens apply`)");
+      continue;
+    }
     if (!device) {
       if (token.state === "retired") continue;
       add("missing", "not in the tenant", "run `entra-tokens apply` (the token's seed must be in a seed file)");

@@ -52,9 +52,21 @@ export function plan(desired: Desired, live: LiveState, options: PlanOptions): P
   const missingSeed = (token: DesiredToken, action: string) =>
     problem(token, "missing-seed", `no seed for serial ${token.serial}, needed to ${action}`, "add the vendor's seed file for this token to `seeds` in tokens.yaml (or --seeds)");
 
+  const portalTokens = portalTokensBySerial(live);
   const selfService = desired.policy.selfService ?? "keep";
+  const odd = new Map((live.oddDevices ?? []).map((d) => [serialKey(d.serial), d]));
+  for (const device of odd.values()) {
+    warnings.push({
+      code: "odd-device",
+      serial: device.serial,
+      message: `Graph reports token ${device.serial} (id ${device.id}) with ${device.why}, which entra-tokens cannot model; it is left alone and the run exits 1`,
+      fix: "check the token in the Entra admin center (Protection → Authentication methods → Hardware OATH tokens); correct or delete it there",
+    });
+  }
   const tokenPlans: TokenPlan[] = [];
   for (const token of desired.tokens) {
+    // Never create a second device for a serial Graph has, however odd its device.
+    if (odd.has(serialKey(token.serial))) continue;
     const device = liveBySerial.get(serialKey(token.serial));
     if (token.state === "retired") {
       if (device) tokenPlans.push({ token, steps: retireSteps(device, live) });
@@ -80,6 +92,20 @@ export function plan(desired: Desired, live: LiveState, options: PlanOptions): P
       target = resolved.user;
     }
     const wantsActivation = token.state === "activated";
+    const portal = portalTokens.get(serialKey(token.serial));
+    if (!device && portal) {
+      // Creating it would give the docs' known duplicate (how-to-mfa-manage-oath-tokens.md,
+      // "User has two tokens with the same serial number").
+      errors.push(
+        problem(
+          token,
+          "portal-token",
+          `${portal.upn} holds a token with serial ${token.serial} uploaded through the admin portal (method id ${portal.id}); it is in no inventory, so creating it here would register the serial twice`,
+          `migrate it: delete the portal token (DELETE /users/${portal.userId}/authentication/hardwareOathMethods/${portal.id}, then DELETE /directory/authenticationMethodDevices/hardwareOathDevices/${portal.id}) and run apply again, which creates it in the inventory; see docs/entra-rules.md`,
+        ),
+      );
+      continue;
+    }
     if (!device) {
       if (!seeds.has(serialKey(token.serial))) {
         errors.push(missingSeed(token, "create it"));
@@ -215,6 +241,21 @@ function retireSteps(device: LiveToken, live: LiveState): Step[] {
   return steps;
 }
 
+/** A device the client could not model was left alone: the run is incomplete, and its exit code says so. */
+export function leftOddDevices(plan: Plan): boolean {
+  return plan.warnings.some((w) => w.code === "odd-device");
+}
+
+/** Portal-uploaded tokens of the users whose methods were read, by serialKey. */
+function portalTokensBySerial(live: LiveState): Map<string, { id: string; userId: string; upn: string }> {
+  const found = new Map<string, { id: string; userId: string; upn: string }>();
+  for (const [userId, methods] of live.userMethods ?? []) {
+    const upn = live.directory.users.get(userId)?.userPrincipalName ?? userId;
+    for (const token of methods.portalTokens) found.set(serialKey(token.serial), { id: token.id, userId, upn });
+  }
+  return found;
+}
+
 /** Graph checks the code with the device's own step and hash. */
 function totpOf(attributes: TokenAttributes): Pick<TokenAttributes, "timeIntervalInSeconds" | "hashFunction"> {
   return { timeIntervalInSeconds: attributes.timeIntervalInSeconds, hashFunction: attributes.hashFunction };
@@ -231,24 +272,33 @@ function enforceUserLimit(
   for (const device of live.devices) {
     if (device.assignedTo) held.set(device.assignedTo.id, (held.get(device.assignedTo.id) ?? 0) + 1);
   }
+  // The limit is shared with authenticator apps and portal tokens (concept-authentication-oath-tokens.md).
+  const others = (userId: string) => live.userMethods?.get(userId.toLowerCase());
+  const describeOthers = (userId: string) => {
+    const methods = others(userId);
+    const found = [...(methods?.apps ?? []), ...(methods?.portalTokens ?? []).map((t) => `portal token ${t.serial}`)];
+    return found.length === 0 ? "" : ` and ${found.length} other methods (${found.join(", ")})`;
+  };
   for (const step of tokenPlans.flatMap((t) => t.steps)) {
     if (step.kind === "unassign") held.set(step.from.id, (held.get(step.from.id) ?? 0) - 1);
   }
   return tokenPlans.filter((t) => {
     if (!t.newHolder) return true;
-    const count = (held.get(t.newHolder.id) ?? 0) + 1;
+    const methods = others(t.newHolder.id);
+    const tokens = held.get(t.newHolder.id) ?? 0;
+    const count = tokens + (methods?.apps.length ?? 0) + (methods?.portalTokens.length ?? 0) + 1;
     if (count > MAX_TOKENS_PER_USER) {
       errors.push(
         problem(
           t.token,
           "too-many-tokens",
-          `${t.newHolder.upn} already holds ${count - 1} tokens in Entra (including tokens tokens.yaml does not manage); Entra allows ${MAX_TOKENS_PER_USER}`,
-          "unassign one of their other tokens first, or give this one to someone else",
+          `${t.newHolder.upn} already holds ${count - 1} methods that count towards Entra's limit: ${tokens} inventory tokens (including tokens tokens.yaml does not manage)${describeOthers(t.newHolder.id)}; Entra allows ${MAX_TOKENS_PER_USER} hardware tokens or authenticator apps together`,
+          "remove one of their other tokens or authenticator apps first, or give this one to someone else",
         ),
       );
       return false;
     }
-    held.set(t.newHolder.id, count);
+    held.set(t.newHolder.id, tokens + 1);
     return true;
   });
 }

@@ -1,7 +1,7 @@
 import { applyPlan, type ApplyReport, type ProgressEvent } from "../apply/apply.js";
 import type { Diagnostic } from "../desired/diagnostics.js";
 import { loadDesired } from "../desired/load.js";
-import { readLive } from "../graph/live.js";
+import { readLive, withMethodLastUse } from "../graph/live.js";
 import type { TokenRepository } from "../graph/repository.js";
 import type { Desired, DriftItem, LiveState, Plan } from "../model/index.js";
 import { classifyDrift } from "../plan/drift.js";
@@ -122,6 +122,7 @@ export function applyTenant(planned: Planned, options: { onProgress?: (event: Pr
 /** check the tenant → connect → read the tenant → classify drift. */
 export async function driftTenant(context: TenantContext, desired: Desired): Promise<Drifted> {
   const repository = await connectChecked(context, desired);
-  const live = await reading(context, () => readLive(repository, desired));
+  // The device may never record a use its holder's method has (docs/entra-rules.md): drift reads both.
+  const live = await withMethodLastUse(repository, await reading(context, () => readLive(repository, desired)));
   return { desired, live, items: classifyDrift(desired, live, context.now), repository };
 }
