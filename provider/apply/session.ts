@@ -76,7 +76,14 @@ export class GraphSession {
   static fromEnv(options: SessionOptions = {}, env: NodeJS.ProcessEnv = process.env): GraphSession {
     const { credential } = credentialFromEnv(env);
     const graphUrl = options.graphUrl ?? env["ENTRA_TOKENS_GRAPH_URL"];
-    const client = new GraphClient({ credential, ...(graphUrl ? { graphUrl } : {}), ...(options.onRetry ? { onRetry: options.onRetry } : {}) });
+    // A connection error names the setting that chose the URL, as the CLI's does.
+    const graphUrlSetting = options.graphUrl ? "the Graph URL given to the session" : graphUrl ? "ENTRA_TOKENS_GRAPH_URL" : undefined;
+    const client = new GraphClient({
+      credential,
+      ...(graphUrl ? { graphUrl } : {}),
+      ...(graphUrlSetting ? { graphUrlSetting } : {}),
+      ...(options.onRetry ? { onRetry: options.onRetry } : {}),
+    });
     return new GraphSession(new TokenRepository(client, { concurrency: options.concurrency ?? 4 }), options.quietMs);
   }
 
