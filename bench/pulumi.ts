@@ -9,7 +9,7 @@ import { copyProject, PROJECT_ROOT } from "../test/support/pulumi-project.js";
 import { testTls } from "../test/support/tls.js";
 
 // The Pulumi path through the engine harness against the CLI on the same tenant, counted as Graph
-// counts: every request inside a `$batch` is one throttle unit (../shared/graph-api.md).
+// counts: every request inside a `$batch` is one throttle unit (docs/graph-api.md).
 
 const APP = { clientId: "bench", clientSecret: "bench-secret-not-real", roles: ["Policy.ReadWrite.AuthenticationMethod", "UserAuthenticationMethod.ReadWrite.All", "User.Read.All"] };
 const TENANT = "bench-tenant";

@@ -29,7 +29,7 @@ function variant(value: string): VariantName | "mix" {
 
 function faultsFrom(path: string): FaultConfig {
   const parsed: unknown = JSON.parse(readFileSync(path, "utf8"));
-  if (!isJson(parsed)) throw new InvalidArgumentError(`${path} must hold a JSON object (see README, "Fault injection")`);
+  if (!isJson(parsed)) throw new InvalidArgumentError(`${path} must hold a JSON object (see docs/graph-cost.md, "Fault injection")`);
   return parsed;
 }
 

@@ -9,7 +9,7 @@ import { forbidden, GraphError, isJson, Tenant, type Device, type Json, type Ten
 import { generateTls, type TlsMaterial } from "./tls.js";
 import { Variants, type ResponseShape, type VariantSetting } from "./variants.js";
 
-// A local Microsoft Graph (beta) for hardware OATH tokens, following ../shared/graph-api.md.
+// A local Microsoft Graph (beta) for hardware OATH tokens, following docs/graph-api.md.
 
 export const PERMISSIONS = {
   readDevices: ["Policy.Read.All", "Policy.ReadWrite.AuthenticationMethod"],

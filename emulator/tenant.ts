@@ -2,7 +2,7 @@ import { randomUUID } from "node:crypto";
 import { MethodPolicy, type Group, type HardwareOathConfiguration } from "./method-policy.js";
 import { verifyTotp } from "./totp.js";
 
-// The tenant's state and the rules Graph enforces on it (../shared/graph-api.md).
+// The tenant's state and the rules Graph enforces on it (docs/graph-api.md).
 
 export class GraphError extends Error {
   constructor(

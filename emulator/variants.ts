@@ -1,4 +1,4 @@
-// Response variants: every shape Graph's docs show for the same answer (../shared/graph-api.md and
+// Response variants: every shape Graph's docs show for the same answer (docs/graph-api.md and
 // docs/graph-api.md). A client that only survives one of them is tested against all of them here.
 // Paths are in microsoftgraph/microsoft-graph-docs-contrib, api-reference/beta/api/ unless noted.
 

@@ -308,7 +308,7 @@ describe("connection failures name the URL, the setting that chose it and the fi
     assert.doesNotMatch(r.stderr, /endpoints_resolution_error|\n\s+at /);
   });
 
-  it("retry lines say what Graph answered, inside $batch too, counted against the README's 8", async () => {
+  it("retry lines say what Graph answered, inside $batch too, counted against the 8 docs/graph-cost.md states", async () => {
     emulator.setFaults({ script: [{ route: "listUsers", count: 2, outcome: 503 }] });
     const { file: assigned } = workspace(1, () => "state: assigned, upn: adele.vance@contoso.com");
     const r = await runCli(["plan", "-f", assigned], clientEnv(emulator));
@@ -316,6 +316,6 @@ describe("connection failures name the URL, the setting that chose it and the fi
     assert.equal(r.code, 2, r.stderr);
     assert.match(r.stderr, /Graph answered 1 × 503 inside a \$batch; retrying in \d+\.\d s \(retry 1 of 8\)/);
     assert.doesNotMatch(r.stderr, /answered 429/);
-    assert.match(readFileSync(join(ROOT, "README.md"), "utf8"), /up to 8 times/);
+    assert.match(readFileSync(join(ROOT, "docs", "graph-cost.md"), "utf8"), /up to 8 times/);
   });
 });

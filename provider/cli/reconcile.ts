@@ -72,7 +72,7 @@ export function connect(options: ConnectionOptions, signal?: AbortSignal): Token
   return new TokenRepository(client, { concurrency: options.concurrency });
 }
 
-/** What Graph really answered, and which retry of how many this is (the README's budget). */
+/** What Graph really answered, and which retry of how many this is (the budget docs/graph-cost.md states). */
 export function retryLine(info: RetryInfo): string {
   const what = info.status === "network" ? `the connection to Graph dropped (${info.reason ?? "no answer"})` : info.items ? `Graph answered ${info.items} inside a $batch` : `Graph answered ${info.status}`;
   return `${what}; retrying in ${(info.delayMs / 1000).toFixed(1)} s (retry ${info.attempt} of ${info.maxRetries})`;

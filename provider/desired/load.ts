@@ -55,7 +55,7 @@ export type LoadResult = { ok: true; desired: Desired } | { ok: false; diagnosti
 const SECRET_FIELD = /secret|seed|passw|passphrase|otpauth|^key$/i;
 const SECRET_FIX =
   "remove it: tokens.yaml is reviewed in pull requests and must hold no secrets. Keep seeds in an " +
-  "encrypted seed file (see README, 'Seed files')";
+  "encrypted seed file (see docs/cli.md, 'Seed files')";
 
 /** Reads and validates a tokens.yaml file. The only I/O of this module. */
 export async function loadDesired(file: string): Promise<LoadResult> {

@@ -1,7 +1,7 @@
 import type { SeedFileRef, SourceLocation } from "../model/index.js";
 import type { Diagnostic } from "./diagnostics.js";
 
-// Seeds are kept encrypted at rest (README, "Seed files"). An entry that names nothing to open it
+// Seeds are kept encrypted at rest (docs/cli.md, "Seed files"). An entry that names nothing to open it
 // with is a file anyone with the repository can read: refused unless the entry says it is meant so.
 
 /** What, in an entry, makes its file encrypted: each is needed to open such a file. */

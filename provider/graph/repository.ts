@@ -2,7 +2,7 @@ import type { HashFunction, LiveStatus, LiveToken, LiveUser, TimeInterval, Token
 import { collectionPage, forEachConcurrently, Slots, type BatchItem, type BatchOutcome, type CallPurpose, type GraphClient } from "./client.js";
 import { GraphFailure, NotFoundError, UnexpectedResponseError, UnsupportedDeviceError } from "./errors.js";
 
-// Typed operations on the hardware OATH endpoints of ../shared/graph-api.md. No policy here:
+// Typed operations on the hardware OATH endpoints of docs/graph-api.md. No policy here:
 // callers decide what to do; this module only knows how to ask Graph.
 
 const DEVICES = "/directory/authenticationMethodDevices/hardwareOathDevices";

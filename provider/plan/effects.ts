@@ -1,6 +1,6 @@
 import type { LiveToken, Step } from "../model/index.js";
 
-// What Graph's state becomes when steps succeed, as ../shared/graph-api.md describes each call: the
+// What Graph's state becomes when steps succeed, as docs/graph-api.md describes each call: the
 // provider's outputs and the session's inventory follow the steps it applied instead of reading every
 // token back (a read per token would double the Graph cost). Pure: no I/O.
 

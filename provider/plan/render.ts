@@ -156,7 +156,7 @@ export function renderPlanMarkdown(plan: Plan, options: RenderOptions = {}): str
   return `${lines.join("\n")}\n`;
 }
 
-/** The JSON shape is documented in README ("Plan JSON") and versioned by formatVersion. */
+/** The JSON shape is documented in docs/cli.md ("Plan JSON") and versioned by formatVersion. */
 export function planJson(plan: Plan): object {
   return {
     formatVersion: PLAN_FORMAT_VERSION,

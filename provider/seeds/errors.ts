@@ -1,6 +1,6 @@
 /**
  * Why a seed file was refused, one code per kind so that CI logs and tests can tell them apart.
- * The README ("Seed files", "Limits") says what each means.
+ * docs/cli.md ("Seed files") and docs/security.md (the limits) say what each means.
  */
 export type SeedErrorCode =
   | "seed-invalid"
