@@ -408,7 +408,7 @@ describe("Pulumi in review: the preview's plan, a deletion guard that counts wha
       const result = await engine[run]();
       assert.equal(result.ok, false);
       assert.match(result.errors.join("\n"), /connection refused \(the URL comes from ENTRA_TOKENS_GRAPH_URL\)/);
-      assert.deepEqual(result.steps, [], "no resource was registered");
+      assert.deepEqual(result.steps.filter((s) => !s.urn.includes("::pulumi:pulumi:Stack::")), [], "no resource was registered");
     }
   });
 });
