@@ -3,6 +3,7 @@ import { dirname, join, resolve } from "node:path";
 import * as pulumi from "@pulumi/pulumi";
 import { formatDiagnostic } from "../provider/desired/diagnostics.js";
 import { loadDesired } from "../provider/desired/load.js";
+import { checkTenant, previewText } from "../provider/pulumi/preflight.js";
 import { HardwareOathToken, TokenInventory } from "../provider/pulumi/provider.js";
 import { describeSeedMismatch, seedMismatches } from "../provider/plan/seed-facts.js";
 import { seedFacts } from "../provider/seeds/facts.js";
@@ -43,6 +44,10 @@ export = async () => {
     return [`${message}\n    fix: ${fix}`];
   });
   if (mismatches.length > 0) throw new Error(`${file} disagrees with its seed files; nothing was changed:\n${mismatches.join("\n")}`);
+  // Once, before thousands of registrations: an unreachable Graph or a failed sign-in is one error now.
+  const allowDeletes = config.getBoolean("allowDeletes") ?? false;
+  const previewPlan = await checkTenant(desired, seeds, { dryRun: pulumi.runtime.isDryRun(), allowDeletes, seedFacts: facts });
+  if (previewPlan) pulumi.log.info(previewText(previewPlan));
   // Registered first and waited for: its Check refuses a run that deletes more than policy.maxDeletes.
   const inventory = new TokenInventory("tokens", {
     tokens: Object.fromEntries(desired.tokens.map((t) => [t.serial, t.state])),

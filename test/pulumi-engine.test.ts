@@ -1,5 +1,5 @@
 import assert from "node:assert/strict";
-import { readFileSync, writeFileSync } from "node:fs";
+import { readFileSync, rmSync, writeFileSync } from "node:fs";
 import { join, resolve } from "node:path";
 import type { GraphEmulator } from "../emulator/server.js";
 import { runCli } from "./support/cli.js";
@@ -231,7 +231,8 @@ describe("Pulumi stack through an engine-faithful harness", function () {
     const resource = engine.loadState().resources.find((r) => r.urn.endsWith("::60234561"))!;
     assert.match(JSON.stringify(resource.outputs["secretFingerprint"]), /1b47061264138c4ac30d75fd1eb44270/, "the fingerprint is a secret output");
     assert.ok(!state.includes(String(Reflect.get(resource.outputs["secretFingerprint"] as object, "value"))));
-    assert.equal(emulator.requests.filter((r) => r.route === "token").length, 1, "one credential per provider process");
+    // The program signs in once to check Graph before registering anything; the provider process once.
+    assert.equal(emulator.requests.filter((r) => r.route === "token").length, 2, "one credential per process");
     assert.equal(emulator.requests.filter((r) => r.route === "bulkCreate").length, 1, "the engine's parallel creates went out as one bulk request");
   });
 
@@ -304,5 +305,110 @@ describe("Pulumi state written by this version", function () {
     const state = readFileSync(join(FIXTURE, "state.json"), "utf8");
     assert.ok(state.includes("__provider"));
     assert.ok(!/\/(work|home|root|tmp)\//.test(state), "an absolute path in the stored provider text");
+  });
+});
+
+/** The per-kind counts of the plan the program prints at the top of a preview ("Plan: 2 to create, …"). */
+function previewCounts(result: OperationResult): Record<string, number> {
+  const text = result.diagnostics.find((line) => line.includes("entra-tokens plan of this preview"));
+  assert.ok(text, `no plan in the preview:\n${result.diagnostics.join("\n")}`);
+  const counts: Record<string, number> = { create: 0, assign: 0, activate: 0, update: 0, unassign: 0, delete: 0 };
+  for (const [, n, kind] of text.matchAll(/(\d+) to (\w+)/g)) counts[kind!] = Number(n);
+  return counts;
+}
+
+async function planCounts(dir: string, emulator: GraphEmulator): Promise<Record<string, number>> {
+  const result = await runCli(["plan", "--file", join(dir, "tokens.yaml"), "--format", "json"], envFor(emulator));
+  assert.ok(result.code === 0 || result.code === 2, result.stderr);
+  const { summary } = JSON.parse(result.stdout) as { summary: Record<string, number> };
+  return Object.fromEntries(["create", "assign", "activate", "update", "unassign", "delete"].map((k) => [k, summary[k] ?? -1]));
+}
+
+describe("Pulumi in review: the preview's plan, a deletion guard that counts what Entra holds, fast failures", function () {
+  this.timeout(300_000);
+  let emulator: GraphEmulator;
+  beforeEach(async () => {
+    emulator = await startHttpsEmulator();
+  });
+  afterEach(async () => {
+    await emulator.stop();
+  });
+
+  const retire = (text: string, serial: string) => text.replace(new RegExp(`( {2}- serial: "${serial}"\\n {4}state: )\\w+(\\n {4}upn: [^\\n]+)?`), "$1retired");
+
+  it("prints at the top of the preview the per-kind counts `entra-tokens plan --format json` gives on the same files and tenant", async () => {
+    // Something of every kind: one device to adopt, one to retire, a reassignment.
+    emulator.tenant.createDevice({ serialNumber: "60234565", manufacturer: "Token2", model: "C202", secretKey: "JBSWY3DPEHPK3PXP", timeIntervalInSeconds: 30 }, false);
+    const dir = copyProject();
+    const engine = engineIn(dir, emulator);
+    const first = await engine.preview();
+    assertOk(first);
+    assert.deepEqual(previewCounts(first), await planCounts(dir, emulator));
+    assert.ok(first.diagnostics.some((l) => l.includes("adopted by the stack, not created: 60234565")), first.diagnostics.join("\n"));
+    assertOk(await engine.up());
+
+    editTokens(dir, (text) => retire(text, "60234566").replace("upn: alex.wilber@contoso.com", "upn: diego.siciliani@contoso.com"));
+    const second = await engine.preview();
+    assertOk(second);
+    const counts = previewCounts(second);
+    assert.deepEqual(counts, await planCounts(dir, emulator));
+    assert.equal(counts["delete"], 1, "the retired token deletes its device");
+    assert.ok(second.diagnostics.some((l) => l.includes("1 token(s) will be deleted from Entra: 60234566")), second.diagnostics.join("\n"));
+
+    const up = await engine.up();
+    assertOk(up);
+    const state = engine.loadState().resources;
+    assert.equal(state.find((r) => r.urn.endsWith("::60234565"))?.outputs["adopted"], true, "the state records the adoption");
+    assert.equal(state.find((r) => r.urn.endsWith("::60234561"))?.outputs["adopted"], undefined);
+  });
+
+  it("does not refuse a fresh stack over a tenant whose retired tokens are already gone", async () => {
+    const dir = copyProject();
+    editTokens(dir, (text) => retire(retire(text, "60234565"), "60234566").replace("maxDeletes: 5", "maxDeletes: 0"));
+    const engine = engineIn(dir, emulator);
+    const preview = await engine.preview();
+    assertOk(preview);
+    assert.equal(previewCounts(preview)["delete"], 0);
+    assertOk(await engine.up());
+    assert.equal(emulator.tenant.allDevices().length, 5);
+  });
+
+  it("after lost state, or on a new backend, counts only the devices Entra still holds, and still refuses more than maxDeletes", async () => {
+    const dir = copyProject();
+    assertOk(await engineIn(dir, emulator).up());
+    // 60234565 was already deleted in the portal; 60234566 still exists and will really be deleted.
+    emulator.tenant.deleteDevice(emulator.tenant.deviceBySerial("60234565")!.id);
+    editTokens(dir, (text) => retire(retire(text, "60234565"), "60234566").replace("maxDeletes: 5", "maxDeletes: 0"));
+
+    // Lost state: the stack's state file is gone; nothing remembers the previous inventory.
+    rmSync(join(dir, "state-demo.json"));
+    const refused = await engineIn(dir, emulator).up();
+    assert.equal(refused.ok, false);
+    assert.match(refused.errors.join("\n"), /would delete 1 token\(s\) from Entra \(60234566\), above policy\.maxDeletes \(0\)/);
+    assert.ok(emulator.tenant.deviceBySerial("60234566"), "nothing deleted");
+
+    // A new backend (another state file, another stack) within the budget: one real deletion, five adoptions.
+    editTokens(dir, (text) => text.replace("maxDeletes: 0", "maxDeletes: 1"));
+    const fresh = engineIn(dir, emulator, dir, "production");
+    const up = await fresh.up();
+    assertOk(up);
+    assert.ok(up.diagnostics.some((l) => l.includes("5 token(s) already in Entra are adopted")), up.diagnostics.join("\n"));
+    assert.equal(emulator.tenant.deviceBySerial("60234566"), undefined);
+    assert.equal(emulator.tenant.allDevices().length, 5);
+    assertOk(await fresh.preview({ expectNoChanges: true }));
+  });
+
+  it("fails before registering a resource when Graph cannot be reached, naming ENTRA_TOKENS_GRAPH_URL", async () => {
+    const dir = copyProject();
+    const closed = await startHttpsEmulator();
+    const unreachable = closed.graphUrl;
+    await closed.stop();
+    for (const run of ["preview", "up"] as const) {
+      const engine = new FakeEngine({ cwd: dir, stack: "demo", stateFile: join(dir, "state-demo.json"), env: { ...envFor(emulator), ENTRA_TOKENS_GRAPH_URL: unreachable } });
+      const result = await engine[run]();
+      assert.equal(result.ok, false);
+      assert.match(result.errors.join("\n"), /connection refused \(the URL comes from ENTRA_TOKENS_GRAPH_URL\)/);
+      assert.deepEqual(result.steps.filter((s) => !s.urn.includes("::pulumi:pulumi:Stack::")), [], "no resource was registered");
+    }
   });
 });

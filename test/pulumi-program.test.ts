@@ -1,6 +1,8 @@
 import assert from "node:assert/strict";
 import { join } from "node:path";
 import * as pulumi from "@pulumi/pulumi";
+import type { GraphEmulator } from "../emulator/server.js";
+import { clientEnv, startHttpsEmulator } from "./support/emulator.js";
 
 // The stack program under pulumi.runtime.setMocks: one resource per token, right inputs, secret seeds.
 
@@ -17,9 +19,14 @@ function outputValue<T>(output: pulumi.Output<T>): Promise<T> {
 describe("Pulumi program (stacks/index.ts) with mocks", () => {
   const registered: Registered[] = [];
   let program: () => Promise<Record<string, unknown>>;
+  let emulator: GraphEmulator;
+  const saved = { ...process.env };
 
   before(async () => {
     process.env["ENTRA_TOKENS_SEED_PASSPHRASE"] = "entra-tokens demo passphrase (public, demo only)";
+    // The program checks once that Graph answers before it registers anything.
+    emulator = await startHttpsEmulator();
+    Object.assign(process.env, clientEnv(emulator));
     await pulumi.runtime.setMocks(
       {
         newResource: (args) => {
@@ -33,6 +40,11 @@ describe("Pulumi program (stacks/index.ts) with mocks", () => {
       false,
     );
     program = require("../stacks/index.js");
+  });
+  after(async () => {
+    for (const key of Object.keys(process.env)) if (!(key in saved)) delete process.env[key];
+    Object.assign(process.env, saved);
+    await emulator.stop();
   });
 
   it("registers one HardwareOathToken per token of tokens.yaml, named by serial, with its inputs", async () => {

@@ -1,7 +1,7 @@
 import { createHash } from "node:crypto";
 import { GraphSession, tokensOnly, type ChangeResult, type TokenChange } from "../apply/session.js";
 import { parseDesired } from "../desired/load.js";
-import { credentialFromEnv } from "../graph/credentials.js";
+import { connectionFromProcessEnv } from "./connection-env.js";
 import type { DesiredToken, LiveToken, LiveUser, PlanProblem, TokenAttributes, TokenState } from "../model/index.js";
 import { serialKey } from "../plan/compare.js";
 import { plan } from "../plan/plan.js";
@@ -40,6 +40,8 @@ export interface TokenOutputs extends Omit<TokenInputs, "secretKey" | "state" | 
   userId?: string;
   /** SHA-256 of serial and seed, to notice a changed seed without storing it (a secret output too). */
   secretFingerprint?: string;
+  /** The stack took over a device that already existed in Entra instead of creating it. */
+  adopted?: true;
 }
 
 export interface InventoryInputs {
@@ -95,15 +97,11 @@ function configFlag(key: string, fallback: boolean): boolean {
 /** The provider's front: credentials from the environment (read once), Graph from ENTRA_TOKENS_GRAPH_URL. */
 function graph(): GraphSession {
   if (session) return session;
-  const { credential } = credentialFromEnv(process.env);
-  const graphUrl = process.env["ENTRA_TOKENS_GRAPH_URL"];
-  session = GraphSession.forTenant({
-    credential,
-    ...(graphUrl ? { graphUrl } : {}),
-    concurrency: 4,
-    onRetry: ({ status, delayMs, attempt }) =>
+  session = GraphSession.forTenant(
+    connectionFromProcessEnv(({ status, delayMs, attempt }) =>
       note(`Graph ${status === "network" ? "connection dropped" : `answered ${status}`}; retrying in ${(delayMs / 1000).toFixed(1)} s (attempt ${attempt})`),
-  });
+    ),
+  );
   return session;
 }
 
@@ -121,7 +119,7 @@ export function fingerprint(serial: string, secretKey: string): string {
 }
 
 /** Properties a resource carries that are not token fields: the SDK's and our outputs. */
-const NOT_TOKEN_FIELDS = new Set(["__provider", "deviceId", "status", "userId", "secretFingerprint", "secretKey"]);
+const NOT_TOKEN_FIELDS = new Set(["__provider", "deviceId", "status", "userId", "secretFingerprint", "secretKey", "adopted"]);
 
 /** The token, checked by the very loader `validate` uses (JSON is YAML), or why it is not one. */
 function validate(props: Props): { token?: DesiredToken; failures: CheckFailure[] } {
@@ -153,7 +151,7 @@ function seedOf(props: Props): Secret | undefined {
 }
 
 /** What the state records of a token: the device as it is, or the wanted attributes once it is gone. */
-function outputs(serial: string, wanted: TokenAttributes, device: LiveToken | undefined, holder: LiveUser | undefined, secretFingerprint: unknown): TokenOutputs {
+function outputs(serial: string, wanted: TokenAttributes, device: LiveToken | undefined, holder: LiveUser | undefined, secretFingerprint: unknown, adopted: boolean): TokenOutputs {
   return {
     serial,
     state: !device ? "absent" : device.status === "activated" ? "activated" : device.status === "available" ? "available" : "assigned",
@@ -166,6 +164,7 @@ function outputs(serial: string, wanted: TokenAttributes, device: LiveToken | un
     ...(device?.displayName === undefined ? {} : { displayName: device.displayName }),
     ...(device?.assignedTo ? { userId: device.assignedTo.id, upn: holder?.userPrincipalName ?? device.assignedTo.displayName ?? device.assignedTo.id } : {}),
     ...(typeof secretFingerprint === "string" ? { secretFingerprint } : {}),
+    ...(adopted ? { adopted: true as const } : {}),
   };
 }
 
@@ -210,11 +209,11 @@ function report(token: DesiredToken, result: ChangeResult): void {
   if (done.length > 0) note(`${token.serial}: ${done.join(", ")}`);
 }
 
-async function converge(token: DesiredToken, props: Props, options: Omit<Extract<TokenChange, { kind: "converge" }>, "kind" | "token" | "seed" | "mayDelete">): Promise<TokenOutputs> {
+async function converge(token: DesiredToken, props: Props, adoptedBefore: boolean, options: Omit<Extract<TokenChange, { kind: "converge" }>, "kind" | "token" | "seed" | "mayDelete">): Promise<TokenOutputs> {
   const seed = seedOf(props);
   const result = await graph().change({ kind: "converge", token, ...(seed ? { seed } : {}), mayDelete: mayDelete(token.serial), ...options });
   report(token, result);
-  return outputs(token.serial, token, result.device, result.holder, seed ? fingerprint(token.serial, seed.reveal()) : undefined);
+  return outputs(token.serial, token, result.device, result.holder, seed ? fingerprint(token.serial, seed.reveal()) : undefined, adoptedBefore || result.adopted);
 }
 
 export const v1: ProviderRuntimeV1 = {
@@ -262,7 +261,7 @@ export const v1: ProviderRuntimeV1 = {
 
     async create(inputs) {
       const token = tokenOf(inputs);
-      const outs = await converge(token, inputs, { expectNew: { adoptExisting: configFlag(CONFIG_ADOPT_EXISTING, true) } });
+      const outs = await converge(token, inputs, false, { expectNew: { adoptExisting: configFlag(CONFIG_ADOPT_EXISTING, true) } });
       return { id: token.serial, outs: { ...outs } };
     },
 
@@ -274,12 +273,12 @@ export const v1: ProviderRuntimeV1 = {
       const serial = typeof props["serial"] === "string" ? props["serial"] : id;
       const { device, holder } = await graph().token(serial);
       if (!device) return props["status"] === "absent" ? { id, props } : {};
-      return { id, props: { ...outputs(serial, device, device, holder, props["secretFingerprint"]) } };
+      return { id, props: { ...outputs(serial, device, device, holder, props["secretFingerprint"], props["adopted"] === true) } };
     },
 
     async update(_id, olds, news) {
       const token = tokenOf(news);
-      return { outs: { ...(await converge(token, news, { replaceSeed: seedChanged(olds, news) })) } };
+      return { outs: { ...(await converge(token, news, olds["adopted"] === true, { replaceSeed: seedChanged(olds, news) })) } };
     },
 
     /** Only under policy.unmanaged: delete (otherwise the engine retains the token), and within the deletion budget. */
@@ -297,33 +296,50 @@ export const v1: ProviderRuntimeV1 = {
   },
 
   inventory: {
-    /** Refuses, before any token is touched, a run that deletes more than policy.maxDeletes. */
+    /**
+     * Before any token is touched: refuses a run that deletes more than policy.maxDeletes, or that
+     * takes over existing devices when adoption is off, and says what the run releases and adopts.
+     * What Entra holds decides: a retired token whose device is gone deletes nothing, whatever the
+     * previous inventory says (there is none on a fresh stack, a new backend or after lost state).
+     */
     async check(olds, news) {
       const before = stateMap(olds["tokens"]);
       const after = stateMap(news["tokens"]);
       const unmanaged = String(news["unmanaged"] ?? "report");
       const maxDeletes = typeof news["maxDeletes"] === "number" ? news["maxDeletes"] : 0;
-      const removed = [...before.keys()].filter((serial) => !after.has(serialKey(serial)));
-      const retiring = [...after].filter(([serial, state]) => state === "retired" && before.get(serial) !== "retired").map(([serial]) => serial);
-      const deleting = [...(unmanaged === "delete" ? removed : []), ...retiring];
+      const inEntra = await graph().inventory();
+      const removed = [...before.keys()].filter((serial) => !after.has(serial));
+      const retiring = [...after].filter(([serial, state]) => state === "retired" && inEntra.has(serial)).map(([serial]) => serial);
+      const deleting = [...(unmanaged === "delete" ? removed.filter((serial) => inEntra.has(serial)) : []), ...retiring];
+      const adopting = [...after].filter(([serial, state]) => state !== "retired" && !before.has(serial) && inEntra.has(serial)).map(([serial]) => serial);
       const allowed = deleting.length <= maxDeletes || configFlag(CONFIG_ALLOW_DELETES, false);
-      allowedDeletions = new Set(allowed ? deleting.map(serialKey) : []);
+      allowedDeletions = new Set(allowed ? deleting : []);
       if (unmanaged !== "delete" && removed.length > 0) {
         note(
           `${removed.length} token(s) removed from tokens.yaml are released from the stack and left in Entra (policy.unmanaged: ${unmanaged}): ${sample(removed)}. ` +
             "`entra-tokens drift` reports them as unmanaged; retire a token with `state: retired` to delete it.",
         );
       }
-      const failures: CheckFailure[] = allowed
-        ? []
-        : [
-            {
-              property: "tokens",
-              reason:
-                `this run would delete ${deleting.length} token(s) from Entra (${sample(deleting)}), above policy.maxDeletes (${maxDeletes}); nothing was changed. ` +
-                `Review the change, then run once with \`pulumi config set ${CONFIG_ALLOW_DELETES} true\` (and remove it afterwards), or raise policy.maxDeletes`,
-            },
-          ];
+      const adoptionAllowed = configFlag(CONFIG_ADOPT_EXISTING, true);
+      if (adopting.length > 0 && adoptionAllowed) note(`${adopting.length} token(s) already in Entra are adopted by the stack, not created: ${sample(adopting)}.`);
+      if (deleting.length > 0 && allowed) note(`${deleting.length} token(s) will be deleted from Entra: ${sample(deleting)}.`);
+      const failures: CheckFailure[] = [];
+      if (!allowed) {
+        failures.push({
+          property: "tokens",
+          reason:
+            `this run would delete ${deleting.length} token(s) from Entra (${sample(deleting)}), above policy.maxDeletes (${maxDeletes}); nothing was changed. ` +
+            `Review the change, then run once with \`pulumi config set ${CONFIG_ALLOW_DELETES} true\` (and remove it afterwards), or raise policy.maxDeletes`,
+        });
+      }
+      if (adopting.length > 0 && !adoptionAllowed) {
+        failures.push({
+          property: "tokens",
+          reason:
+            `${sample(adopting)} already exist${adopting.length === 1 ? "s" : ""} in Entra and adoption is off for this stack; nothing was changed. ` +
+            `Set \`pulumi config set ${CONFIG_ADOPT_EXISTING} true\` to take them over, or remove them from tokens.yaml`,
+        });
+      }
       return { inputs: news, failures };
     },
     async diff(_id, olds, news) {
