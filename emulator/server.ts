@@ -521,9 +521,10 @@ export class GraphEmulator {
       }),
       route("deleteDevice", "DELETE", `${DEVICES}/([^/]+)`, (ctx) => {
         this.require(ctx.claims, "writeDevices");
-        const device = tenant.device(param(ctx, 0));
-        tenant.deleteDevice(device.id);
-        this.logWrite(ctx.claims, "delete", device);
+        // A portal-uploaded token's id names no inventory device; the tenant deletes it all the same.
+        const device = tenant.deviceById(param(ctx, 0));
+        tenant.deleteDevice(param(ctx, 0));
+        if (device) this.logWrite(ctx.claims, "delete", device);
         return ok(204);
       }),
       route(
@@ -623,7 +624,9 @@ export class GraphEmulator {
         this.require(ctx.claims, "writeMethods");
         const user = tenant.user(param(ctx, 0));
         tenant.unassign(user.id, param(ctx, 1));
-        this.logWrite(ctx.claims, "unassign", tenant.device(param(ctx, 1)), user.id);
+        // A portal-uploaded token's method id names no inventory device (how-to-mfa-manage-oath-tokens.md).
+        const device = tenant.deviceById(param(ctx, 1));
+        if (device) this.logWrite(ctx.claims, "unassign", device, user.id);
         return ok(204);
       }),
     ];
