@@ -49,7 +49,10 @@ async function planOf(emulator: GraphEmulator, file: string) {
 // mix the other suites get by default (emulator/variants.ts).
 for (const variant of VARIANT_SETTINGS) {
   describe(`reconciler against the emulator, response variant ${variant}`, function () {
-    this.timeout(120_000);
+    // The full storm's Retry-After waits are real seconds, and plan now also reads the methods of each
+    // user who gets a token (the shared five-method limit, docs/entra-rules.md): about 180 s on a busy
+    // machine. A limit, not a measure: the assertions below decide.
+    this.timeout(360_000);
     let emulator: GraphEmulator;
     beforeEach(async () => {
       emulator = await startHttpsEmulator({ variant });
