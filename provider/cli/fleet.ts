@@ -1,6 +1,5 @@
-import { randomBytes } from "node:crypto";
 import { promises as fs } from "node:fs";
-import { basename, dirname, join } from "node:path";
+import { basename } from "node:path";
 import type { AuditRecord, FleetSortKey, LiveUser } from "../model/index.js";
 import { lookupUser } from "../plan/compare.js";
 import { actorLabel, filterRows, fleetRows, FLEET_FORMAT_VERSION, recordsFor, sortRows, summarize, type FleetFilter, type FleetRow, } from "../plan/fleet.js";
@@ -8,6 +7,7 @@ import { actionableDrift } from "../plan/render.js";
 import { renderReportHtml } from "../report/html.js";
 import { showEscaped } from "../safety/characters.js";
 import { escapeCsv } from "../safety/escape.js";
+import { writeThroughTemporary } from "../safety/replace-file.js";
 import { EXIT, type FleetFormat } from "./formats.js";
 import { guard, readDrift, ReportedFailure, type ConnectionOptions } from "./reconcile.js";
 
@@ -110,12 +110,5 @@ async function writeNewFile(path: string, content: string, force: boolean): Prom
   const existing = await fs.lstat(path).catch((error: unknown) => (error instanceof Error && "code" in error && error.code === "ENOENT" ? undefined : Promise.reject(error)));
   if (existing && !existing.isFile()) throw new ReportedFailure(`${path} exists and is not a regular file (a link or a folder?); give another --out`);
   if (existing && !force) throw new ReportedFailure(`${path} exists; pass --force to replace it`);
-  const temp = join(dirname(path), `.${basename(path)}.${randomBytes(6).toString("hex")}.tmp`);
-  const handle = await fs.open(temp, "wx", 0o644);
-  try {
-    await handle.writeFile(content);
-  } finally {
-    await handle.close();
-  }
-  await fs.rename(temp, path);
+  await writeThroughTemporary(path, content);
 }

@@ -33,23 +33,31 @@ export async function replaceFile(path: string, content: string, expected: strin
   try {
     const current = await readCurrent(path);
     if (current !== expected) throw new UnsafeWriteError(`${shown} changed while this command ran (another edit, or a checkout); nothing was written: run the command again`);
-    const temporary = join(dirname(path), `.${basename(path)}.${randomBytes(8).toString("hex")}.tmp`);
-    const handle = await fs.open(temporary, constants.O_WRONLY | constants.O_CREAT | constants.O_EXCL | constants.O_NOFOLLOW, mode);
-    try {
-      await handle.writeFile(content);
-      await handle.sync();
-    } finally {
-      await handle.close();
-    }
-    try {
-      await fs.rename(temporary, path);
-    } catch (error: unknown) {
-      await fs.rm(temporary, { force: true });
-      throw error;
-    }
+    await writeThroughTemporary(path, content, mode);
   } finally {
     await lockHandle.close();
     await fs.rm(lock, { force: true });
+  }
+}
+
+/**
+ * Writes `content` to a fresh temporary file created exclusively beside `path` (random name,
+ * O_EXCL|O_NOFOLLOW: no planted file or link is used), then renames it over `path`: never half-written.
+ */
+export async function writeThroughTemporary(path: string, content: string, mode = 0o644): Promise<void> {
+  const temporary = join(dirname(path), `.${basename(path)}.${randomBytes(8).toString("hex")}.tmp`);
+  const handle = await fs.open(temporary, constants.O_WRONLY | constants.O_CREAT | constants.O_EXCL | constants.O_NOFOLLOW, mode);
+  try {
+    await handle.writeFile(content);
+    await handle.sync();
+  } finally {
+    await handle.close();
+  }
+  try {
+    await fs.rename(temporary, path);
+  } catch (error: unknown) {
+    await fs.rm(temporary, { force: true });
+    throw error;
   }
 }
 
