@@ -4,6 +4,7 @@ import * as pulumi from "@pulumi/pulumi";
 import { formatDiagnostic } from "../provider/desired/diagnostics.js";
 import { loadDesired } from "../provider/desired/load.js";
 import { checkTenant, previewText } from "../provider/pulumi/preflight.js";
+import { asProgramFailure, keepFailuresFast, programFailure } from "../provider/pulumi/program-errors.js";
 import { HardwareOathToken, TokenInventory } from "../provider/pulumi/provider.js";
 import { describeSeedMismatch, seedMismatches } from "../provider/plan/seed-facts.js";
 import { seedFacts } from "../provider/seeds/facts.js";
@@ -26,12 +27,23 @@ function projectRoot(): string {
   }
 }
 
+// A failed registration's error is the SDK's own; printing its stack could take a minute (program-errors.ts).
+keepFailuresFast();
+
 export = async () => {
+  try {
+    return await stack();
+  } catch (error: unknown) {
+    throw asProgramFailure(error);
+  }
+};
+
+async function stack() {
   const config = new pulumi.Config("entra-tokens");
   const file = resolve(projectRoot(), config.get("tokensFile") ?? "tokens.yaml");
   const loaded = await loadDesired(file);
   if (!loaded.ok) {
-    throw new Error(`${file} is invalid; nothing was changed:\n${loaded.diagnostics.map(formatDiagnostic).join("\n")}`);
+    throw programFailure(`${file} is invalid; nothing was changed:\n${loaded.diagnostics.map(formatDiagnostic).join("\n")}`);
   }
   const desired = loaded.desired;
   const seeds = await readSeedFiles(desired.seedFiles);
@@ -43,7 +55,7 @@ export = async () => {
     const { message, fix } = describeSeedMismatch(token, found);
     return [`${message}\n    fix: ${fix}`];
   });
-  if (mismatches.length > 0) throw new Error(`${file} disagrees with its seed files; nothing was changed:\n${mismatches.join("\n")}`);
+  if (mismatches.length > 0) throw programFailure(`${file} disagrees with its seed files; nothing was changed:\n${mismatches.join("\n")}`);
   // Once, before thousands of registrations: an unreachable Graph or a failed sign-in is one error now.
   const allowDeletes = config.getBoolean("allowDeletes") ?? false;
   const previewPlan = await checkTenant(desired, seeds, { dryRun: pulumi.runtime.isDryRun(), allowDeletes, seedFacts: facts });
@@ -80,4 +92,4 @@ export = async () => {
     tokens: tokens.length,
     deviceIds: Object.fromEntries(tokens.map((t, i) => [desired.tokens[i]!.serial, t.deviceId])),
   };
-};
+}
