@@ -36,7 +36,7 @@ export = async () => {
   const desired = loaded.desired;
   const seeds = await readSeedFiles(desired.seedFiles);
   // The seed file describes the physical token: a disagreement would give Entra a token whose codes never verify.
-  const facts = seedFacts(seeds, projectRoot());
+  const facts = seedFacts(seeds.all(), projectRoot());
   const mismatches = desired.tokens.flatMap((token) => {
     const found = seedMismatches(token, facts.get(token.serial.toUpperCase()));
     if (found.length === 0) return [];

@@ -142,8 +142,6 @@ async function computePlan(options: ReconcileOptions, io: TenantIo, secretsRequi
     {
       ...contextFromOptions(options, io, signal),
       secretsRequired,
-      onSeedsUnopened: (error) =>
-        io.note(`note: the seed files were not opened (${escapeTerminal(error.message, 1_000)}); the plan assumes every seed is there and skips the seed checks, which apply makes`),
       onPreflight: (warnings) => {
         const preflightText = formatPreflight(warnings);
         if (preflightText === "") return;

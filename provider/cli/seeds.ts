@@ -5,6 +5,7 @@ import type { CsvLayout, Desired, SeedFileRef, SeedFormat } from "../model/index
 import { SeedFileError } from "../seeds/errors.js";
 import { entraCsv, entraJson, type ExportRow } from "../seeds/export.js";
 import type { Seed } from "../seeds/model.js";
+import { publishableFingerprint } from "../seeds/fingerprint.js";
 import { decodeBase32 } from "../seeds/normalize.js";
 import { writePskc } from "../seeds/pskc.js";
 import { append, readSeedFile, readSeedFiles } from "../seeds/read.js";
@@ -212,6 +213,7 @@ export async function importCommand(files: readonly string[], input: SeedInputFl
           suite: s.hashFunction === "hmacsha256" ? "HMAC-SHA256" : "HMAC-SHA1",
           ...(s.manufacturer ? { manufacturer: s.manufacturer } : {}),
           ...(s.model ? { model: s.model } : {}),
+          ...optional("fingerprint", publishableFingerprint(s.serial, s.secret.reveal())),
         })),
         passphrase ?? "",
       );
