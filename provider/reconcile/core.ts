@@ -29,6 +29,8 @@ export interface PolicyOverrides {
 export interface TenantContext extends TenantConnection {
   /** The tokens.yaml of this tenant. */
   file: string;
+  /** tokens.yaml may name seed files outside its repository (ENTRA_TOKENS_ALLOW_SEEDS_OUTSIDE_REPO). */
+  allowSeedsOutsideRepository?: boolean;
   /** Seed files to read instead of the file's `seeds`. */
   seeds?: readonly string[];
   /** Where the secrets of encrypted seed files are looked up (variable name → value). */
@@ -51,8 +53,8 @@ export interface TenantContext extends TenantConnection {
 
 export type Loaded = { ok: true; desired: Desired } | { ok: false; file: string; diagnostics: Diagnostic[] };
 
-export async function loadTenantDesired(context: Pick<TenantContext, "file">): Promise<Loaded> {
-  const loaded = await loadDesired(context.file);
+export async function loadTenantDesired(context: Pick<TenantContext, "file" | "allowSeedsOutsideRepository">): Promise<Loaded> {
+  const loaded = await loadDesired(context.file, { allowSeedsOutsideRepository: context.allowSeedsOutsideRepository === true });
   return loaded.ok ? { ok: true, desired: loaded.desired } : { ok: false, file: context.file, diagnostics: loaded.diagnostics };
 }
 
