@@ -130,12 +130,19 @@ export class TokenRepository {
    */
   async readBackBySerial(serials: readonly string[]): Promise<ItemResult<LiveToken | undefined>[]> {
     const outcomes = await this.run(serials.map((serial) => ({ method: "GET" as const, url: bySerial(serial) })), READ_DEVICES);
-    return outcomes.map((outcome, index) => {
+    const results = outcomes.map((outcome, index): ItemResult<LiveToken | undefined> => {
       if (!outcome.ok) return outcome;
       const page = typeof outcome.body === "object" && outcome.body !== null && "value" in outcome.body && Array.isArray(outcome.body.value) ? outcome.body.value : [];
       const serial = serials[index]!.toUpperCase();
       return { ok: true, value: page.map((item) => parseDevice(item, READ_DEVICES.operation)).find((d) => d.serial.toUpperCase() === serial) };
     });
+    // Serials are unique whatever their case, but whether `serialNumber eq` ignores case is not
+    // documented: a filter that found nothing proves nothing, so the inventory listing decides.
+    const unresolved = results.flatMap((r, index) => (r.ok && r.value === undefined ? [index] : []));
+    if (unresolved.length === 0) return results;
+    const bySerialKey = new Map((await this.listInventory()).devices.map((d) => [d.serial.toUpperCase(), d]));
+    for (const index of unresolved) results[index] = { ok: true, value: bySerialKey.get(serials[index]!.toUpperCase()) };
+    return results;
   }
 
   /** Reads devices back by id (batched); `value` is undefined where the device does not exist. */
