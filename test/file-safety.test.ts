@@ -54,6 +54,22 @@ describe("file safety of the editing commands", function () {
     }
   });
 
+  it("a FIFO or /dev/zero as AZURE_FEDERATED_TOKEN_FILE or AZURE_CLIENT_CERTIFICATE_PATH is refused at once, naming the variable", async () => {
+    const { file } = workspace(1, available);
+    const fifo = join(file, "..", "pipe");
+    execFileSync("mkfifo", [fifo]);
+    // Nothing listens on these: the file is refused before any connection is tried.
+    const signIn = { AZURE_TENANT_ID: "contoso.onmicrosoft.com", AZURE_CLIENT_ID: "app", AZURE_AUTHORITY_HOST: "https://127.0.0.1:9", ENTRA_TOKENS_GRAPH_URL: "https://127.0.0.1:9/beta" };
+    for (const variable of ["AZURE_FEDERATED_TOKEN_FILE", "AZURE_CLIENT_CERTIFICATE_PATH"]) {
+      for (const path of [fifo, "/dev/zero"]) {
+        const r = await runCli(["plan", "--file", file], { ...signIn, [variable]: path });
+        assert.equal(r.code, 1, `${variable}=${path}: ${r.stderr}`);
+        assert.match(r.stderr, new RegExp(`${path.replace(/[/.]/g, "\\$&")} \\(${variable}\\) is (a named pipe \\(FIFO\\)|a device), not a regular file; nothing was read from it`), `${variable}=${path}`);
+        assert.doesNotMatch(r.stderr, /\n\s+at /, "no stack trace");
+      }
+    }
+  });
+
   it("two concurrent edits both land, or one fails clearly", async () => {
     for (let round = 0; round < 4; round++) {
       const { file } = workspace(4, available);
