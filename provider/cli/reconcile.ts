@@ -69,7 +69,7 @@ export interface TenantIo {
   alone: boolean;
 }
 
-const processIo: TenantIo = { env: process.env, out: (text) => process.stdout.write(text), note: err, alone: true };
+export const processIo: TenantIo = { env: process.env, out: (text) => process.stdout.write(text), note: err, alone: true };
 
 export async function loadValidDesired(file: string, io: TenantIo = processIo): Promise<Desired> {
   const loaded = await loadTenantDesired({ file, allowSeedsOutsideRepository: booleanSetting(ALLOW_SEEDS_OUTSIDE_REPO_ENV, io.env[ALLOW_SEEDS_OUTSIDE_REPO_ENV], false) });
@@ -100,7 +100,7 @@ export function connect(options: ConnectionOptions, signal?: AbortSignal): Token
   return connectTenant(connectionFromEnv(options, signal));
 }
 
-function contextFromOptions(options: ReconcileOptions, io: TenantIo, signal?: AbortSignal): TenantContext {
+export function contextFromOptions(options: ReconcileOptions, io: TenantIo, signal?: AbortSignal): TenantContext {
   return {
     ...connectionFromEnv(options, signal, io),
     file: options.file,
@@ -309,7 +309,7 @@ function progressPrinter(signal: AbortSignal): (event: ProgressEvent) => void {
   };
 }
 
-function renderReport(report: ApplyReport, interrupted: boolean): string {
+export function renderReport(report: ApplyReport, interrupted: boolean): string {
   const notSent = report.outcomes.filter((o) => o.status === "skipped" && o.interrupted).length;
   // "Already so": found done when checked (an earlier or concurrent run, or a hand edit), not counted as this run's work.
   const done = `${report.succeeded - report.alreadySo} done by this run, ${report.alreadySo} already so, ${report.failed} failed`;

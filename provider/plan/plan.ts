@@ -101,7 +101,7 @@ export function plan(desired: Desired, live: LiveState, options: PlanOptions): P
           token,
           "portal-token",
           `${portal.upn} holds a token with serial ${token.serial} uploaded through the admin portal (method id ${portal.id}); it is in no inventory, so creating it here would register the serial twice`,
-          `migrate it: delete the portal token (DELETE /users/${portal.userId}/authentication/hardwareOathMethods/${portal.id}, then DELETE /directory/authenticationMethodDevices/hardwareOathDevices/${portal.id}) and run apply again, which creates it in the inventory; see docs/entra-rules.md`,
+          `migrate it: \`entra-tokens migrate\` shows the steps and \`--yes\` runs them (DELETE /users/${portal.userId}/authentication/hardwareOathMethods/${portal.id}, then DELETE /directory/authenticationMethodDevices/hardwareOathDevices/${portal.id}, then it is created in the inventory as tokens.yaml says); see docs/entra-rules.md`,
         ),
       );
       continue;
