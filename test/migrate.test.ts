@@ -1,4 +1,7 @@
 import assert from "node:assert/strict";
+import { mkdtempSync } from "node:fs";
+import { tmpdir } from "node:os";
+import { join } from "node:path";
 import type { GraphEmulator } from "../emulator/server.js";
 import { runCli } from "./support/cli.js";
 import { call, clientEnv, READER_APP, startHttpsEmulator, tokenFor, ADMIN_APP } from "./support/emulator.js";
@@ -47,6 +50,18 @@ describe("migrate: portal-uploaded tokens into the inventory", function () {
 
     assert.equal((await runCli(["migrate", "--file", file], env)).code, 0);
     assert.equal((await runCli(["plan", "--file", file], env)).code, 2, "plan goes on with the rest");
+  });
+
+  it("import reports the portal tokens of the tokens' holders and does not write them (their seed is in the uploaded CSV)", async () => {
+    const adele = emulator.tenant.user(ADELE);
+    emulator.tenant.createDevice({ serialNumber: "INV1", manufacturer: "Token2", model: "C202", secretKey: "JBSWY3DPEHPK3PXP", timeIntervalInSeconds: 30, assignTo: { id: adele.id } }, true);
+    const portal = emulator.tenant.addMethod(ADELE, { kind: "hardwareOath", serialNumber: "P1", manufacturer: "Token2", model: "C202" });
+    const file = join(mkdtempSync(join(tmpdir(), "entra-import-")), "tokens.yaml");
+    const imported = await runCli(["import", "--dry-run", "--file", file], clientEnv(emulator));
+    assert.equal(imported.code, 0, imported.stderr);
+    assert.match(imported.stdout, new RegExp(`P1: a token of ${ADELE} uploaded through the admin portal \\(method id ${portal.id}\\), in no inventory: not written.*entra-tokens migrate`));
+    assert.match(imported.stdout, /\+ .*INV1/);
+    assert.doesNotMatch(imported.stdout, /\+ .*P1/);
   });
 
   it("with a read-only app, refuses before removing anything", async () => {

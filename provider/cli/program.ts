@@ -399,7 +399,7 @@ export function buildProgram(): Command {
     .option("--dry-run", "show the change as a diff without writing the file")
     .option("--graph-url <url>", "Graph base URL (env ENTRA_TOKENS_GRAPH_URL; default https://graph.microsoft.com/beta)")
     .option("--concurrency <n>", "Graph requests in flight at once", positiveInt, 4)
-    .addHelpText("after", `\nEntries already in tokens.yaml are kept as written: the file stays the source of truth. Reads the tenant with Policy.Read.All and User.Read.All.${EXIT_CODES_HELP}`)
+    .addHelpText("after", `\nEntries already in tokens.yaml are kept as written: the file stays the source of truth. Reads the tenant with Policy.Read.All and User.Read.All, and with UserAuthMethod-HardwareOATH.Read.All the methods of\nthe tokens' holders: tokens uploaded through the admin portal are reported, not written (see \`migrate\`).${EXIT_CODES_HELP}`)
     .action(
       lazy(
         () => import("./lifecycle.js"),
