@@ -122,7 +122,7 @@ export function plan(desired: Desired, live: LiveState, options: PlanOptions): P
           token,
           "portal-token",
           `${portal.upn} holds a token with serial ${token.serial} uploaded through the admin portal (method id ${portal.id}); it is in no inventory, so creating it here would register the serial twice`,
-          `migrate it: delete the portal token (DELETE /users/${portal.userId}/authentication/hardwareOathMethods/${portal.id}, then DELETE /directory/authenticationMethodDevices/hardwareOathDevices/${portal.id}) and run apply again, which creates it in the inventory; see docs/entra-rules.md`,
+          `migrate it: \`entra-tokens migrate\` shows the steps and \`--yes\` runs them (DELETE /users/${portal.userId}/authentication/hardwareOathMethods/${portal.id}, then DELETE /directory/authenticationMethodDevices/hardwareOathDevices/${portal.id}, then it is created in the inventory as tokens.yaml says); see docs/entra-rules.md`,
         ),
       );
       continue;
@@ -208,7 +208,7 @@ export function plan(desired: Desired, live: LiveState, options: PlanOptions): P
     tokenPlans.push({ token, steps, ...(newHolder === undefined ? {} : { newHolder }) });
   }
 
-  const accepted = enforceUserLimit(tokenPlans, live, errors, problem);
+  const accepted = enforceUserLimit(tokenPlans, live, errors, warnings, problem);
   const steps = accepted.flatMap((t) => t.steps);
 
   const desiredSerials = new Set(desired.tokens.map((t) => serialKey(t.serial)));
@@ -278,6 +278,7 @@ function enforceUserLimit(
   tokenPlans: TokenPlan[],
   live: LiveState,
   errors: PlanProblem[],
+  warnings: PlanProblem[],
   problem: (token: DesiredToken, code: PlanProblem["code"], message: string, fix: string) => PlanProblem,
 ): TokenPlan[] {
   const held = new Map<string, number>();
@@ -299,6 +300,16 @@ function enforceUserLimit(
     const methods = others(t.newHolder.id);
     const tokens = held.get(t.newHolder.id) ?? 0;
     const count = tokens + (methods?.apps.length ?? 0) + (methods?.portalTokens.length ?? 0) + 1;
+    if (methods?.appsUncounted !== undefined && count <= MAX_TOKENS_PER_USER) {
+      warnings.push(
+        problem(
+          t.token,
+          "apps-not-counted",
+          `${t.newHolder.upn}'s authenticator apps were not counted towards Entra's limit of ${MAX_TOKENS_PER_USER} (the app lacks ${methods.appsUncounted}); with ${count - 1} hardware tokens held, Entra may still refuse this one`,
+          `grant the app ${methods.appsUncounted} to have plan count them, or check the user's methods in the Entra admin center`,
+        ),
+      );
+    }
     if (count > MAX_TOKENS_PER_USER) {
       errors.push(
         problem(
