@@ -2,16 +2,20 @@ import { existsSync } from "node:fs";
 import { dirname, join, resolve } from "node:path";
 import * as pulumi from "@pulumi/pulumi";
 import { formatDiagnostic } from "../provider/desired/diagnostics.js";
-import { loadDesired } from "../provider/desired/load.js";
+import { ALLOW_SEEDS_OUTSIDE_REPO_ENV, loadDesired } from "../provider/desired/load.js";
+import { booleanSetting } from "../provider/safety/settings.js";
 import { checkTenant, previewText } from "../provider/pulumi/preflight.js";
 import { asProgramFailure, keepFailuresFast, programFailure } from "../provider/pulumi/program-errors.js";
 import { HardwareOathToken, TokenInventory } from "../provider/pulumi/provider.js";
 import { describeSeedMismatch, seedMismatches } from "../provider/plan/seed-facts.js";
 import { seedFacts } from "../provider/seeds/facts.js";
-import { readSeedFiles } from "../provider/seeds/read.js";
+import { seedFingerprint } from "../provider/seeds/fingerprint.js";
+import type { SeedDescription, SeedStore } from "../provider/seeds/model.js";
+import { readSeedFacts, readSeedFiles } from "../provider/seeds/read.js";
 
 // The Pulumi program: tokens.yaml, validated exactly as `entra-tokens validate` does, becomes one
-// HardwareOathToken per serial. Seeds come from the seed files tokens.yaml names, as secrets.
+// HardwareOathToken per serial. Seeds come from the seed files tokens.yaml names, as secrets; a
+// preview (a pull request's, or the first half of `pulumi up`) opens none, like `entra-tokens plan`.
 
 /**
  * The project root, whatever folder the engine starts the program in: the root the language host
@@ -41,14 +45,18 @@ export = async () => {
 async function stack() {
   const config = new pulumi.Config("entra-tokens");
   const file = resolve(projectRoot(), config.get("tokensFile") ?? "tokens.yaml");
-  const loaded = await loadDesired(file);
+  const loaded = await loadDesired(file, { allowSeedsOutsideRepository: booleanSetting(ALLOW_SEEDS_OUTSIDE_REPO_ENV, process.env[ALLOW_SEEDS_OUTSIDE_REPO_ENV], false) });
   if (!loaded.ok) {
     throw programFailure(`${file} is invalid; nothing was changed:\n${loaded.diagnostics.map(formatDiagnostic).join("\n")}`);
   }
   const desired = loaded.desired;
-  const seeds = await readSeedFiles(desired.seedFiles);
+  const dryRun = pulumi.runtime.isDryRun();
+  // A preview reads what the seed files state in clear; only the update itself opens the seeds.
+  const store: SeedStore | undefined = dryRun ? undefined : await readSeedFiles(desired.seedFiles);
+  const { descriptions, unread } = store ? { descriptions: store.all(), unread: [] } : await readSeedFacts(desired.seedFiles);
+  const described = new Map<string, SeedDescription>(descriptions.map((d) => [d.serial.toUpperCase(), d]));
   // The seed file describes the physical token: a disagreement would give Entra a token whose codes never verify.
-  const facts = seedFacts(seeds, projectRoot());
+  const facts = seedFacts(descriptions, projectRoot());
   const mismatches = desired.tokens.flatMap((token) => {
     const found = seedMismatches(token, facts.get(token.serial.toUpperCase()));
     if (found.length === 0) return [];
@@ -58,7 +66,13 @@ async function stack() {
   if (mismatches.length > 0) throw programFailure(`${file} disagrees with its seed files; nothing was changed:\n${mismatches.join("\n")}`);
   // Once, before thousands of registrations: an unreachable Graph or a failed sign-in is one error now.
   const allowDeletes = config.getBoolean("allowDeletes") ?? false;
-  const previewPlan = await checkTenant(desired, seeds, { dryRun: pulumi.runtime.isDryRun(), allowDeletes, seedFacts: facts });
+  const previewPlan = await checkTenant(desired, {
+    dryRun,
+    allowDeletes,
+    seedSerials: new Set(descriptions.map((d) => d.serial)),
+    seedFacts: facts,
+    unreadSeedFiles: unread.map((u) => u.file),
+  });
   if (previewPlan) pulumi.log.info(previewText(previewPlan));
   // Registered first and waited for: its Check refuses a run that deletes more than policy.maxDeletes.
   const inventory = new TokenInventory("tokens", {
@@ -70,7 +84,9 @@ async function stack() {
   // otherwise the engine releases it from the stack and leaves it in the tenant.
   const retainOnDelete = desired.policy.unmanaged !== "delete";
   const tokens = desired.tokens.map((token) => {
-    const seed = seeds.get(token.serial);
+    const seed = store?.get(token.serial);
+    const description = described.get(token.serial.toUpperCase());
+    const fingerprint = seed ? seedFingerprint(seed.serial, seed.secret.reveal()) : description?.fingerprint;
     return new HardwareOathToken(
       token.serial,
       {
@@ -84,6 +100,7 @@ async function stack() {
         timeIntervalInSeconds: token.timeIntervalInSeconds,
         hashFunction: token.hashFunction,
         ...(seed === undefined ? {} : { secretKey: pulumi.secret(seed.secret.reveal()) }),
+        ...(fingerprint === undefined ? {} : { seedFingerprint: pulumi.secret(fingerprint) }),
       },
       { retainOnDelete, dependsOn: [inventory] },
     );

@@ -5,11 +5,15 @@ import { addDelivery, type SeedEntry } from "../desired/delivery.js";
 import { unifiedDiff } from "../desired/edit.js";
 import { importTenant } from "../desired/import.js";
 import { assignFromPool, leaver, replaceToken, retireTokens, type LifecycleResult } from "../desired/lifecycle.js";
+import { PermissionError } from "../graph/errors.js";
 import { readLive } from "../graph/live.js";
-import type { Desired, SeedFileRef, SeedFormat } from "../model/index.js";
+import type { TokenRepository } from "../graph/repository.js";
+import type { Desired, LiveState, SeedFileRef, SeedFormat } from "../model/index.js";
 import { MAX_FILE_BYTES } from "../desired/load.js";
-import { readInputText } from "../safety/regular-file.js";
+import { InputFileError, readInputText } from "../safety/regular-file.js";
+import { repositoryRoot, resolvesOutside } from "../safety/repository.js";
 import { replaceFile } from "../safety/replace-file.js";
+import { escapeTerminal } from "../safety/escape.js";
 import { readSeedFile } from "../seeds/read.js";
 import { connect, guard, loadValidDesired, type ConnectionOptions } from "./reconcile.js";
 
@@ -40,6 +44,16 @@ async function writeEdit(flags: EditFlags, before: string, after: string, summar
   return 0;
 }
 
+/** tokens.yaml's text for an edit; refused when it resolves outside its repository (a linked folder on the way). */
+async function readTokensText(file: string): Promise<string> {
+  const root = await repositoryRoot(file);
+  const real = await resolvesOutside(file, root);
+  if (real !== undefined) {
+    throw new InputFileError(`${file} (--file) resolves to ${real}, outside the repository ${root}; nothing was read or changed: name a tokens.yaml inside the repository (a folder on the way is a link that leads out of it)`);
+  }
+  return readInputText(file, "--file", MAX_FILE_BYTES);
+}
+
 /** A users file lists people, one a line: 4 MiB is some 50,000 addresses. */
 export const USERS_FILE_BYTES = 4 * 1024 * 1024;
 
@@ -48,11 +62,13 @@ const today = () => new Date().toISOString().slice(0, 10);
 export async function importCommand(flags: EditFlags & ConnectionOptions & { selfService: boolean }): Promise<number> {
   return guard(async () => {
     const exists = existsSync(flags.file);
-    const before = exists ? await readInputText(flags.file, "--file", MAX_FILE_BYTES) : "";
+    const before = exists ? await readTokensText(flags.file) : "";
     const desired: Desired = exists
       ? await loadValidDesired(flags.file)
       : { file: flags.file, version: 1, policy: { unmanaged: "report", maxDeletes: 0 }, seedFiles: [], tokens: [] };
-    const live = await readLive(connect(flags), desired);
+    const repository = connect(flags);
+    const live = await readLive(repository, desired);
+    const portal = await portalTokenLines(repository, desired, live);
     // The editor line only for a tokens.yaml inside this project, where the schema's path is stable.
     const root = resolve(__dirname, "..", "..", "..");
     const schema = resolve(root, "schemas", "tokens.schema.json");
@@ -66,8 +82,37 @@ export async function importCommand(flags: EditFlags & ConnectionOptions & { sel
       `${result.added.length} tokens from the tenant ${exists ? `added to ${flags.file}` : `in a new ${flags.file}`} (${live.devices.length} in Entra).`,
       ...result.claimed.map((c) => `${c.serial}: claimed by ${c.upn} (self-service), recorded as theirs`),
       ...result.unresolved.map((s) => `${s}: held by an account Graph cannot name; written as a pool token`),
+      ...portal,
     ];
     return writeEdit(flags, before, result.text, summary, !exists);
+  });
+}
+
+/**
+ * Portal-uploaded tokens (in no inventory) of the users who hold inventory tokens or whom tokens.yaml
+ * names: reported, not written, since their seed is only in the CSV that was uploaded. Users with
+ * portal tokens alone are not found (that would mean reading every user's methods).
+ */
+async function portalTokenLines(repository: TokenRepository, desired: Desired, live: LiveState): Promise<string[]> {
+  const holders = new Set(live.devices.flatMap((d) => (d.assignedTo ? [d.assignedTo.id.toLowerCase()] : [])));
+  for (const token of desired.tokens) {
+    const user = token.upn === undefined ? undefined : live.directory.users.get(token.upn.toLowerCase());
+    if (user) holders.add(user.id.toLowerCase());
+  }
+  let found: Map<string, { id: string; serial: string }[]>;
+  try {
+    found = await repository.portalTokens([...holders], new Set(live.devices.map((d) => d.id)));
+  } catch (error: unknown) {
+    if (!(error instanceof PermissionError)) throw error;
+    return [`Portal-uploaded tokens were not looked for: the app lacks ${error.permission} (or UserAuthenticationMethod.Read.All).`];
+  }
+  return [...found].flatMap(([userId, tokens]) => {
+    const upn = live.directory.users.get(userId)?.userPrincipalName ?? userId;
+    return tokens.map(
+      (token) =>
+        `${escapeTerminal(token.serial, 200)}: a token of ${escapeTerminal(upn, 200)} uploaded through the admin portal (method id ${escapeTerminal(token.id, 100)}), in no inventory: not written. ` +
+        "To manage it, add its seed file to `seeds` and an entry for it to tokens.yaml, then run `entra-tokens migrate` (docs/entra-rules.md).",
+    );
   });
 }
 
@@ -106,7 +151,7 @@ export async function addCommand(seedFile: string, flags: AddFlags): Promise<num
       ...(model === undefined ? {} : { model }),
     }));
     const users = flags.users === undefined ? undefined : parseUsersFile(await readInputText(flags.users, "--users", USERS_FILE_BYTES), flags.users);
-    const before = await readInputText(flags.file, "--file", MAX_FILE_BYTES);
+    const before = await readTokensText(flags.file);
     const result = addDelivery(flags.file, before, delivered, { seedEntry: entry, state: flags.state, ...(users ? { users } : {}) });
     const pooled = result.added.filter((a) => a.upn === undefined).length;
     const summary = [
@@ -121,7 +166,7 @@ export async function addCommand(seedFile: string, flags: AddFlags): Promise<num
 export function assignCommand(flags: EditFlags & { users: string; state: "assigned" | "activated" }): Promise<number> {
   return guard(async () => {
     const users = parseUsersFile(await readInputText(flags.users, "--users", USERS_FILE_BYTES), flags.users);
-    const before = await readInputText(flags.file, "--file", MAX_FILE_BYTES);
+    const before = await readTokensText(flags.file);
     const result = assignFromPool(before, flags.file, users, flags.state);
     const summary = [
       ...result.assigned.map((a) => `${a.serial} → ${a.upn}`),
@@ -134,7 +179,7 @@ export function assignCommand(flags: EditFlags & { users: string; state: "assign
 
 async function lifecycleEdit(flags: EditFlags, edit: (text: string) => LifecycleResult): Promise<number> {
   return guard(async () => {
-    const before = await readInputText(flags.file, "--file", MAX_FILE_BYTES);
+    const before = await readTokensText(flags.file);
     const result = edit(before);
     return writeEdit(flags, before, result.text, result.changes);
   });

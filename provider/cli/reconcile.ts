@@ -22,6 +22,8 @@ import { colorWanted, EXIT, type OutputFormat } from "./formats.js";
 import { escapeTerminal } from "../safety/escape.js";
 import { InputFileError } from "../safety/regular-file.js";
 import { UnsafeWriteError } from "../safety/replace-file.js";
+import { booleanSetting, SettingError } from "../safety/settings.js";
+import { ALLOW_SEEDS_OUTSIDE_REPO_ENV } from "../desired/load.js";
 import { askOnTerminal, StatusLine, withStatus } from "./terminal.js";
 
 // plan / apply / drift: the command-line front of the reconcile core. Only this front reads argv and
@@ -67,10 +69,10 @@ export interface TenantIo {
   alone: boolean;
 }
 
-const processIo: TenantIo = { env: process.env, out: (text) => process.stdout.write(text), note: err, alone: true };
+export const processIo: TenantIo = { env: process.env, out: (text) => process.stdout.write(text), note: err, alone: true };
 
 export async function loadValidDesired(file: string, io: TenantIo = processIo): Promise<Desired> {
-  const loaded = await loadTenantDesired({ file });
+  const loaded = await loadTenantDesired({ file, allowSeedsOutsideRepository: booleanSetting(ALLOW_SEEDS_OUTSIDE_REPO_ENV, io.env[ALLOW_SEEDS_OUTSIDE_REPO_ENV], false) });
   if (!loaded.ok) {
     for (const d of loaded.diagnostics) io.note(formatDiagnostic(d));
     if (process.env["GITHUB_ACTIONS"] === "true") for (const d of loaded.diagnostics) io.out(`${githubAnnotation(d)}\n`);
@@ -98,7 +100,7 @@ export function connect(options: ConnectionOptions, signal?: AbortSignal): Token
   return connectTenant(connectionFromEnv(options, signal));
 }
 
-function contextFromOptions(options: ReconcileOptions, io: TenantIo, signal?: AbortSignal): TenantContext {
+export function contextFromOptions(options: ReconcileOptions, io: TenantIo, signal?: AbortSignal): TenantContext {
   return {
     ...connectionFromEnv(options, signal, io),
     file: options.file,
@@ -142,8 +144,6 @@ async function computePlan(options: ReconcileOptions, io: TenantIo, secretsRequi
     {
       ...contextFromOptions(options, io, signal),
       secretsRequired,
-      onSeedsUnopened: (error) =>
-        io.note(`note: the seed files were not opened (${escapeTerminal(error.message, 1_000)}); the plan assumes every seed is there and skips the seed checks, which apply makes`),
       onPreflight: (warnings) => {
         const preflightText = formatPreflight(warnings);
         if (preflightText === "") return;
@@ -307,7 +307,7 @@ function progressPrinter(signal: AbortSignal): (event: ProgressEvent) => void {
   };
 }
 
-function renderReport(report: ApplyReport, interrupted: boolean): string {
+export function renderReport(report: ApplyReport, interrupted: boolean): string {
   const notSent = report.outcomes.filter((o) => o.status === "skipped" && o.interrupted).length;
   // "Already so": found done when checked (an earlier or concurrent run, or a hand edit), not counted as this run's work.
   const done = `${report.succeeded - report.alreadySo} done by this run, ${report.alreadySo} already so, ${report.failed} failed`;
@@ -334,7 +334,8 @@ export async function guard(run: () => Promise<number>, note: (text: string) => 
       error instanceof TenantMismatchError ||
       error instanceof TenantLayoutError ||
       error instanceof UnsafeWriteError ||
-      error instanceof InputFileError;
+      error instanceof InputFileError ||
+      error instanceof SettingError;
     const fileError = error instanceof Error && "code" in error && typeof error.code === "string" && "path" in error;
     if (known || fileError) {
       // Messages quote outside text (paths, serials, Graph's answers): shown escaped, never replayed.
