@@ -174,6 +174,10 @@ export class Tenant {
     return [...this.users.values()];
   }
 
+  userCount(): number {
+    return this.users.size;
+  }
+
   // ---- inventory ---------------------------------------------------------------------------
 
   allDevices(): Device[] {
