@@ -542,10 +542,14 @@ export class GraphEmulator {
       }),
       route("deleteDevice", "DELETE", `${DEVICES}/([^/]+)`, (ctx) => {
         this.require(ctx.claims, "writeDevices");
-        // A portal-uploaded token's id names no inventory device; the tenant deletes it all the same.
+        // A portal-uploaded token's id names no inventory device; the tenant deletes it all the same,
+        // and the audit log records "Delete Hardware Oath Token" for it as for any token
+        // (entra-docs reference-audit-activities.md, "Authentication Methods").
         const device = tenant.deviceById(param(ctx, 0));
+        const portal = device ? undefined : tenant.portalToken(param(ctx, 0));
         tenant.deleteDevice(param(ctx, 0));
         if (device) this.logWrite(ctx.claims, "delete", device);
+        if (portal) this.audit.record("delete", this.initiator(ctx.claims), [{ id: portal.id, displayName: portal.serialNumber ?? null, type: "Device" }]);
         return ok(204);
       }),
       route(
@@ -675,10 +679,18 @@ export class GraphEmulator {
       route("unassign", "DELETE", `${METHODS}/([^/]+)`, (ctx) => {
         this.require(ctx.claims, "writeMethods");
         const user = tenant.user(param(ctx, 0));
+        const portal = tenant.portalToken(param(ctx, 1));
         tenant.unassign(user.id, param(ctx, 1));
-        // A portal-uploaded token's method id names no inventory device (how-to-mfa-manage-oath-tokens.md).
+        // A portal-uploaded token's method id names no inventory device (how-to-mfa-manage-oath-tokens.md):
+        // removing it from the user is an admin deleting the user's security info, logged as such.
         const device = tenant.deviceById(param(ctx, 1));
         if (device) this.logWrite(ctx.claims, "unassign", device, user.id);
+        else if (portal?.userId === user.id) {
+          this.audit.record("unassign", this.initiator(ctx.claims), [
+            { id: portal.id, displayName: portal.serialNumber ?? null, type: "Device" },
+            { id: user.id, displayName: user.displayName, type: "User", userPrincipalName: user.userPrincipalName },
+          ]);
+        }
         return ok(204);
       }),
     ];
