@@ -15,8 +15,12 @@ import { Variants, type ResponseShape, type VariantSetting } from "./variants.js
 export const PERMISSIONS = {
   readDevices: ["Policy.Read.All", "Policy.ReadWrite.AuthenticationMethod"],
   writeDevices: ["Policy.ReadWrite.AuthenticationMethod"],
-  readMethods: ["UserAuthenticationMethod.Read.All", "UserAuthenticationMethod.ReadWrite.All"],
-  writeMethods: ["UserAuthenticationMethod.ReadWrite.All"],
+  // A user's hardwareOathMethods: UserAuthenticationMethod.* (each operation's table), or since October 2025 the
+  // narrower UserAuthMethod-HardwareOATH.* (concepts/whats-new-overview.md: "lesser-privileged alternatives").
+  readMethods: ["UserAuthenticationMethod.Read.All", "UserAuthenticationMethod.ReadWrite.All", "UserAuthMethod-HardwareOATH.Read.All", "UserAuthMethod-HardwareOATH.ReadWrite.All"],
+  writeMethods: ["UserAuthenticationMethod.ReadWrite.All", "UserAuthMethod-HardwareOATH.ReadWrite.All"],
+  // authentication-list-methods.md: every method of a user; its table names no per-method permission.
+  readAllMethods: ["UserAuthenticationMethod.Read.All", "UserAuthenticationMethod.ReadWrite.All"],
   readUsers: ["User.Read.All", "User.ReadWrite.All", "Directory.Read.All", "Directory.ReadWrite.All"],
   // hardwareoathauthenticationmethodconfiguration-get.md
   readMethodPolicy: ["Policy.Read.All", "Policy.ReadWrite.AuthenticationMethod"],
@@ -331,9 +335,10 @@ export class GraphEmulator {
         return fail(new GraphError(400, "BadRequest", "Unable to read JSON request payload. Please ensure Content-Type header is set and payload is of valid JSON format."));
       }
     }
-    // Graph answers segments it does not serve (`/$count`, `/$ref`, `/assignTo`…) with 400, never by ignoring them.
+    // Graph answers segments it does not serve (`/$count`, a `/$ref` we do not model…) with 400, never by ignoring them.
     const dollarSegment = path.split("/").find((segment) => segment.startsWith("$"));
-    if (dollarSegment) return fail(new GraphError(400, "BadRequest", `Resource not found for the segment '${dollarSegment}'.`));
+    const dollarRoute = (r: Route) => r.pattern.source.includes("\\$") && r.pattern.test(path);
+    if (dollarSegment && !this.routes.some(dollarRoute)) return fail(new GraphError(400, "BadRequest", `Resource not found for the segment '${dollarSegment}'.`));
     const shape = this.variants.next();
     for (const route of this.routes) {
       if (route.method !== method) continue;
@@ -381,7 +386,10 @@ export class GraphEmulator {
       // concepts/json-batching.md: "When a body is included with the request, the headers object must contain a value for Content-Type."
       const headers = item["headers"];
       const hasContentType = isJson(headers) && Object.keys(headers).some((name) => name.toLowerCase() === "content-type");
-      if (item["body"] !== undefined && !hasContentType) {
+      // The same page, on its example's request 4: a write whose target needs no body "must still specify
+      // the headers and body parameters" (an empty object will do). Graph refuses the whole batch otherwise.
+      const isWrite = ["POST", "PATCH", "PUT"].includes(item["method"].toUpperCase());
+      if ((item["body"] !== undefined || isWrite) && (!hasContentType || item["body"] === undefined)) {
         return graphError(400, "BadRequest", `Write request id : ${item["id"]} does not contain Content-Type header or body.`, requestId, clientRequestId);
       }
     }
@@ -548,14 +556,45 @@ export class GraphEmulator {
         },
         ["$filter", "$select", "$top", "$skiptoken", "$count"],
       ),
-      route("listMethods", "GET", METHODS, (ctx) => {
-        this.require(ctx.claims, "readMethods");
-        const methods = [...tenant.methodsOf(param(ctx, 0)).map((d) => this.userMethodJson(d, ctx.shape)), ...tenant.otherMethodsOf(param(ctx, 0)).filter((m) => m.kind === "hardwareOath").map((m) => this.portalTokenJson(m))];
-        return ok(200, { ...this.context(ctx.shape, "hardwareOathMethods"), ...(ctx.shape.annotations ? { "@odata.count": methods.length } : {}), value: methods });
+      // authentication-list-hardwareoathmethods.md: "supports the `$select`, `$filter` and `$top` OData query parameters".
+      route(
+        "listMethods",
+        "GET",
+        METHODS,
+        (ctx) => {
+          this.require(ctx.claims, "readMethods");
+          const user = param(ctx, 0);
+          const methods: Record<string, unknown>[] = [...tenant.methodsOf(user).map((d) => this.userMethodJson(d, ctx.shape)), ...tenant.otherMethodsOf(user).filter((m) => m.kind === "hardwareOath").map((m) => this.portalTokenJson(m))];
+          const matching = methods.filter(methodFilter(ctx.query.get("$filter")));
+          const select = selection(ctx.query);
+          const unknown = select?.find((f) => !METHOD_FIELDS.includes(f));
+          if (unknown) throw new GraphError(400, "BadRequest", `Could not find a property named '${unknown}' on type '${METHOD_TYPE.slice(1)}'.`);
+          const render = (m: Record<string, unknown>) => (select ? Object.fromEntries(Object.entries(m).filter(([key]) => key === "id" || key === "@odata.type" || select.includes(key))) : m);
+          const page = this.page(matching, ctx.query, ctx.shape, `/users/${encodeURIComponent(user)}/authentication/hardwareOathMethods`, "hardwareOathMethods", render);
+          return ok(200, ctx.shape.annotations ? { "@odata.count": matching.length, ...page } : page);
+        },
+        ["$select", "$filter", "$top", "$skiptoken"],
+      ),
+      // hardwareoathtokenauthenticationmethoddevice-put-assignto.md ("Assign user"): 204, body `{"@odata.id": ".../users/{id}"}`.
+      route("assignToRef", "PUT", `${METHODS}/([^/]+)/device/assignTo/\\$ref`, (ctx) => {
+        this.require(ctx.claims, "writeMethods");
+        const userId = userOfReference(bodyOf(ctx));
+        // Not documented: a path naming one user and a body naming another. The emulator refuses it rather than guess.
+        if (tenant.user(param(ctx, 0)).id !== tenant.user(userId).id) throw new GraphError(400, "BadRequest", "The user in the path and the user in @odata.id differ.");
+        const device = tenant.assign(userId, { device: { id: param(ctx, 1) } });
+        this.logWrite(ctx.claims, "assign", device);
+        return ok(204);
+      }),
+      // hardwareoathtokenauthenticationmethoddevice-post-assignto.md ("Add user"): the same reference, on the inventory device.
+      route("deviceAssignToRef", "PUT", `${DEVICES}/([^/]+)/assignTo/\\$ref`, (ctx) => {
+        this.require(ctx.claims, "writeMethods");
+        const device = tenant.assign(userOfReference(bodyOf(ctx)), { device: { id: param(ctx, 0) } });
+        this.logWrite(ctx.claims, "assign", device);
+        return ok(204);
       }),
       // authentication-list-methods.md: every method of the user, each with its @odata.type.
       route("listAllMethods", "GET", "/users/([^/]+)/authentication/methods", (ctx) => {
-        this.require(ctx.claims, "readMethods");
+        this.require(ctx.claims, "readAllMethods");
         const user = param(ctx, 0);
         const value = [
           ...tenant.methodsOf(user).map((d) => ({ "@odata.type": METHOD_TYPE, id: d.id, createdDateTime: d.assignedDateTime, lastUsedDateTime: d.methodLastUsedDateTime ?? d.lastUsedDateTime })),
@@ -633,7 +672,7 @@ export class GraphEmulator {
   }
 
   private listDevices(query: URLSearchParams, shape: ResponseShape): object {
-    const predicates = parseFilter(query.get("$filter"));
+    const predicates = parseFilter(query.get("$filter"), shape);
     const select = selection(query);
     if (select) this.checkSelect(select);
     const matching = this.tenant.allDevices().filter((d) => predicates.every((p) => p(d)));
@@ -768,17 +807,17 @@ export class GraphEmulator {
   }
 
   /** A device as a user's method, the wrapper the list and bulk-create examples use. */
-  private methodJson(device: Device, shape?: ResponseShape, select?: string[]): object {
+  private methodJson(device: Device, shape?: ResponseShape, select?: string[]): Record<string, unknown> {
     return { "@odata.type": METHOD_TYPE, id: device.id, createdDateTime: device.assignedDateTime, device: this.deviceJson(device, select, shape) };
   }
 
   /** The method on the user's side carries its own lastUsedDateTime, which may be set while the device's is null. */
-  private userMethodJson(device: Device, shape: ResponseShape): object {
+  private userMethodJson(device: Device, shape: ResponseShape): Record<string, unknown> {
     return { ...this.methodJson(device, shape), lastUsedDateTime: device.methodLastUsedDateTime ?? device.lastUsedDateTime };
   }
 
   /** A portal-uploaded token as the user's method: its device is in no inventory list (how-to-mfa-manage-oath-tokens.md). */
-  private portalTokenJson(method: UserMethod): object {
+  private portalTokenJson(method: UserMethod): Record<string, unknown> {
     const device = { id: method.id, displayName: null, serialNumber: method.serialNumber, manufacturer: method.manufacturer, model: method.model, secretKey: null, timeIntervalInSeconds: 30, hashFunction: "hmacsha1", status: "activated", lastUsedDateTime: method.lastUsedDateTime, assignedTo: { id: method.userId, displayName: this.tenant.userDisplayName(method.userId) } };
     return { "@odata.type": METHOD_TYPE, id: method.id, createdDateTime: null, lastUsedDateTime: method.lastUsedDateTime, device };
   }
@@ -953,10 +992,43 @@ function decodeSkipToken(token: string): number {
   throw new GraphError(400, "BadRequest", "The $skiptoken is invalid or expired; restart the listing from the first page.");
 }
 
-const FILTERABLE: Record<string, (d: Device) => string> = {
-  status: (d) => d.status,
-  serialNumber: (d) => d.serialNumber,
+/**
+ * The device properties hardwareoathtokenauthenticationmethoddevice.md marks "Supports $filter (eq)":
+ * assignedTo (an identity, compared by `assignedTo/id`), hashFunction, manufacturer, model,
+ * serialNumber, status (strings) and timeIntervalInSeconds (a number literal). How `serialNumber eq`
+ * treats case is not documented: the shape's `serialFilter` picks one behaviour (variants.ts).
+ */
+const FILTERABLE: Record<string, { read: (d: Device) => string | number | null; number?: true }> = {
+  status: { read: (d) => d.status },
+  serialNumber: { read: (d) => d.serialNumber },
+  hashFunction: { read: (d) => d.hashFunction },
+  manufacturer: { read: (d) => d.manufacturer },
+  model: { read: (d) => d.model },
+  timeIntervalInSeconds: { read: (d) => d.timeIntervalInSeconds, number: true },
+  "assignedTo/id": { read: (d) => d.assignedToUserId },
 };
+
+/** What `$select` may name on a user's hardwareOathMethods (hardwareoathauthenticationmethod.md). */
+const METHOD_FIELDS: readonly string[] = ["id", "createdDateTime", "lastUsedDateTime", "device"];
+
+/** `$filter` on a user's hardwareOathMethods: `id eq '…'` clauses; the page documents the option, not its properties. */
+function methodFilter(filter: string | null): (method: Record<string, unknown>) => boolean {
+  if (filter === null || filter.trim() === "") return () => true;
+  const ids = filter.split(/\s+and\s+/i).map((clause) => {
+    const match = /^\s*id\s+eq\s+'((?:[^']|'')*)'\s*$/.exec(clause);
+    if (!match) throw new GraphError(400, "BadRequest", `Invalid filter clause: '${clause.trim()}'. Supported: id eq '...'.`);
+    return (match[1] ?? "").replace(/''/g, "'");
+  });
+  return (method) => ids.every((id) => method["id"] === id);
+}
+
+/** The user an `@odata.id` reference names: `https://graph.microsoft.com/beta/users/{id}` (the assign pages' body). */
+function userOfReference(body: Json): string {
+  const reference = body["@odata.id"];
+  const id = typeof reference === "string" ? /\/users\/([^/?#]+)$/.exec(reference)?.[1] : undefined;
+  if (id === undefined) throw new GraphError(400, "BadRequest", "The body must be {\"@odata.id\": \"https://graph.microsoft.com/beta/users/{id}\"}.");
+  return decodeURIComponent(id);
+}
 
 /** `('a','b',…)`: OData string literals, quotes doubled inside; undefined when malformed. */
 function parseValues(list: string): string[] | undefined {
@@ -974,17 +1046,21 @@ function parseValues(list: string): string[] | undefined {
   return values.length > 0 ? values : undefined;
 }
 
-/** `prop eq 'value'` clauses joined by `and`: what the contract names. */
-function parseFilter(filter: string | null): ((d: Device) => boolean)[] {
+/** `prop eq 'value'` (or `eq 30` for a number) clauses joined by `and`: what the resource page documents. */
+function parseFilter(filter: string | null, shape: ResponseShape): ((d: Device) => boolean)[] {
   if (filter === null || filter.trim() === "") return [];
   return filter.split(/\s+and\s+/i).map((clause) => {
-    const match = /^\s*(\w+)\s+eq\s+'((?:[^']|'')*)'\s*$/.exec(clause);
-    const field = match?.[1];
-    const read = field === undefined ? undefined : FILTERABLE[field];
-    if (!match || !read) {
-      throw new GraphError(400, "BadRequest", `Invalid filter clause: '${clause.trim()}'. Supported: status eq '...', serialNumber eq '...'.`);
+    const match = /^\s*(\w+(?:\/\w+)?)\s+eq\s+(?:'((?:[^']|'')*)'|(\d+))\s*$/.exec(clause);
+    const field = match?.[1] === undefined ? undefined : FILTERABLE[match[1]];
+    if (!match || !field || (match[3] !== undefined) !== (field.number === true)) {
+      throw new GraphError(400, "BadRequest", `Invalid filter clause: '${clause.trim()}'. Supported: eq on ${Object.keys(FILTERABLE).join(", ")}.`);
+    }
+    if (field.number) {
+      const wanted = Number(match[3]);
+      return (d: Device) => field.read(d) === wanted;
     }
     const value = (match[2] ?? "").replace(/''/g, "'");
-    return (d: Device) => read(d) === value;
+    if (match[1] === "serialNumber" && shape.serialFilter === "ignoreCase") return (d: Device) => d.serialNumber.toUpperCase() === value.toUpperCase();
+    return (d: Device) => field.read(d) === value;
   });
 }

@@ -43,6 +43,11 @@ export interface ResponseShape {
    * `BadRequest` (status kept), what a client must survive if Graph's codes differ.
    */
   errorCodes: "emulator" | "generic";
+  /**
+   * `$filter=serialNumber eq '…'`: whether case matters is not documented (serial uniqueness ignores
+   * it). exact: only the same case matches (the emulator's choice); ignoreCase: any case does.
+   */
+  serialFilter: "exact" | "ignoreCase";
 }
 
 /** The codes graph-api.md marks as the emulator's choice: no Microsoft doc confirms them. */
@@ -69,6 +74,7 @@ export const CANONICAL: ResponseShape = {
   retryAfter: "seconds",
   throttleStatus: 429,
   errorCodes: "emulator",
+  serialFilter: "exact",
 };
 
 /** Each variant alone: the canonical shape with one documented alternative switched on. */
@@ -126,6 +132,7 @@ export class Variants {
       retryAfter: pick("seconds", "http-date"),
       throttleStatus: pick(429, 503),
       errorCodes: pick("emulator", "generic"),
+      serialFilter: pick("exact", "ignoreCase"),
     };
   }
 

@@ -2,7 +2,8 @@ import { existsSync } from "node:fs";
 import { dirname, join, resolve } from "node:path";
 import * as pulumi from "@pulumi/pulumi";
 import { formatDiagnostic } from "../provider/desired/diagnostics.js";
-import { loadDesired } from "../provider/desired/load.js";
+import { ALLOW_SEEDS_OUTSIDE_REPO_ENV, loadDesired } from "../provider/desired/load.js";
+import { booleanSetting } from "../provider/safety/settings.js";
 import { checkTenant, previewText } from "../provider/pulumi/preflight.js";
 import { HardwareOathToken, TokenInventory } from "../provider/pulumi/provider.js";
 import { describeSeedMismatch, seedMismatches } from "../provider/plan/seed-facts.js";
@@ -29,7 +30,7 @@ function projectRoot(): string {
 export = async () => {
   const config = new pulumi.Config("entra-tokens");
   const file = resolve(projectRoot(), config.get("tokensFile") ?? "tokens.yaml");
-  const loaded = await loadDesired(file);
+  const loaded = await loadDesired(file, { allowSeedsOutsideRepository: booleanSetting(ALLOW_SEEDS_OUTSIDE_REPO_ENV, process.env[ALLOW_SEEDS_OUTSIDE_REPO_ENV], false) });
   if (!loaded.ok) {
     throw new Error(`${file} is invalid; nothing was changed:\n${loaded.diagnostics.map(formatDiagnostic).join("\n")}`);
   }

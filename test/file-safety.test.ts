@@ -1,6 +1,6 @@
 import assert from "node:assert/strict";
 import { execFileSync } from "node:child_process";
-import { mkdtempSync, readFileSync, readdirSync, symlinkSync, writeFileSync, lstatSync } from "node:fs";
+import { lstatSync, mkdirSync, mkdtempSync, readFileSync, readdirSync, symlinkSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { runCli } from "./support/cli.js";
@@ -54,6 +54,22 @@ describe("file safety of the editing commands", function () {
     }
   });
 
+  it("a FIFO or /dev/zero as AZURE_FEDERATED_TOKEN_FILE or AZURE_CLIENT_CERTIFICATE_PATH is refused at once, naming the variable", async () => {
+    const { file } = workspace(1, available);
+    const fifo = join(file, "..", "pipe");
+    execFileSync("mkfifo", [fifo]);
+    // Nothing listens on these: the file is refused before any connection is tried.
+    const signIn = { AZURE_TENANT_ID: "contoso.onmicrosoft.com", AZURE_CLIENT_ID: "app", AZURE_AUTHORITY_HOST: "https://127.0.0.1:9", ENTRA_TOKENS_GRAPH_URL: "https://127.0.0.1:9/beta" };
+    for (const variable of ["AZURE_FEDERATED_TOKEN_FILE", "AZURE_CLIENT_CERTIFICATE_PATH"]) {
+      for (const path of [fifo, "/dev/zero"]) {
+        const r = await runCli(["plan", "--file", file], { ...signIn, [variable]: path });
+        assert.equal(r.code, 1, `${variable}=${path}: ${r.stderr}`);
+        assert.match(r.stderr, new RegExp(`${path.replace(/[/.]/g, "\\$&")} \\(${variable}\\) is (a named pipe \\(FIFO\\)|a device), not a regular file; nothing was read from it`), `${variable}=${path}`);
+        assert.doesNotMatch(r.stderr, /\n\s+at /, "no stack trace");
+      }
+    }
+  });
+
   it("two concurrent edits both land, or one fails clearly", async () => {
     for (let round = 0; round < 4; round++) {
       const { file } = workspace(4, available);
@@ -70,5 +86,67 @@ describe("file safety of the editing commands", function () {
     const { file } = workspace(2, available);
     assert.equal((await runCli(["retire", "T1", "T1", "--file", file])).code, 0);
     assert.equal(readFileSync(file, "utf8").match(/# retired/g)?.length, 1);
+  });
+});
+
+// A branch may plant links and `../` paths; what a tokens file names must stay in its repository
+// (the git top-level above it, else its own folder: docs/security.md).
+describe("files outside the repository", function () {
+  this.timeout(60_000);
+
+  const SEED_CSV = "upn,serial number,secret key,time interval,manufacturer,model\n,T1,JBSWY3DPEHPK3PXP,30,Token2,C202\n";
+  const tokensNaming = (seedPath: string) =>
+    `version: 1\ndefaults: { manufacturer: Token2, model: C202 }\nseeds: [{ file: "${seedPath}", allowPlaintext: true }]\ntokens:\n  - { serial: "T1", state: available }\n`;
+
+  /** A git repository and a folder beside it (outside it), both fresh. */
+  function repositoryAndOutside(): { repo: string; outside: string } {
+    const base = mkdtempSync(join(tmpdir(), "entra-repo-"));
+    const repo = join(base, "repo");
+    const outside = join(base, "outside");
+    mkdirSync(outside);
+    execFileSync("git", ["init", "-q", repo]);
+    return { repo, outside };
+  }
+
+  it("a seed path leading out with ../ is refused, and allowed only by the explicit opt-in", async () => {
+    const { repo, outside } = repositoryAndOutside();
+    mkdirSync(join(repo, "tenants", "contoso"), { recursive: true });
+    writeFileSync(join(outside, "seeds.csv"), SEED_CSV);
+    const etc = join(repo, "tenants", "contoso", "etc.yaml");
+    writeFileSync(etc, tokensNaming("../../../../../../../../../../etc/passwd"));
+    const beside = join(repo, "tenants", "contoso", "tokens.yaml");
+    writeFileSync(beside, tokensNaming("../../../outside/seeds.csv"));
+    for (const args of [["validate", "-f", etc], ["validate", "-f", beside], ["plan", "-f", beside], ["seeds", "export", "-f", beside, "--out", "-"]]) {
+      const r = await runCli(args);
+      assert.equal(r.code, 1, `${args.join(" ")}: ${r.stdout}${r.stderr}`);
+      assert.match(`${r.stdout}${r.stderr}`, /\[outside-repository\] the seed file \.\.\/.* resolves to .*, outside the repository .*repo; it was not read\n\s+fix: .*ENTRA_TOKENS_ALLOW_SEEDS_OUTSIDE_REPO=true/, args.join(" "));
+      assert.doesNotMatch(`${r.stdout}${r.stderr}`, /root:|\n\s+at /, "nothing read from /etc/passwd, no stack trace");
+    }
+    const allowed = await runCli(["validate", "-f", beside], { ENTRA_TOKENS_ALLOW_SEEDS_OUTSIDE_REPO: "true" });
+    assert.equal(allowed.code, 0, allowed.stdout);
+    const typo = await runCli(["validate", "-f", beside], { ENTRA_TOKENS_ALLOW_SEEDS_OUTSIDE_REPO: "yes" });
+    assert.equal(typo.code, 1);
+    assert.match(typo.stderr, /ENTRA_TOKENS_ALLOW_SEEDS_OUTSIDE_REPO is "yes", which is neither true nor false/);
+  });
+
+  it("a tokens folder linked out of the repository is refused for reading and editing; a link inside it is fine", async () => {
+    const { repo } = repositoryAndOutside();
+    const { file: elsewhere } = workspace(2, available);
+    mkdirSync(join(repo, "tenants"));
+    symlinkSync(join(elsewhere, ".."), join(repo, "tenants", "contoso"), "dir");
+    const linked = join(repo, "tenants", "contoso", "tokens.yaml");
+    const before = readFileSync(elsewhere, "utf8");
+    for (const args of [["validate", "-f", linked], ["retire", "T1", "--file", linked], ["plan", "-f", linked]]) {
+      const r = await runCli(args);
+      assert.equal(r.code, 1, `${args.join(" ")}: ${r.stdout}${r.stderr}`);
+      assert.match(`${r.stdout}${r.stderr}`, /resolves to .*entra-reconcile-.*tokens\.yaml, outside the repository .*repo/, args.join(" "));
+    }
+    assert.equal(readFileSync(elsewhere, "utf8"), before, "the file outside is untouched");
+    // The same files copied into the repository, reached through a link that stays inside it.
+    mkdirSync(join(repo, "real"));
+    for (const name of ["tokens.yaml", "seeds.csv"]) writeFileSync(join(repo, "real", name), readFileSync(join(elsewhere, "..", name)));
+    symlinkSync(join(repo, "real"), join(repo, "tenants", "fabrikam"), "dir");
+    const inside = await runCli(["validate", "-f", join(repo, "tenants", "fabrikam", "tokens.yaml")]);
+    assert.equal(inside.code, 0, inside.stdout);
   });
 });

@@ -1,5 +1,5 @@
 import assert from "node:assert/strict";
-import { mkdirSync, mkdtempSync, readFileSync, writeFileSync } from "node:fs";
+import { copyFileSync, mkdirSync, mkdtempSync, readFileSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { pathToFileURL } from "node:url";
@@ -154,8 +154,11 @@ describe("the fleet: list, show, report and the audit log", function () {
   it("policy.staleAfterDays: activated tokens unused for too long are notices in plan, drift, list and the report", async () => {
     const dir = mkdtempSync(join(tmpdir(), "entra-stale-"));
     const file = join(dir, "tokens.yaml");
-    const text = readFileSync(DEMO_FILE, "utf8").replace("maxDeletes: 5", "maxDeletes: 5\n  staleAfterDays: 90").replace("file: demo/seeds.pskc", `file: ${join(ROOT, "demo", "seeds.pskc")}`);
+    const text = readFileSync(DEMO_FILE, "utf8").replace("maxDeletes: 5", "maxDeletes: 5\n  staleAfterDays: 90");
     writeFileSync(file, text);
+    // Seed files stay inside the tokens file's folder (no repository here): the demo's, copied.
+    mkdirSync(join(dir, "demo"));
+    copyFileSync(join(ROOT, "demo", "seeds.pskc"), join(dir, "demo", "seeds.pskc"));
     device("60234561").lastUsedDateTime = "2020-01-02T03:04:05.000Z";
     device("60234562").lastUsedDateTime = new Date().toISOString();
     try {

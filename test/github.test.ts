@@ -1,5 +1,5 @@
 import assert from "node:assert/strict";
-import { mkdtempSync, readdirSync, readFileSync, writeFileSync, existsSync } from "node:fs";
+import { existsSync, mkdirSync, mkdtempSync, readdirSync, readFileSync, symlinkSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import type { Command } from "commander";
@@ -237,6 +237,19 @@ describe("GitHub Actions OIDC → Entra workload identity federation (the workfl
     assert.equal(drifted.code, 2, drifted.stderr);
     assert.ok(emulator.requests.some((r) => r.route === "token" && r.status === 200));
     assert.ok(emulator.requests.every((r) => r.status !== 403), "read-only rights were enough");
+  });
+
+  it("signs in with AZURE_FEDERATED_TOKEN_FILE, a link to the token as Kubernetes projects it, read through our file guards", async () => {
+    const env = await start("repo:contoso/tokens:environment:entra-read");
+    const response = await fetch(`${oidc.url}/token?audience=api://AzureADTokenExchange`, { headers: { authorization: `Bearer ${oidc.requestToken}` } });
+    const dir = mkdtempSync(join(tmpdir(), "entra-federated-"));
+    mkdirSync(join(dir, "..data"));
+    writeFileSync(join(dir, "..data", "azure-identity-token"), `${String(((await response.json()) as { value: unknown }).value)}\n`);
+    symlinkSync(join("..data", "azure-identity-token"), join(dir, "azure-identity-token"));
+    const { ACTIONS_ID_TOKEN_REQUEST_URL: _url, ACTIONS_ID_TOKEN_REQUEST_TOKEN: _token, ...withoutActions } = env;
+    const { file } = workspace(1, () => "state: available");
+    const planned = await runCli(["plan", "--file", file], { ...withoutActions, AZURE_FEDERATED_TOKEN_FILE: join(dir, "azure-identity-token") });
+    assert.equal(planned.code, 2, planned.stderr);
   });
 
   it("refuses a job whose subject the app does not trust, saying which subject", async () => {

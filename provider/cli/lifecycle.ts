@@ -8,7 +8,8 @@ import { assignFromPool, leaver, replaceToken, retireTokens, type LifecycleResul
 import { readLive } from "../graph/live.js";
 import type { Desired, SeedFileRef, SeedFormat } from "../model/index.js";
 import { MAX_FILE_BYTES } from "../desired/load.js";
-import { readInputText } from "../safety/regular-file.js";
+import { InputFileError, readInputText } from "../safety/regular-file.js";
+import { repositoryRoot, resolvesOutside } from "../safety/repository.js";
 import { replaceFile } from "../safety/replace-file.js";
 import { readSeedFile } from "../seeds/read.js";
 import { connect, guard, loadValidDesired, type ConnectionOptions } from "./reconcile.js";
@@ -40,6 +41,16 @@ async function writeEdit(flags: EditFlags, before: string, after: string, summar
   return 0;
 }
 
+/** tokens.yaml's text for an edit; refused when it resolves outside its repository (a linked folder on the way). */
+async function readTokensText(file: string): Promise<string> {
+  const root = await repositoryRoot(file);
+  const real = await resolvesOutside(file, root);
+  if (real !== undefined) {
+    throw new InputFileError(`${file} (--file) resolves to ${real}, outside the repository ${root}; nothing was read or changed: name a tokens.yaml inside the repository (a folder on the way is a link that leads out of it)`);
+  }
+  return readInputText(file, "--file", MAX_FILE_BYTES);
+}
+
 /** A users file lists people, one a line: 4 MiB is some 50,000 addresses. */
 export const USERS_FILE_BYTES = 4 * 1024 * 1024;
 
@@ -48,7 +59,7 @@ const today = () => new Date().toISOString().slice(0, 10);
 export async function importCommand(flags: EditFlags & ConnectionOptions & { selfService: boolean }): Promise<number> {
   return guard(async () => {
     const exists = existsSync(flags.file);
-    const before = exists ? await readInputText(flags.file, "--file", MAX_FILE_BYTES) : "";
+    const before = exists ? await readTokensText(flags.file) : "";
     const desired: Desired = exists
       ? await loadValidDesired(flags.file)
       : { file: flags.file, version: 1, policy: { unmanaged: "report", maxDeletes: 0 }, seedFiles: [], tokens: [] };
@@ -106,7 +117,7 @@ export async function addCommand(seedFile: string, flags: AddFlags): Promise<num
       ...(model === undefined ? {} : { model }),
     }));
     const users = flags.users === undefined ? undefined : parseUsersFile(await readInputText(flags.users, "--users", USERS_FILE_BYTES), flags.users);
-    const before = await readInputText(flags.file, "--file", MAX_FILE_BYTES);
+    const before = await readTokensText(flags.file);
     const result = addDelivery(flags.file, before, delivered, { seedEntry: entry, state: flags.state, ...(users ? { users } : {}) });
     const pooled = result.added.filter((a) => a.upn === undefined).length;
     const summary = [
@@ -121,7 +132,7 @@ export async function addCommand(seedFile: string, flags: AddFlags): Promise<num
 export function assignCommand(flags: EditFlags & { users: string; state: "assigned" | "activated" }): Promise<number> {
   return guard(async () => {
     const users = parseUsersFile(await readInputText(flags.users, "--users", USERS_FILE_BYTES), flags.users);
-    const before = await readInputText(flags.file, "--file", MAX_FILE_BYTES);
+    const before = await readTokensText(flags.file);
     const result = assignFromPool(before, flags.file, users, flags.state);
     const summary = [
       ...result.assigned.map((a) => `${a.serial} → ${a.upn}`),
@@ -134,7 +145,7 @@ export function assignCommand(flags: EditFlags & { users: string; state: "assign
 
 async function lifecycleEdit(flags: EditFlags, edit: (text: string) => LifecycleResult): Promise<number> {
   return guard(async () => {
-    const before = await readInputText(flags.file, "--file", MAX_FILE_BYTES);
+    const before = await readTokensText(flags.file);
     const result = edit(before);
     return writeEdit(flags, before, result.text, result.changes);
   });

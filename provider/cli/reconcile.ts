@@ -22,6 +22,8 @@ import { colorWanted, EXIT, type OutputFormat } from "./formats.js";
 import { escapeTerminal } from "../safety/escape.js";
 import { InputFileError } from "../safety/regular-file.js";
 import { UnsafeWriteError } from "../safety/replace-file.js";
+import { booleanSetting, SettingError } from "../safety/settings.js";
+import { ALLOW_SEEDS_OUTSIDE_REPO_ENV } from "../desired/load.js";
 import { askOnTerminal, StatusLine, withStatus } from "./terminal.js";
 
 // plan / apply / drift: the command-line front of the reconcile core. Only this front reads argv and
@@ -70,7 +72,7 @@ export interface TenantIo {
 export const processIo: TenantIo = { env: process.env, out: (text) => process.stdout.write(text), note: err, alone: true };
 
 export async function loadValidDesired(file: string, io: TenantIo = processIo): Promise<Desired> {
-  const loaded = await loadTenantDesired({ file });
+  const loaded = await loadTenantDesired({ file, allowSeedsOutsideRepository: booleanSetting(ALLOW_SEEDS_OUTSIDE_REPO_ENV, io.env[ALLOW_SEEDS_OUTSIDE_REPO_ENV], false) });
   if (!loaded.ok) {
     for (const d of loaded.diagnostics) io.note(formatDiagnostic(d));
     if (process.env["GITHUB_ACTIONS"] === "true") for (const d of loaded.diagnostics) io.out(`${githubAnnotation(d)}\n`);
@@ -339,7 +341,8 @@ async function attempt<T>(run: () => Promise<T>, note: (text: string) => void): 
       error instanceof TenantMismatchError ||
       error instanceof TenantLayoutError ||
       error instanceof UnsafeWriteError ||
-      error instanceof InputFileError;
+      error instanceof InputFileError ||
+      error instanceof SettingError;
     const fileError = error instanceof Error && "code" in error && typeof error.code === "string" && "path" in error;
     if (known || fileError) {
       // Messages quote outside text (paths, serials, Graph's answers): shown escaped, never replayed.

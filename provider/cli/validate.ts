@@ -1,5 +1,6 @@
 import { formatDiagnostic, githubAnnotation } from "../desired/diagnostics.js";
-import { loadDesired } from "../desired/load.js";
+import { ALLOW_SEEDS_OUTSIDE_REPO_ENV, loadDesired } from "../desired/load.js";
+import { booleanSetting } from "../safety/settings.js";
 import { DESIRED_STATES } from "../model/index.js";
 import { sarifLog } from "../desired/sarif.js";
 import { PLAN_FORMAT_VERSION } from "../plan/render.js";
@@ -9,7 +10,7 @@ import { seedAttributeDiagnostics } from "./seed-check.js";
 
 /** `entra-tokens validate`: returns the exit code (0 valid, 1 invalid). */
 export async function validateCommand(file: string, options: { format: ValidateFormat }): Promise<number> {
-  const loaded = await loadDesired(file);
+  const loaded = await loadDesired(file, { allowSeedsOutsideRepository: booleanSetting(ALLOW_SEEDS_OUTSIDE_REPO_ENV, process.env[ALLOW_SEEDS_OUTSIDE_REPO_ENV], false) });
   // A file that loads may still contradict its seed files (interval, hash): that is invalid too.
   const seedCheck = loaded.ok ? await seedAttributeDiagnostics(loaded.desired) : { diagnostics: [] };
   if (seedCheck.notChecked !== undefined) process.stderr.write(`note: seed attributes not checked against the seed files: ${seedCheck.notChecked}\n`);

@@ -23,6 +23,7 @@ export type DiagnosticCode =
   | "plaintext-seeds"
   // hostile input (see hostile.ts)
   | "not-a-file"
+  | "outside-repository"
   | "invalid-utf8"
   | "control-character"
   | "bidi-control"

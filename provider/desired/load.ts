@@ -1,4 +1,4 @@
-import { dirname, resolve } from "node:path";
+import { dirname, relative, resolve } from "node:path";
 import type { ErrorObject } from "ajv/dist/2020.js";
 import { Document, isMap, isScalar, isSeq, LineCounter, parseDocument, type Node, type Pair } from "yaml";
 import { schemaValidators } from "./schema-validator.js";
@@ -15,7 +15,9 @@ import {
   type TokenState,
   type UnmanagedPolicy,
 } from "../model/index.js";
+import { escapeTerminal } from "../safety/escape.js";
 import { readRegularFile } from "../safety/regular-file.js";
+import { repositoryRoot, resolvesOutside } from "../safety/repository.js";
 import type { Diagnostic, DiagnosticCode } from "./diagnostics.js";
 import { fastRead } from "./fast-read.js";
 import { decodeUtf8, hostileDocumentDiagnostics, hostileTextDiagnostics, rawCharacterDiagnostics } from "./hostile.js";
@@ -58,14 +60,51 @@ const SECRET_FIX =
   "remove it: tokens.yaml is reviewed in pull requests and must hold no secrets. Keep seeds in an " +
   "encrypted seed file (see docs/cli.md, 'Seed files')";
 
-/** Reads and validates a tokens.yaml file. The only I/O of this module. */
-export async function loadDesired(file: string): Promise<LoadResult> {
+/** The variable that lets tokens.yaml name seed files outside its repository (docs/security.md). */
+export const ALLOW_SEEDS_OUTSIDE_REPO_ENV = "ENTRA_TOKENS_ALLOW_SEEDS_OUTSIDE_REPO";
+
+export interface LoadOptions {
+  /** Seed and PGP key files may resolve outside the repository (the owner keeps them elsewhere on purpose). */
+  allowSeedsOutsideRepository?: boolean;
+}
+
+/**
+ * Reads and validates a tokens.yaml file. The only I/O of this module. The file and the seed files
+ * it names must resolve inside its repository (repositoryRoot): a branch's links cannot make us
+ * read, quote or edit files elsewhere.
+ */
+export async function loadDesired(file: string, options: LoadOptions = {}): Promise<LoadResult> {
   const at = { file, line: 1, column: 1 };
+  const root = await repositoryRoot(file);
+  const realFile = await resolvesOutside(file, root);
+  if (realFile !== undefined) return { ok: false, diagnostics: [outsideRepository(at, "the tokens file", file, realFile, root, "name a tokens.yaml inside the repository; a folder on the way is a link that leads out of it")] };
   const read = await readRegularFile(file, MAX_FILE_BYTES);
   if (!read.ok) return { ok: false, diagnostics: [unreadable(at, read)] };
   const decoded = decodeUtf8(read.bytes, file);
   if (!decoded.ok) return { ok: false, diagnostics: [decoded.diagnostic] };
-  return parseDesired(decoded.text, file);
+  const parsed = parseDesired(decoded.text, file);
+  if (!parsed.ok || options.allowSeedsOutsideRepository === true) return parsed;
+  const seedsAt = { file, line: lineOf(decoded.text, /^seeds\s*:/m), column: 1 };
+  const diagnostics: Diagnostic[] = [];
+  for (const ref of parsed.desired.seedFiles) {
+    for (const path of [ref.path, ...(ref.pgpKeyFile === undefined ? [] : [ref.pgpKeyFile])]) {
+      const real = await resolvesOutside(path, root);
+      const named = relative(dirname(resolve(file)), path);
+      const fix = `keep seed files inside the repository (encrypted, e.g. seeds/…), or set ${ALLOW_SEEDS_OUTSIDE_REPO_ENV}=true where they live elsewhere on purpose`;
+      if (real !== undefined) diagnostics.push(outsideRepository(seedsAt, "the seed file", named, real, root, fix));
+    }
+  }
+  return diagnostics.length > 0 ? { ok: false, diagnostics } : parsed;
+}
+
+function outsideRepository(at: { file: string; line: number; column: number }, what: string, named: string, real: string, root: string, fix: string): Diagnostic {
+  const shown = (path: string) => escapeTerminal(path);
+  return { ...at, code: "outside-repository", message: `${what} ${shown(named)} resolves to ${shown(real)}, outside the repository ${shown(root)}; it was not read`, fix };
+}
+
+function lineOf(text: string, pattern: RegExp): number {
+  const match = pattern.exec(text);
+  return match === null ? 1 : text.slice(0, match.index).split("\n").length;
 }
 
 function unreadable(at: { file: string; line: number; column: number }, read: Extract<Awaited<ReturnType<typeof readRegularFile>>, { ok: false }>): Diagnostic {

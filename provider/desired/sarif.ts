@@ -12,6 +12,7 @@ const RULES: Record<DiagnosticCode, string> = {
   "file-too-large": "The file is above 8 MiB: far beyond one tenant's token inventory. Check that the right file is named.",
   empty: "The file holds nothing. Start from the example: `version: 1` and a `tokens:` list.",
   "not-a-file": "The path is a directory, a FIFO, a device or a socket; only a regular file is read.",
+  "outside-repository": "The tokens file, or a seed or PGP key file it names, resolves (through a link or ../) outside the repository; it is not read. Keep them inside, or set ENTRA_TOKENS_ALLOW_SEEDS_OUTSIDE_REPO=true for seed files kept elsewhere on purpose.",
   "invalid-utf8": "A byte that is not UTF-8 (e.g. the file was saved as Latin-1). Save it as UTF-8.",
   "control-character": "A C0/C1 control character (NUL, ESC, BEL…) anywhere in the file, comments included. Remove it.",
   "bidi-control": "A bidirectional control (right-to-left override…) that makes the text read differently than it runs (Trojan Source). Remove it.",

@@ -340,12 +340,15 @@ export class GraphClient {
         const body = {
           requests: chunk.map((index) => {
             const item = items[index]!;
+            // concepts/json-batching.md: a write whose target needs no body must still carry one (`{}`)
+            // and its Content-Type, or Graph refuses the whole batch.
+            const itemBody = item.body ?? (item.method === "POST" || item.method === "PATCH" ? {} : undefined);
             return {
               id: String(index),
               method: item.method,
               url: item.url,
-              ...(item.body === undefined && item.headers === undefined ? {} : { headers: { ...item.headers, ...(item.body === undefined ? {} : { "content-type": "application/json" }) } }),
-              ...(item.body === undefined ? {} : { body: item.body }),
+              ...(itemBody === undefined && item.headers === undefined ? {} : { headers: { ...item.headers, ...(itemBody === undefined ? {} : { "content-type": "application/json" }) } }),
+              ...(itemBody === undefined ? {} : { body: itemBody }),
             };
           }),
         };

@@ -4,9 +4,9 @@ import {
   ClientCertificateCredential,
   ClientSecretCredential,
   ManagedIdentityCredential,
-  WorkloadIdentityCredential,
   type TokenCredential,
 } from "@azure/identity";
+import { credentialAfterReading, readCredentialFile } from "./credential-files.js";
 import { CredentialConfigError } from "./errors.js";
 import { explainSignInFailures } from "./sign-in-check.js";
 
@@ -61,15 +61,23 @@ function chooseCredential(env: Env): CredentialChoice {
     case "client-secret":
       return { kind, credential: new ClientSecretCredential(need("AZURE_TENANT_ID"), need("AZURE_CLIENT_ID"), need("AZURE_CLIENT_SECRET"), options) };
     case "certificate": {
+      const [tenantId, clientId, path] = [need("AZURE_TENANT_ID"), need("AZURE_CLIENT_ID"), need("AZURE_CLIENT_CERTIFICATE_PATH")];
       const password = env["AZURE_CLIENT_CERTIFICATE_PASSWORD"];
-      const certificate = { certificatePath: need("AZURE_CLIENT_CERTIFICATE_PATH"), ...(password ? { certificatePassword: password } : {}) };
-      return { kind, credential: new ClientCertificateCredential(need("AZURE_TENANT_ID"), need("AZURE_CLIENT_ID"), certificate, options) };
-    }
-    case "workload-identity":
       return {
         kind,
-        credential: new WorkloadIdentityCredential({ ...options, tenantId: need("AZURE_TENANT_ID"), clientId: need("AZURE_CLIENT_ID"), tokenFilePath: need("AZURE_FEDERATED_TOKEN_FILE") }),
+        credential: credentialAfterReading(async () => {
+          const certificate = { certificate: await readCredentialFile("AZURE_CLIENT_CERTIFICATE_PATH", path), ...(password ? { certificatePassword: password } : {}) };
+          return new ClientCertificateCredential(tenantId, clientId, certificate, options);
+        }),
       };
+    }
+    case "workload-identity": {
+      // What WorkloadIdentityCredential is (a client assertion read from the file), reading the
+      // file through our guards, each time an assertion is needed (the file is rotated).
+      const [tenantId, clientId, path] = [need("AZURE_TENANT_ID"), need("AZURE_CLIENT_ID"), need("AZURE_FEDERATED_TOKEN_FILE")];
+      const assertion = () => readCredentialFile("AZURE_FEDERATED_TOKEN_FILE", path);
+      return { kind, credential: credentialAfterReading(async () => (await assertion(), new ClientAssertionCredential(tenantId, clientId, assertion, options))) };
+    }
     case "github-oidc": {
       const requestUrl = need("ACTIONS_ID_TOKEN_REQUEST_URL");
       const requestToken = need("ACTIONS_ID_TOKEN_REQUEST_TOKEN");
@@ -79,7 +87,11 @@ function chooseCredential(env: Env): CredentialChoice {
       return { kind, credential: new AzureCliCredential(env["AZURE_TENANT_ID"] ? { tenantId: env["AZURE_TENANT_ID"] } : {}) };
     case "managed-identity": {
       const clientId = env["AZURE_CLIENT_ID"];
-      return { kind, credential: clientId ? new ManagedIdentityCredential({ clientId }) : new ManagedIdentityCredential() };
+      const credential = clientId ? new ManagedIdentityCredential({ clientId }) : new ManagedIdentityCredential();
+      // With AZURE_FEDERATED_TOKEN_FILE set, the library signs in with that file (its own readFile,
+      // managedIdentityCredential/tokenExchangeMsi.js): it is checked through our guards first.
+      const federated = env["AZURE_FEDERATED_TOKEN_FILE"];
+      return { kind, credential: federated ? credentialAfterReading(async () => (await readCredentialFile("AZURE_FEDERATED_TOKEN_FILE", federated), credential)) : credential };
     }
   }
 }

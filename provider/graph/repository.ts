@@ -1,6 +1,7 @@
 import type { HashFunction, LiveStatus, LiveToken, LiveUser, OddDevice, TimeInterval, TokenAttributes, UserMethods } from "../model/index.js";
 import { collectionPage, forEachConcurrently, Slots, type BatchItem, type BatchOutcome, type CallPurpose, type GraphClient } from "./client.js";
-import { GraphFailure, GraphRejectedError, NotFoundError, UnexpectedResponseError, UnsupportedDeviceError } from "./errors.js";
+import { GraphFailure, GraphRejectedError, NotFoundError, PermissionError, UnexpectedResponseError, UnsupportedDeviceError } from "./errors.js";
+import { NEEDS } from "./permissions.js";
 
 // Typed operations on the hardware OATH endpoints of docs/graph-api.md. No policy here:
 // callers decide what to do; this module only knows how to ask Graph.
@@ -32,11 +33,11 @@ export function listingIsCheaper(filterUnits: number, userCount: number): boolea
   return Math.max(1, Math.ceil(userCount / USER_PAGE_SIZE)) < filterUnits;
 }
 
-const READ_DEVICES: CallPurpose = { operation: "list the hardware OATH token inventory", permission: "Policy.Read.All" };
-const WRITE_DEVICES = (operation: string): CallPurpose => ({ operation, permission: "Policy.ReadWrite.AuthenticationMethod" });
-const WRITE_METHODS = (operation: string): CallPurpose => ({ operation, permission: "UserAuthenticationMethod.ReadWrite.All" });
-const READ_USERS: CallPurpose = { operation: "look up users", permission: "User.Read.All" };
-const READ_METHODS: CallPurpose = { operation: "read users' authentication methods", permission: "UserAuthenticationMethod.Read.All" };
+const READ_DEVICES: CallPurpose = { operation: "list the hardware OATH token inventory", permission: NEEDS.readDevices.least };
+const WRITE_DEVICES = (operation: string): CallPurpose => ({ operation, permission: NEEDS.writeDevices.least });
+const WRITE_METHODS = (operation: string): CallPurpose => ({ operation, permission: NEEDS.writeHardwareMethods.least });
+const READ_USERS: CallPurpose = { operation: "look up users", permission: NEEDS.readUsers.least };
+const READ_METHODS: CallPurpose = { operation: "read users' hardware OATH methods", permission: NEEDS.readHardwareMethods.least };
 /** concept-authentication-oath-tokens.md: five "OATH hardware tokens or authenticator applications" per user, counted together. */
 const APP_METHOD_TYPES = ["#microsoft.graph.microsoftAuthenticatorAuthenticationMethod", "#microsoft.graph.softwareOathAuthenticationMethod"];
 
@@ -130,12 +131,19 @@ export class TokenRepository {
    */
   async readBackBySerial(serials: readonly string[]): Promise<ItemResult<LiveToken | undefined>[]> {
     const outcomes = await this.run(serials.map((serial) => ({ method: "GET" as const, url: bySerial(serial) })), READ_DEVICES);
-    return outcomes.map((outcome, index) => {
+    const results = outcomes.map((outcome, index): ItemResult<LiveToken | undefined> => {
       if (!outcome.ok) return outcome;
       const page = typeof outcome.body === "object" && outcome.body !== null && "value" in outcome.body && Array.isArray(outcome.body.value) ? outcome.body.value : [];
       const serial = serials[index]!.toUpperCase();
       return { ok: true, value: page.map((item) => parseDevice(item, READ_DEVICES.operation)).find((d) => d.serial.toUpperCase() === serial) };
     });
+    // Serials are unique whatever their case, but whether `serialNumber eq` ignores case is not
+    // documented: a filter that found nothing proves nothing, so the inventory listing decides.
+    const unresolved = results.flatMap((r, index) => (r.ok && r.value === undefined ? [index] : []));
+    if (unresolved.length === 0) return results;
+    const bySerialKey = new Map((await this.listInventory()).devices.map((d) => [d.serial.toUpperCase(), d]));
+    for (const index of unresolved) results[index] = { ok: true, value: bySerialKey.get(serials[index]!.toUpperCase()) };
+    return results;
   }
 
   /** Reads devices back by id (batched); `value` is undefined where the device does not exist. */
@@ -166,9 +174,11 @@ export class TokenRepository {
     unique.forEach((id, index) => {
       const all = outcomes[2 * index]!;
       const hardware = outcomes[2 * index + 1]!;
-      if (!all.ok) throw all.error;
+      // Listing every method needs UserAuthenticationMethod.Read.All, which an app holding only
+      // UserAuthMethod-HardwareOATH.* lacks: its apps are then not counted, and the plan says so.
+      if (!all.ok && !(all.error instanceof PermissionError)) throw all.error;
       if (!hardware.ok) throw hardware.error;
-      const apps = collectionPage(all.body, READ_METHODS.operation).value.flatMap((m) => {
+      const apps = !all.ok ? undefined : collectionPage(all.body, READ_METHODS.operation).value.flatMap((m) => {
         const type: unknown = typeof m === "object" && m !== null ? Reflect.get(m, "@odata.type") : undefined;
         return typeof type === "string" && APP_METHOD_TYPES.includes(type) ? [type.slice("#microsoft.graph.".length)] : [];
       });
@@ -177,7 +187,7 @@ export class TokenRepository {
         const serial = serialOf(m);
         return typeof methodId === "string" && serial !== undefined && !inventoryIds.has(methodId) ? [{ id: methodId, serial }] : [];
       });
-      result.set(id, { apps, portalTokens });
+      result.set(id, apps === undefined ? { apps: [], appsUncounted: NEEDS.readAllMethods.least, portalTokens } : { apps, portalTokens });
     });
     return result;
   }
@@ -398,7 +408,7 @@ export class TokenRepository {
   private createPurpose(requests: readonly CreateRequest[]): CallPurpose {
     // Creating with assignTo also needs the user-method permission; a 403 should name that one.
     return requests.some((r) => r.assignToUserId !== undefined)
-      ? { operation: "create and assign tokens", permission: "Policy.ReadWrite.AuthenticationMethod and UserAuthenticationMethod.ReadWrite.All" }
+      ? { operation: "create and assign tokens", permission: `${NEEDS.writeDevices.least} and ${NEEDS.writeHardwareMethods.least}` }
       : WRITE_DEVICES("create tokens");
   }
 

@@ -196,7 +196,7 @@ export function plan(desired: Desired, live: LiveState, options: PlanOptions): P
     tokenPlans.push({ token, steps, ...(newHolder === undefined ? {} : { newHolder }) });
   }
 
-  const accepted = enforceUserLimit(tokenPlans, live, errors, problem);
+  const accepted = enforceUserLimit(tokenPlans, live, errors, warnings, problem);
   const steps = accepted.flatMap((t) => t.steps);
 
   const desiredSerials = new Set(desired.tokens.map((t) => serialKey(t.serial)));
@@ -266,6 +266,7 @@ function enforceUserLimit(
   tokenPlans: TokenPlan[],
   live: LiveState,
   errors: PlanProblem[],
+  warnings: PlanProblem[],
   problem: (token: DesiredToken, code: PlanProblem["code"], message: string, fix: string) => PlanProblem,
 ): TokenPlan[] {
   const held = new Map<string, number>();
@@ -287,6 +288,16 @@ function enforceUserLimit(
     const methods = others(t.newHolder.id);
     const tokens = held.get(t.newHolder.id) ?? 0;
     const count = tokens + (methods?.apps.length ?? 0) + (methods?.portalTokens.length ?? 0) + 1;
+    if (methods?.appsUncounted !== undefined && count <= MAX_TOKENS_PER_USER) {
+      warnings.push(
+        problem(
+          t.token,
+          "apps-not-counted",
+          `${t.newHolder.upn}'s authenticator apps were not counted towards Entra's limit of ${MAX_TOKENS_PER_USER} (the app lacks ${methods.appsUncounted}); with ${count - 1} hardware tokens held, Entra may still refuse this one`,
+          `grant the app ${methods.appsUncounted} to have plan count them, or check the user's methods in the Entra admin center`,
+        ),
+      );
+    }
     if (count > MAX_TOKENS_PER_USER) {
       errors.push(
         problem(

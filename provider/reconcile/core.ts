@@ -12,6 +12,7 @@ import { SeedFileError } from "../seeds/errors.js";
 import { SeedStore } from "../seeds/model.js";
 import { readSeedFiles } from "../seeds/read.js";
 import { connectTenant, type TenantConnection } from "./connection.js";
+import { READ_NEEDS, requirePermissions, writeNeeds } from "./permissions.js";
 import { runPreflight } from "./preflight.js";
 import { checkSignedInTenant } from "./tenant.js";
 
@@ -29,6 +30,8 @@ export interface PolicyOverrides {
 export interface TenantContext extends TenantConnection {
   /** The tokens.yaml of this tenant. */
   file: string;
+  /** tokens.yaml may name seed files outside its repository (ENTRA_TOKENS_ALLOW_SEEDS_OUTSIDE_REPO). */
+  allowSeedsOutsideRepository?: boolean;
   /** Seed files to read instead of the file's `seeds`. */
   seeds?: readonly string[];
   /** Where the secrets of encrypted seed files are looked up (variable name → value). */
@@ -51,8 +54,8 @@ export interface TenantContext extends TenantConnection {
 
 export type Loaded = { ok: true; desired: Desired } | { ok: false; file: string; diagnostics: Diagnostic[] };
 
-export async function loadTenantDesired(context: Pick<TenantContext, "file">): Promise<Loaded> {
-  const loaded = await loadDesired(context.file);
+export async function loadTenantDesired(context: Pick<TenantContext, "file" | "allowSeedsOutsideRepository">): Promise<Loaded> {
+  const loaded = await loadDesired(context.file, { allowSeedsOutsideRepository: context.allowSeedsOutsideRepository === true });
   return loaded.ok ? { ok: true, desired: loaded.desired } : { ok: false, file: context.file, diagnostics: loaded.diagnostics };
 }
 
@@ -94,14 +97,18 @@ async function connectChecked(context: TenantContext, desired: Desired): Promise
 /** check the tenant → connect → read the tenant → preflight → (seeds) → plan. */
 export async function planTenant(context: TenantContext, desired: Desired): Promise<Planned> {
   const repository = await connectChecked(context, desired);
+  const command = context.secretsRequired ? "apply" : "plan";
+  await requirePermissions(context.credential, READ_NEEDS, command);
   const live = await reading(context, () => readLive(repository, desired));
   const preflight = await runPreflight(repository, desired, live, context.concurrency);
-  context.onPreflight?.(preflight);
   // Plan first as if every seed were at hand: every seed check of the planner guards a create or
   // an activate, so a plan without those needs no seed, and the passphrase is not asked for.
   const everySerial = new Set(desired.tokens.map((t) => t.serial));
   const allowDeletes = context.policy.allowDeletes;
   const optimistic = makePlan(desired, live, { seeds: everySerial, allowDeletes, ...clock(context) });
+  context.onPreflight?.(preflight);
+  // apply refuses before any change; plan runs with a read-only app by design (docs/github.md), so it does not ask.
+  if (context.secretsRequired) await requirePermissions(context.credential, writeNeeds(optimistic), command);
   if (!needsSeed(optimistic)) return { desired, live, preflight, plan: optimistic, repository, seeds: new SeedStore() };
   let seeds: SeedStore;
   try {
@@ -122,6 +129,7 @@ export function applyTenant(planned: Planned, options: { onProgress?: (event: Pr
 /** check the tenant → connect → read the tenant → classify drift. */
 export async function driftTenant(context: TenantContext, desired: Desired): Promise<Drifted> {
   const repository = await connectChecked(context, desired);
+  await requirePermissions(context.credential, READ_NEEDS, "drift");
   // The device may never record a use its holder's method has (docs/entra-rules.md): drift reads both.
   const live = await withMethodLastUse(repository, await reading(context, () => readLive(repository, desired)));
   return { desired, live, items: classifyDrift(desired, live, context.now), repository };

@@ -1,5 +1,5 @@
 import { constants, promises as fs } from "node:fs";
-import { showEscaped } from "./characters.js";
+import { escapeTerminal } from "./escape.js";
 
 // Reading a path a user (or a pull request) names: a FIFO would block forever, /dev/zero or
 // /dev/urandom never end, a directory is no file, and a symbolic link (git stores them) may point
@@ -10,12 +10,21 @@ export type RegularFileResult =
   | { ok: true; bytes: Buffer }
   | { ok: false; reason: "not-found" | "not-regular" | "too-large" | "unreadable"; detail: string; size?: number };
 
-export async function readRegularFile(path: string, maxBytes: number): Promise<RegularFileResult> {
+export interface ReadOptions {
+  /**
+   * Follow a link as the last part of the path: only for paths the operator sets (an environment
+   * variable), never for paths a checkout holds. Kubernetes projects a federated token or a mounted
+   * certificate as a link into the volume's `..data` folder.
+   */
+  followLinks?: boolean;
+}
+
+export async function readRegularFile(path: string, maxBytes: number, options: ReadOptions = {}): Promise<RegularFileResult> {
   let handle: fs.FileHandle;
   try {
     // O_NONBLOCK: opening a FIFO with no writer returns at once instead of waiting for one.
     // O_NOFOLLOW: a link as the last part of the path fails with ELOOP instead of being followed.
-    handle = await fs.open(path, constants.O_RDONLY | constants.O_NONBLOCK | constants.O_NOFOLLOW);
+    handle = await fs.open(path, constants.O_RDONLY | constants.O_NONBLOCK | (options.followLinks === true ? 0 : constants.O_NOFOLLOW));
   } catch (error: unknown) {
     const code = errorCode(error);
     if (code === "ELOOP") return { ok: false, reason: "not-regular", detail: "a symbolic link" };
@@ -65,10 +74,10 @@ export class InputFileError extends Error {}
  * guards as tokens.yaml: a regular file, not a link, at most `maxBytes`; otherwise an InputFileError
  * saying what, where and how to fix it.
  */
-export async function readInputText(path: string, setting: string, maxBytes: number): Promise<string> {
-  const read = await readRegularFile(path, maxBytes);
+export async function readInputText(path: string, setting: string, maxBytes: number, options: ReadOptions = {}): Promise<string> {
+  const read = await readRegularFile(path, maxBytes, options);
   if (read.ok) return read.bytes.toString("utf8");
-  const shown = showEscaped(path.length > 200 ? `${path.slice(0, 199)}…` : path);
+  const shown = escapeTerminal(path);
   const why =
     read.reason === "not-found" ? "does not exist"
     : read.reason === "not-regular" ? `is ${read.detail}, not a regular file`
