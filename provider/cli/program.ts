@@ -239,6 +239,29 @@ export function buildProgram(): Command {
       ),
     );
 
+  program
+    .command("migrate")
+    .addOption(fileOption())
+    .option("--seeds <files...>", "seed files to use instead of tokens.yaml `seeds`")
+    .option("--graph-url <url>", "Graph base URL (env ENTRA_TOKENS_GRAPH_URL; default https://graph.microsoft.com/beta)")
+    .option("--concurrency <n>", "Graph requests in flight at once", positiveInt, 4)
+    .description("move tokens uploaded through the admin portal (CSV) into the inventory: shows the steps; --yes runs them")
+    .option("-y, --yes", "remove the portal tokens and create them in the inventory (otherwise only shows the steps)")
+    .addHelpText(
+      "after",
+      "\nFinds the portal tokens of serials tokens.yaml declares, held by the users tokens.yaml names. For each: DELETE the user's\n" +
+        "method, DELETE the device with that id (entra-docs how-to-mfa-manage-oath-tokens.md), then create, assign and activate it as\n" +
+        "tokens.yaml says (activation needs the seed). Nothing else of tokens.yaml is applied. Needs Policy.ReadWrite.AuthenticationMethod\n" +
+        "and UserAuthMethod-HardwareOATH.ReadWrite.All; credentials as for apply. Exit 2: a preview with tokens to migrate." +
+        EXIT_CODES_HELP,
+    )
+    .action(
+      lazy(
+        () => import("./migrate.js"),
+        (m, flags: Omit<CommonFlags, "format"> & { yes?: boolean }) => m.migrateCommand({ ...reconcileOptions({ ...flags, format: "text" }), yes: flags.yes === true }),
+      ),
+    );
+
   withReconcileOptions(program.command("drift"))
     .description("report where Entra differs from tokens.yaml; changes nothing")
     .option("--github-issue", "open, update or close the repository's drift issue (GITHUB_TOKEN, GITHUB_REPOSITORY)")
@@ -383,7 +406,7 @@ export function buildProgram(): Command {
     .option("--dry-run", "show the change as a diff without writing the file")
     .option("--graph-url <url>", "Graph base URL (env ENTRA_TOKENS_GRAPH_URL; default https://graph.microsoft.com/beta)")
     .option("--concurrency <n>", "Graph requests in flight at once", positiveInt, 4)
-    .addHelpText("after", `\nEntries already in tokens.yaml are kept as written: the file stays the source of truth. Reads the tenant with Policy.Read.All and User.Read.All.${EXIT_CODES_HELP}`)
+    .addHelpText("after", `\nEntries already in tokens.yaml are kept as written: the file stays the source of truth. Reads the tenant with Policy.Read.All and User.Read.All, and with UserAuthMethod-HardwareOATH.Read.All the methods of\nthe tokens' holders: tokens uploaded through the admin portal are reported, not written (see \`migrate\`).${EXIT_CODES_HELP}`)
     .action(
       lazy(
         () => import("./lifecycle.js"),

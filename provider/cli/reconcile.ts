@@ -100,7 +100,7 @@ export function connect(options: ConnectionOptions, signal?: AbortSignal): Token
   return connectTenant(connectionFromEnv(options, signal));
 }
 
-function contextFromOptions(options: ReconcileOptions, io: TenantIo, signal?: AbortSignal): TenantContext {
+export function contextFromOptions(options: ReconcileOptions, io: TenantIo, signal?: AbortSignal): TenantContext {
   return {
     ...connectionFromEnv(options, signal, io),
     file: options.file,
@@ -144,8 +144,6 @@ async function computePlan(options: ReconcileOptions, io: TenantIo, secretsRequi
     {
       ...contextFromOptions(options, io, signal),
       secretsRequired,
-      onSeedsUnopened: (error) =>
-        io.note(`note: the seed files were not opened (${escapeTerminal(error.message, 1_000)}); the plan assumes every seed is there and skips the seed checks, which apply makes`),
       onPreflight: (warnings) => {
         const preflightText = formatPreflight(warnings);
         if (preflightText === "") return;
@@ -309,7 +307,7 @@ function progressPrinter(signal: AbortSignal): (event: ProgressEvent) => void {
   };
 }
 
-function renderReport(report: ApplyReport, interrupted: boolean): string {
+export function renderReport(report: ApplyReport, interrupted: boolean): string {
   const notSent = report.outcomes.filter((o) => o.status === "skipped" && o.interrupted).length;
   // "Already so": found done when checked (an earlier or concurrent run, or a hand edit), not counted as this run's work.
   const done = `${report.succeeded - report.alreadySo} done by this run, ${report.alreadySo} already so, ${report.failed} failed`;

@@ -182,14 +182,24 @@ export class TokenRepository {
         const type: unknown = typeof m === "object" && m !== null ? Reflect.get(m, "@odata.type") : undefined;
         return typeof type === "string" && APP_METHOD_TYPES.includes(type) ? [type.slice("#microsoft.graph.".length)] : [];
       });
-      const portalTokens = collectionPage(hardware.body, READ_METHODS.operation).value.flatMap((m) => {
-        const methodId: unknown = typeof m === "object" && m !== null ? Reflect.get(m, "id") : undefined;
-        const serial = serialOf(m);
-        return typeof methodId === "string" && serial !== undefined && !inventoryIds.has(methodId) ? [{ id: methodId, serial }] : [];
-      });
+      const portalTokens = portalTokensIn(hardware.body, inventoryIds);
       result.set(id, apps === undefined ? { apps: [], appsUncounted: NEEDS.readAllMethods.least, portalTokens } : { apps, portalTokens });
     });
     return result;
+  }
+
+  /** The portal-uploaded tokens of these users (ids), as userMethods finds them: one request per user, in $batch. */
+  async portalTokens(userIds: readonly string[], inventoryIds: ReadonlySet<string>): Promise<Map<string, { id: string; serial: string }[]>> {
+    const unique = [...new Set(userIds.map((id) => id.toLowerCase()))];
+    const outcomes = await this.run(unique.map((id) => ({ method: "GET" as const, url: methods(id) })), READ_METHODS);
+    const found = new Map<string, { id: string; serial: string }[]>();
+    unique.forEach((id, index) => {
+      const outcome = outcomes[index]!;
+      if (!outcome.ok) throw outcome.error;
+      const tokens = portalTokensIn(outcome.body, inventoryIds);
+      if (tokens.length > 0) found.set(id, tokens);
+    });
+    return found;
   }
 
   /**
@@ -569,6 +579,15 @@ function oddDevice(item: unknown, error: UnsupportedDeviceError): OddDevice {
   const device = typeof item === "object" && item !== null && "device" in item && typeof item.device === "object" && item.device !== null ? item.device : item;
   const id: unknown = typeof device === "object" && device !== null ? Reflect.get(device, "id") : undefined;
   return { id: typeof id === "string" ? id : "", serial: serialOf(item) ?? "", why: error.why };
+}
+
+/** A user's hardware methods whose id is no inventory device's: portal-uploaded tokens (how-to-mfa-manage-oath-tokens.md). */
+function portalTokensIn(body: unknown, inventoryIds: ReadonlySet<string>): { id: string; serial: string }[] {
+  return collectionPage(body, READ_METHODS.operation).value.flatMap((m) => {
+    const methodId: unknown = typeof m === "object" && m !== null ? Reflect.get(m, "id") : undefined;
+    const serial = serialOf(m);
+    return typeof methodId === "string" && serial !== undefined && !inventoryIds.has(methodId) ? [{ id: methodId, serial }] : [];
+  });
 }
 
 function parseUser(value: unknown): LiveUser {
