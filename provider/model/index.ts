@@ -220,6 +220,7 @@ export type ProblemCode =
   | "guest-user"
   | "disabled-user"
   | "missing-seed"
+  | "seed-unchecked"
   | "too-many-tokens"
   | "portal-token"
   | "odd-device"

@@ -93,7 +93,7 @@ export async function planMigration(context: TenantContext, desired: Desired): P
   }
   await requirePermissions(context.credential, [NEEDS.writeDevices, NEEDS.writeHardwareMethods], "migrate");
   const seeds = await readSeedFiles(context.seeds ? context.seeds.map((path) => ({ path })) : desired.seedFiles, context.secrets);
-  const plan = makePlan(desired, after, { seeds: seeds.serials(), seedFacts: seedFacts(seeds), allowDeletes });
+  const plan = makePlan(desired, after, { seeds: seeds.serials(), seedFacts: seedFacts(seeds.all()), allowDeletes });
   return { migration: { desired, migrations, plan: onlyFor(plan, migrations) }, seeds, repository };
 }
 
