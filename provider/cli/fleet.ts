@@ -10,6 +10,7 @@ import { escapeCsv } from "../safety/escape.js";
 import { writeThroughTemporary } from "../safety/replace-file.js";
 import { EXIT, type FleetFormat } from "./formats.js";
 import { guard, readDrift, ReportedFailure, type ConnectionOptions } from "./reconcile.js";
+import { jsonToStdout } from "./json-error.js";
 
 // list, show and report: read-only views of the fleet, built on the same read as drift (readDrift),
 // so what they show is what drift and plan see. They print no secret: none is ever read.
@@ -40,7 +41,7 @@ export async function listCommand(options: FleetOptions & { filter: FleetFilter;
     const rows = sortRows(filterRows(fleetRows(desired, live, items, now), options.filter, now), options.sort);
     process.stdout.write(renderRows(rows, options.format));
     return EXIT.ok;
-  });
+  }, undefined, jsonToStdout(options.format));
 }
 
 export function renderRows(rows: readonly FleetRow[], format: FleetFormat): string {
@@ -86,7 +87,7 @@ export async function showCommand(target: string, options: FleetOptions & { form
     for (const r of unique) lines.push(`  ${auditLine(r)}`);
     process.stdout.write(`${lines.map(showEscaped).join("\n")}\n`);
     return EXIT.ok;
-  });
+  }, undefined, jsonToStdout(options.format));
 }
 
 function auditLine(r: AuditRecord): string {
