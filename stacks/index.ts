@@ -46,7 +46,7 @@ export = async () => {
   });
   if (mismatches.length > 0) throw new Error(`${file} disagrees with its seed files; nothing was changed:\n${mismatches.join("\n")}`);
   // Once, before thousands of registrations: an unreachable Graph or a failed sign-in is one error now.
-  const allowDeletes = config.getBoolean("allowDeletes") ?? false;
+  const allowDeletes = booleanSetting(`${config.name}:allowDeletes`, config.get("allowDeletes"), false);
   const previewPlan = await checkTenant(desired, seeds, { dryRun: pulumi.runtime.isDryRun(), allowDeletes, seedFacts: facts });
   if (previewPlan) pulumi.log.info(previewText(previewPlan));
   // Registered first and waited for: its Check refuses a run that deletes more than policy.maxDeletes.

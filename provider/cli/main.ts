@@ -1,5 +1,6 @@
 #!/usr/bin/env node
 import { CommanderError } from "commander";
+import { escapeTerminal } from "../safety/escape.js";
 import { buildProgram, EXIT } from "./program.js";
 
 // `entra-tokens plan | head` closes our stdout early: that is the reader's choice, not an error.
@@ -19,9 +20,10 @@ async function main(): Promise<void> {
       process.exitCode = error.exitCode === 0 ? EXIT.ok : EXIT.failure;
       return;
     }
-    // Anything unexpected still gets one readable line, never a stack trace.
+    // Anything unexpected still gets one readable line, never a stack trace, and never replays
+    // outside text it may quote (a path, a variable's value): escaped and cut.
     const message = error instanceof Error ? error.message : String(error);
-    process.stderr.write(`entra-tokens: ${message}\n`);
+    process.stderr.write(`entra-tokens: ${escapeTerminal(message, 1_000)}\n`);
     process.exitCode = EXIT.failure;
   }
 }
