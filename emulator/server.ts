@@ -15,8 +15,12 @@ import { Variants, type ResponseShape, type VariantSetting } from "./variants.js
 export const PERMISSIONS = {
   readDevices: ["Policy.Read.All", "Policy.ReadWrite.AuthenticationMethod"],
   writeDevices: ["Policy.ReadWrite.AuthenticationMethod"],
-  readMethods: ["UserAuthenticationMethod.Read.All", "UserAuthenticationMethod.ReadWrite.All"],
-  writeMethods: ["UserAuthenticationMethod.ReadWrite.All"],
+  // A user's hardwareOathMethods: UserAuthenticationMethod.* (each operation's table), or since October 2025 the
+  // narrower UserAuthMethod-HardwareOATH.* (concepts/whats-new-overview.md: "lesser-privileged alternatives").
+  readMethods: ["UserAuthenticationMethod.Read.All", "UserAuthenticationMethod.ReadWrite.All", "UserAuthMethod-HardwareOATH.Read.All", "UserAuthMethod-HardwareOATH.ReadWrite.All"],
+  writeMethods: ["UserAuthenticationMethod.ReadWrite.All", "UserAuthMethod-HardwareOATH.ReadWrite.All"],
+  // authentication-list-methods.md: every method of a user; its table names no per-method permission.
+  readAllMethods: ["UserAuthenticationMethod.Read.All", "UserAuthenticationMethod.ReadWrite.All"],
   readUsers: ["User.Read.All", "User.ReadWrite.All", "Directory.Read.All", "Directory.ReadWrite.All"],
   // hardwareoathauthenticationmethodconfiguration-get.md
   readMethodPolicy: ["Policy.Read.All", "Policy.ReadWrite.AuthenticationMethod"],
@@ -590,7 +594,7 @@ export class GraphEmulator {
       }),
       // authentication-list-methods.md: every method of the user, each with its @odata.type.
       route("listAllMethods", "GET", "/users/([^/]+)/authentication/methods", (ctx) => {
-        this.require(ctx.claims, "readMethods");
+        this.require(ctx.claims, "readAllMethods");
         const user = param(ctx, 0);
         const value = [
           ...tenant.methodsOf(user).map((d) => ({ "@odata.type": METHOD_TYPE, id: d.id, createdDateTime: d.assignedDateTime, lastUsedDateTime: d.methodLastUsedDateTime ?? d.lastUsedDateTime })),

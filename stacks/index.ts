@@ -8,10 +8,13 @@ import { checkTenant, previewText } from "../provider/pulumi/preflight.js";
 import { HardwareOathToken, TokenInventory } from "../provider/pulumi/provider.js";
 import { describeSeedMismatch, seedMismatches } from "../provider/plan/seed-facts.js";
 import { seedFacts } from "../provider/seeds/facts.js";
-import { readSeedFiles } from "../provider/seeds/read.js";
+import { seedFingerprint } from "../provider/seeds/fingerprint.js";
+import type { SeedDescription, SeedStore } from "../provider/seeds/model.js";
+import { readSeedFacts, readSeedFiles } from "../provider/seeds/read.js";
 
 // The Pulumi program: tokens.yaml, validated exactly as `entra-tokens validate` does, becomes one
-// HardwareOathToken per serial. Seeds come from the seed files tokens.yaml names, as secrets.
+// HardwareOathToken per serial. Seeds come from the seed files tokens.yaml names, as secrets; a
+// preview (a pull request's, or the first half of `pulumi up`) opens none, like `entra-tokens plan`.
 
 /**
  * The project root, whatever folder the engine starts the program in: the root the language host
@@ -35,9 +38,13 @@ export = async () => {
     throw new Error(`${file} is invalid; nothing was changed:\n${loaded.diagnostics.map(formatDiagnostic).join("\n")}`);
   }
   const desired = loaded.desired;
-  const seeds = await readSeedFiles(desired.seedFiles);
+  const dryRun = pulumi.runtime.isDryRun();
+  // A preview reads what the seed files state in clear; only the update itself opens the seeds.
+  const store: SeedStore | undefined = dryRun ? undefined : await readSeedFiles(desired.seedFiles);
+  const { descriptions, unread } = store ? { descriptions: store.all(), unread: [] } : await readSeedFacts(desired.seedFiles);
+  const described = new Map<string, SeedDescription>(descriptions.map((d) => [d.serial.toUpperCase(), d]));
   // The seed file describes the physical token: a disagreement would give Entra a token whose codes never verify.
-  const facts = seedFacts(seeds, projectRoot());
+  const facts = seedFacts(descriptions, projectRoot());
   const mismatches = desired.tokens.flatMap((token) => {
     const found = seedMismatches(token, facts.get(token.serial.toUpperCase()));
     if (found.length === 0) return [];
@@ -47,7 +54,13 @@ export = async () => {
   if (mismatches.length > 0) throw new Error(`${file} disagrees with its seed files; nothing was changed:\n${mismatches.join("\n")}`);
   // Once, before thousands of registrations: an unreachable Graph or a failed sign-in is one error now.
   const allowDeletes = booleanSetting(`${config.name}:allowDeletes`, config.get("allowDeletes"), false);
-  const previewPlan = await checkTenant(desired, seeds, { dryRun: pulumi.runtime.isDryRun(), allowDeletes, seedFacts: facts });
+  const previewPlan = await checkTenant(desired, {
+    dryRun,
+    allowDeletes,
+    seedSerials: new Set(descriptions.map((d) => d.serial)),
+    seedFacts: facts,
+    unreadSeedFiles: unread.map((u) => u.file),
+  });
   if (previewPlan) pulumi.log.info(previewText(previewPlan));
   // Registered first and waited for: its Check refuses a run that deletes more than policy.maxDeletes.
   const inventory = new TokenInventory("tokens", {
@@ -59,7 +72,9 @@ export = async () => {
   // otherwise the engine releases it from the stack and leaves it in the tenant.
   const retainOnDelete = desired.policy.unmanaged !== "delete";
   const tokens = desired.tokens.map((token) => {
-    const seed = seeds.get(token.serial);
+    const seed = store?.get(token.serial);
+    const description = described.get(token.serial.toUpperCase());
+    const fingerprint = seed ? seedFingerprint(seed.serial, seed.secret.reveal()) : description?.fingerprint;
     return new HardwareOathToken(
       token.serial,
       {
@@ -73,6 +88,7 @@ export = async () => {
         timeIntervalInSeconds: token.timeIntervalInSeconds,
         hashFunction: token.hashFunction,
         ...(seed === undefined ? {} : { secretKey: pulumi.secret(seed.secret.reveal()) }),
+        ...(fingerprint === undefined ? {} : { seedFingerprint: pulumi.secret(fingerprint) }),
       },
       { retainOnDelete, dependsOn: [inventory] },
     );

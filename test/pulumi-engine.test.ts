@@ -208,6 +208,32 @@ describe("Pulumi stack through an engine-faithful harness", function () {
     assert.match(up.errors.join("\n"), /60234566 already exists in Entra.*adoption is off/);
   });
 
+  it("previews with no seed passphrase, as a pull request does, and still sees a changed seed", async () => {
+    const dir = copyProject();
+    assertOk(await engineIn(dir, emulator).up());
+    const withoutSecret = { ...envFor(emulator) };
+    delete withoutSecret["ENTRA_TOKENS_SEED_PASSPHRASE"];
+    const preview = () => new FakeEngine({ cwd: dir, stack: "demo", stateFile: join(dir, "state-demo.json"), env: withoutSecret }).preview();
+    const clean = await preview();
+    assertOk(clean);
+    assert.deepEqual(ops(clean, "update"), []);
+
+    // A new seed for one fob, written into the store as `seeds import` does (the passphrase is the admin's, not the preview's).
+    const csv = join(dir, "upload.csv");
+    assert.equal((await runCli(["seeds", "export", "-f", join(dir, "tokens.yaml"), "--out", csv], envFor(emulator))).code, 0);
+    const newSeed = "MFRGGZDFMZTWQ2LKNNWG23TPOBYXE43U";
+    writeFileSync(csv, readFileSync(csv, "utf8").replace(/^(.*,60234565,)[A-Z2-7]+,/m, `$1${newSeed},`));
+    const imported = await runCli(["seeds", "import", csv, "--out", join(dir, "demo", "seeds.pskc"), "--force"], envFor(emulator));
+    assert.equal(imported.code, 0, imported.stderr);
+    const changed = await preview();
+    assertOk(changed);
+    assert.deepEqual(ops(changed, "update"), ["60234565"], "the fingerprint in clear tells the preview the seed changed");
+    assert.ok(!changed.diagnostics.join("\n").includes(newSeed));
+
+    assertOk(await engineIn(dir, emulator).up());
+    assert.equal(emulator.tenant.allDevices().find((d) => d.serialNumber === "60234565")?.secretKey, newSeed);
+  });
+
   it("works when Pulumi.yaml names the compiled program as `main` (the engine then starts everything in dist/stacks)", async () => {
     const dir = copyProject();
     writeFileSync(join(dir, "Pulumi.yaml"), `${readFileSync(join(dir, "Pulumi.yaml"), "utf8")}main: dist/stacks/index.js\n`);

@@ -201,14 +201,19 @@ export async function applyPlan(plan: Plan, repository: TokenRepository, options
   // Phases wait only for what Graph's rules make them depend on, and otherwise overlap:
   // unassigning frees tokens and users' seats (at most 5 each) for everything after it; Graph
   // changes attributes only of unassigned tokens, so an update precedes its token's assign;
-  // deletes touch only unmanaged tokens and creates only new serials; an activation waits for its
-  // token's create or assign, while tokens already held can be activated from the start.
+  // deletes touch unmanaged tokens and creates new serials, except where a device is deleted to be
+  // created again with a new seed (the Pulumi update of a changed seed): then creates wait for the
+  // deletes. An activation waits for its token's create or assign, while tokens already held can be
+  // activated from the start.
   const unassigned = runPhase("unassign");
   const updated = runPhase("update", unassigned);
-  const created = runPhase("create", unassigned);
+  const deleted = runPhase("delete", unassigned);
+  const deletedSerials = new Set(plan.steps.filter((s) => s.kind === "delete").map((s) => key(s.serial)));
+  const recreates = plan.steps.some((s) => s.kind === "create" && deletedSerials.has(key(s.serial)));
+  const created = runPhase("create", recreates ? deleted : unassigned);
   const assigned = runPhase("assign", updated);
   const placement = Promise.all([created, assigned]);
-  await Promise.all([unassigned, updated, runPhase("delete", unassigned), placement, runPhase("activate")]);
+  await Promise.all([unassigned, updated, deleted, placement, runPhase("activate")]);
   const interrupted = options.signal?.aborted === true;
   const ordered = plan.steps.map((s) => outcomes.get(s) ?? { step: s, status: "skipped" as const, message: "not reached", ...(interrupted ? { interrupted } : {}) });
   return {

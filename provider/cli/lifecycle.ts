@@ -5,12 +5,15 @@ import { addDelivery, type SeedEntry } from "../desired/delivery.js";
 import { unifiedDiff } from "../desired/edit.js";
 import { importTenant } from "../desired/import.js";
 import { assignFromPool, leaver, replaceToken, retireTokens, type LifecycleResult } from "../desired/lifecycle.js";
+import { PermissionError } from "../graph/errors.js";
 import { readLive } from "../graph/live.js";
-import type { Desired, SeedFileRef, SeedFormat } from "../model/index.js";
+import type { TokenRepository } from "../graph/repository.js";
+import type { Desired, LiveState, SeedFileRef, SeedFormat } from "../model/index.js";
 import { MAX_FILE_BYTES } from "../desired/load.js";
 import { InputFileError, readInputText } from "../safety/regular-file.js";
 import { repositoryRoot, resolvesOutside } from "../safety/repository.js";
 import { replaceFile } from "../safety/replace-file.js";
+import { escapeTerminal } from "../safety/escape.js";
 import { readSeedFile } from "../seeds/read.js";
 import { connect, guard, loadValidDesired, type ConnectionOptions } from "./reconcile.js";
 
@@ -63,7 +66,9 @@ export async function importCommand(flags: EditFlags & ConnectionOptions & { sel
     const desired: Desired = exists
       ? await loadValidDesired(flags.file)
       : { file: flags.file, version: 1, policy: { unmanaged: "report", maxDeletes: 0 }, seedFiles: [], tokens: [] };
-    const live = await readLive(connect(flags), desired);
+    const repository = connect(flags);
+    const live = await readLive(repository, desired);
+    const portal = await portalTokenLines(repository, desired, live);
     // The editor line only for a tokens.yaml inside this project, where the schema's path is stable.
     const root = resolve(__dirname, "..", "..", "..");
     const schema = resolve(root, "schemas", "tokens.schema.json");
@@ -77,8 +82,37 @@ export async function importCommand(flags: EditFlags & ConnectionOptions & { sel
       `${result.added.length} tokens from the tenant ${exists ? `added to ${flags.file}` : `in a new ${flags.file}`} (${live.devices.length} in Entra).`,
       ...result.claimed.map((c) => `${c.serial}: claimed by ${c.upn} (self-service), recorded as theirs`),
       ...result.unresolved.map((s) => `${s}: held by an account Graph cannot name; written as a pool token`),
+      ...portal,
     ];
     return writeEdit(flags, before, result.text, summary, !exists);
+  });
+}
+
+/**
+ * Portal-uploaded tokens (in no inventory) of the users who hold inventory tokens or whom tokens.yaml
+ * names: reported, not written, since their seed is only in the CSV that was uploaded. Users with
+ * portal tokens alone are not found (that would mean reading every user's methods).
+ */
+async function portalTokenLines(repository: TokenRepository, desired: Desired, live: LiveState): Promise<string[]> {
+  const holders = new Set(live.devices.flatMap((d) => (d.assignedTo ? [d.assignedTo.id.toLowerCase()] : [])));
+  for (const token of desired.tokens) {
+    const user = token.upn === undefined ? undefined : live.directory.users.get(token.upn.toLowerCase());
+    if (user) holders.add(user.id.toLowerCase());
+  }
+  let found: Map<string, { id: string; serial: string }[]>;
+  try {
+    found = await repository.portalTokens([...holders], new Set(live.devices.map((d) => d.id)));
+  } catch (error: unknown) {
+    if (!(error instanceof PermissionError)) throw error;
+    return [`Portal-uploaded tokens were not looked for: the app lacks ${error.permission} (or UserAuthenticationMethod.Read.All).`];
+  }
+  return [...found].flatMap(([userId, tokens]) => {
+    const upn = live.directory.users.get(userId)?.userPrincipalName ?? userId;
+    return tokens.map(
+      (token) =>
+        `${escapeTerminal(token.serial, 200)}: a token of ${escapeTerminal(upn, 200)} uploaded through the admin portal (method id ${escapeTerminal(token.id, 100)}), in no inventory: not written. ` +
+        "To manage it, add its seed file to `seeds` and an entry for it to tokens.yaml, then run `entra-tokens migrate` (docs/entra-rules.md).",
+    );
   });
 }
 

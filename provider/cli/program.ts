@@ -68,15 +68,13 @@ const jsonAlias = () => new Option("--json", "same as --format json").hideHelp()
 
 /** The options plan, apply and drift share. */
 function withReconcileOptions(command: Command): Command {
-  return command
+  return withTenantOptions(command, "run for every tenants/<name>/tokens.yaml, a few at once, then a summary")
     .addOption(fileOption())
     .option("--seeds <files...>", "seed files to use instead of tokens.yaml `seeds`")
     .addOption(new Option("--format <format>", "output format").choices(OUTPUT_FORMATS).default("text"))
     .addOption(jsonAlias())
     .option("--graph-url <url>", "Graph base URL (env ENTRA_TOKENS_GRAPH_URL; default https://graph.microsoft.com/beta)")
     .option("--concurrency <n>", "Graph requests in flight at once", positiveInt, 4)
-    .addOption(new Option("--tenant <name>", "run for tenants/<name>/tokens.yaml, with that tenant's TENANT_<NAME>_* variables (docs/many-tenants.md)").conflicts(["file", "allTenants"]))
-    .addOption(new Option("--all-tenants", "run for every tenants/<name>/tokens.yaml, a few at once, then a summary").conflicts("file"))
     .addHelpText(
       "after",
       "\nCredentials come from the environment: AZURE_TENANT_ID, AZURE_CLIENT_ID and AZURE_CLIENT_SECRET, or\n" +
@@ -88,7 +86,7 @@ function withReconcileOptions(command: Command): Command {
 }
 
 /** Whether --tenant or --all-tenants chose the tenants; otherwise -f names the one file. */
-function tenantSelection(flags: CommonFlags): TenantSelection | undefined {
+function tenantSelection(flags: { tenant?: string; allTenants?: boolean }): TenantSelection | undefined {
   if (flags.allTenants) return { allTenants: true };
   return flags.tenant === undefined ? undefined : { tenant: flags.tenant, allTenants: false };
 }
@@ -98,11 +96,20 @@ interface FleetFlags {
   graphUrl?: string;
   concurrency: number;
   since?: string;
+  tenant?: string;
+  allTenants?: boolean;
+}
+
+/** `--tenant` / `--all-tenants`: plan, apply, drift, list, show and report say it alike. */
+function withTenantOptions(command: Command, allTenants: string): Command {
+  return command
+    .addOption(new Option("--tenant <name>", "run for tenants/<name>/tokens.yaml, with that tenant's TENANT_<NAME>_* variables (docs/many-tenants.md)").conflicts(["file", "allTenants"]))
+    .addOption(new Option("--all-tenants", allTenants).conflicts("file"));
 }
 
 /** What list, show and report share: they read tokens.yaml, the tenant and the audit log, as drift does. */
-function withFleetOptions(command: Command): Command {
-  return command
+function withFleetOptions(command: Command, allTenants: string): Command {
+  return withTenantOptions(command, allTenants)
     .addOption(fileOption())
     .option("--since <when>", "read the directory audit log from this date or this many days back, e.g. 7d (default 30d)", sinceOption)
     .option("--graph-url <url>", "Graph base URL (env ENTRA_TOKENS_GRAPH_URL; default https://graph.microsoft.com/beta)")
@@ -232,6 +239,29 @@ export function buildProgram(): Command {
       ),
     );
 
+  program
+    .command("migrate")
+    .addOption(fileOption())
+    .option("--seeds <files...>", "seed files to use instead of tokens.yaml `seeds`")
+    .option("--graph-url <url>", "Graph base URL (env ENTRA_TOKENS_GRAPH_URL; default https://graph.microsoft.com/beta)")
+    .option("--concurrency <n>", "Graph requests in flight at once", positiveInt, 4)
+    .description("move tokens uploaded through the admin portal (CSV) into the inventory: shows the steps; --yes runs them")
+    .option("-y, --yes", "remove the portal tokens and create them in the inventory (otherwise only shows the steps)")
+    .addHelpText(
+      "after",
+      "\nFinds the portal tokens of serials tokens.yaml declares, held by the users tokens.yaml names. For each: DELETE the user's\n" +
+        "method, DELETE the device with that id (entra-docs how-to-mfa-manage-oath-tokens.md), then create, assign and activate it as\n" +
+        "tokens.yaml says (activation needs the seed). Nothing else of tokens.yaml is applied. Needs Policy.ReadWrite.AuthenticationMethod\n" +
+        "and UserAuthMethod-HardwareOATH.ReadWrite.All; credentials as for apply. Exit 2: a preview with tokens to migrate." +
+        EXIT_CODES_HELP,
+    )
+    .action(
+      lazy(
+        () => import("./migrate.js"),
+        (m, flags: Omit<CommonFlags, "format"> & { yes?: boolean }) => m.migrateCommand({ ...reconcileOptions({ ...flags, format: "text" }), yes: flags.yes === true }),
+      ),
+    );
+
   withReconcileOptions(program.command("drift"))
     .description("report where Entra differs from tokens.yaml; changes nothing")
     .option("--github-issue", "open, update or close the repository's drift issue (GITHUB_TOKEN, GITHUB_REPOSITORY)")
@@ -249,7 +279,7 @@ export function buildProgram(): Command {
       ),
     );
 
-  withFleetOptions(program.command("list"))
+  withFleetOptions(program.command("list"), "list every tenant of tenants/ in one table, a tenant column first")
     .description("list tokens: tokens.yaml and the tenant merged (holder, state, model, last use, drift); never a secret")
     .option("--upn <upn>", "only the tokens this user holds or is given in tokens.yaml")
     .option("--serial <serial>", "only this serial")
@@ -275,17 +305,17 @@ export function buildProgram(): Command {
               ...(flags.stale !== undefined ? { staleForDays: flags.stale } : {}),
               ...(flags.unmanaged ? { unmanaged: true } : {}),
             },
-          }),
+          }, tenantSelection(flags)),
       ),
     );
 
-  withFleetOptions(program.command("show"))
+  withFleetOptions(program.command("show"), "look in every tenant of tenants/; a block for each that knows it")
     .description("one token (by serial) or one user (by UPN): everything known, drift and the audit log included")
     .argument("<serial-or-upn>", "a serial, or a user principal name")
     .addOption(new Option("--format <format>", "output format").choices(["text", "json"]).default("text"))
-    .action(lazy(() => import("./fleet.js"), (m, target: string, flags: FleetFlags & { format: "text" | "json" }) => m.showCommand(target, { ...fleetOptions(flags), format: flags.format })));
+    .action(lazy(() => import("./fleet.js"), (m, target: string, flags: FleetFlags & { format: "text" | "json" }) => m.showCommand(target, { ...fleetOptions(flags), format: flags.format }, tenantSelection(flags))));
 
-  withFleetOptions(program.command("report"))
+  withFleetOptions(program.command("report"), "one report per tenant of tenants/: --out names a folder that gets <tenant>.html each")
     .description("write the fleet report: one self-contained HTML file (tiles, charts, drift with who and when, a searchable table) that opens offline")
     .requiredOption("-o, --out <file>", "the HTML file to write, e.g. report.html")
     .option("--pool-low-water <n>", "mark a model's pool low below this many free tokens", staleDays, 2)
@@ -293,7 +323,7 @@ export function buildProgram(): Command {
     .action(
       lazy(
         () => import("./fleet.js"),
-        (m, flags: FleetFlags & { out: string; poolLowWater: number; force?: boolean }) => m.reportCommand({ ...fleetOptions(flags), out: flags.out, poolLowWater: flags.poolLowWater, force: flags.force === true }),
+        (m, flags: FleetFlags & { out: string; poolLowWater: number; force?: boolean }) => m.reportCommand({ ...fleetOptions(flags), out: flags.out, poolLowWater: flags.poolLowWater, force: flags.force === true }, tenantSelection(flags)),
       ),
     );
 
@@ -376,7 +406,7 @@ export function buildProgram(): Command {
     .option("--dry-run", "show the change as a diff without writing the file")
     .option("--graph-url <url>", "Graph base URL (env ENTRA_TOKENS_GRAPH_URL; default https://graph.microsoft.com/beta)")
     .option("--concurrency <n>", "Graph requests in flight at once", positiveInt, 4)
-    .addHelpText("after", `\nEntries already in tokens.yaml are kept as written: the file stays the source of truth. Reads the tenant with Policy.Read.All and User.Read.All.${EXIT_CODES_HELP}`)
+    .addHelpText("after", `\nEntries already in tokens.yaml are kept as written: the file stays the source of truth. Reads the tenant with Policy.Read.All and User.Read.All, and with UserAuthMethod-HardwareOATH.Read.All the methods of\nthe tokens' holders: tokens uploaded through the admin portal are reported, not written (see \`migrate\`).${EXIT_CODES_HELP}`)
     .action(
       lazy(
         () => import("./lifecycle.js"),

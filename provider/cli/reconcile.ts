@@ -12,7 +12,7 @@ import { contextFromEnv, GitHubError, GitHubReporter, pullRequestNumber, sourceL
 import { actionableDrift, applyJson, driftJson, hasChanges, planJson, renderDriftMarkdown, renderDriftText, renderPlanMarkdown, renderPlanText, type RenderOptions } from "../plan/render.js";
 import { connectTenant, type TenantConnection } from "../reconcile/connection.js";
 import { applyTenant, driftTenant, loadTenantDesired, planTenant, type Planned, type TenantContext } from "../reconcile/core.js";
-import { eachTenant, overallExit, selectTenants, tenantEnv, TenantLayoutError } from "../reconcile/fleet.js";
+import { eachTenant, overallExit, selectTenants, tenantEnv, TenantLayoutError, type TenantEntry, type TenantRun } from "../reconcile/fleet.js";
 import { formatPreflight } from "../reconcile/preflight.js";
 import { tenantLabel, TenantMismatchError } from "../reconcile/tenant.js";
 import { driftIssueLine } from "../plan/wording.js";
@@ -69,7 +69,7 @@ export interface TenantIo {
   alone: boolean;
 }
 
-const processIo: TenantIo = { env: process.env, out: (text) => process.stdout.write(text), note: err, alone: true };
+export const processIo: TenantIo = { env: process.env, out: (text) => process.stdout.write(text), note: err, alone: true };
 
 export async function loadValidDesired(file: string, io: TenantIo = processIo): Promise<Desired> {
   const loaded = await loadTenantDesired({ file, allowSeedsOutsideRepository: booleanSetting(ALLOW_SEEDS_OUTSIDE_REPO_ENV, io.env[ALLOW_SEEDS_OUTSIDE_REPO_ENV], false) });
@@ -100,7 +100,7 @@ export function connect(options: ConnectionOptions, signal?: AbortSignal): Token
   return connectTenant(connectionFromEnv(options, signal));
 }
 
-function contextFromOptions(options: ReconcileOptions, io: TenantIo, signal?: AbortSignal): TenantContext {
+export function contextFromOptions(options: ReconcileOptions, io: TenantIo, signal?: AbortSignal): TenantContext {
   return {
     ...connectionFromEnv(options, signal, io),
     file: options.file,
@@ -144,8 +144,6 @@ async function computePlan(options: ReconcileOptions, io: TenantIo, secretsRequi
     {
       ...contextFromOptions(options, io, signal),
       secretsRequired,
-      onSeedsUnopened: (error) =>
-        io.note(`note: the seed files were not opened (${escapeTerminal(error.message, 1_000)}); the plan assumes every seed is there and skips the seed checks, which apply makes`),
       onPreflight: (warnings) => {
         const preflightText = formatPreflight(warnings);
         if (preflightText === "") return;
@@ -309,7 +307,7 @@ function progressPrinter(signal: AbortSignal): (event: ProgressEvent) => void {
   };
 }
 
-function renderReport(report: ApplyReport, interrupted: boolean): string {
+export function renderReport(report: ApplyReport, interrupted: boolean): string {
   const notSent = report.outcomes.filter((o) => o.status === "skipped" && o.interrupted).length;
   // "Already so": found done when checked (an earlier or concurrent run, or a hand edit), not counted as this run's work.
   const done = `${report.succeeded - report.alreadySo} done by this run, ${report.alreadySo} already so, ${report.failed} failed`;
@@ -324,6 +322,11 @@ function renderReport(report: ApplyReport, interrupted: boolean): string {
 
 /** Typed failures (and files that cannot be read) become one clear line and exit 1, never a stack trace. */
 export async function guard(run: () => Promise<number>, note: (text: string) => void = err): Promise<number> {
+  return (await attempt(run, note)) ?? EXIT.failure;
+}
+
+/** What guard does for a run that returns a value: a typed failure is noted and gives undefined. */
+async function attempt<T>(run: () => Promise<T>, note: (text: string) => void): Promise<T | undefined> {
   try {
     return await run();
   } catch (error: unknown) {
@@ -342,7 +345,7 @@ export async function guard(run: () => Promise<number>, note: (text: string) => 
     if (known || fileError) {
       // Messages quote outside text (paths, serials, Graph's answers): shown escaped, never replayed.
       note(`error: ${escapeTerminal(error.message, 2_000)}`);
-      return 1;
+      return undefined;
     }
     throw error;
   }
@@ -365,6 +368,52 @@ const VERDICTS: Record<"plan" | "apply" | "drift", Record<number, string>> = {
   drift: { 0: "no drift", 2: "drift" },
 };
 
+/** `--tenant <name>`: that tenant's file, run as if alone, with that tenant's own variables. */
+export function singleTenant(name: string): { file: string; io: TenantIo } {
+  const [only] = selectTenants({ tenant: name, all: false });
+  if (!only) throw new TenantLayoutError(`there is no tenant "${name}"`);
+  return { file: only.file, io: { ...processIo, env: tenantEnv(process.env, only.name) } };
+}
+
+/** One tenant's run among many: its value (undefined after a failure), its output and notes, held until it is done. */
+export interface BufferedRun<T> {
+  value: T | undefined;
+  out: string;
+  notes: string[];
+}
+
+/**
+ * Runs every tenant of tenants/ (at most TENANTS_AT_ONCE at once), each with its own variables and
+ * buffers; a failure, typed or not, is that tenant's and never stops or hides the others.
+ */
+export async function runAllTenants<T>(run: (tenant: TenantEntry, io: TenantIo) => Promise<T>): Promise<TenantRun<BufferedRun<T>>[]> {
+  return eachTenant(selectTenants({ all: true }), TENANTS_AT_ONCE, async (tenant) => {
+    let out = "";
+    const notes: string[] = [];
+    const io: TenantIo = { env: tenantEnv(process.env, tenant.name), out: (text) => (out += text), note: (text) => notes.push(text), alone: false };
+    let value: T | undefined;
+    try {
+      value = await attempt(() => run(tenant, io), io.note);
+    } catch (error: unknown) {
+      // One tenant's surprise is that tenant's error; the others' results still stand.
+      notes.push(`error: ${error instanceof Error ? error.message : String(error)}`);
+    }
+    return { value, out, notes };
+  });
+}
+
+/** Each tenant's notes on stderr, every line prefixed with the tenant's name. */
+export function printTenantNotes(runs: readonly TenantRun<BufferedRun<unknown>>[]): void {
+  for (const { tenant, result } of runs) for (const note of result.notes) for (const line of note.split("\n")) err(`[${tenant.name}] ${line}`);
+}
+
+/** The summary closing a run over many tenants: one line per tenant with its verdict and exit code. */
+export function tenantSummary(title: string, lines: readonly { name: string; verdict: string; code: number }[]): string {
+  const width = lines.reduce((widest, l) => Math.max(widest, l.name.length), 0);
+  const code = overallExit(lines.map((l) => l.code));
+  return `\n${title} over ${lines.length} tenants (exit ${code}):\n${lines.map((l) => `  ${l.name.padEnd(width)}  ${l.verdict.padEnd(10)}  exit ${l.code}`).join("\n")}`;
+}
+
 /**
  * plan, apply or drift over the tenants of tenants/: one tenant runs as if alone (with its own
  * variables); many run side by side, each printed as a block when done, then a summary, and the
@@ -372,13 +421,11 @@ const VERDICTS: Record<"plan" | "apply" | "drift", Record<number, string>> = {
  */
 export async function tenantsCommand(kind: "plan" | "apply" | "drift", options: ReconcileOptions & { yes?: boolean }, selection: TenantSelection): Promise<number> {
   return guard(async () => {
-    const tenants = selectTenants({ ...(selection.tenant === undefined ? {} : { tenant: selection.tenant }), all: selection.allTenants });
     const run = TENANT_COMMANDS[kind];
     const withFile = (file: string) => ({ ...options, yes: options.yes === true, file });
     if (!selection.allTenants) {
-      const [only] = tenants;
-      if (!only) return EXIT.failure;
-      return run(withFile(only.file), { ...processIo, env: tenantEnv(process.env, only.name) });
+      const { file, io } = singleTenant(selection.tenant ?? "");
+      return run(withFile(file), io);
     }
     if (options.githubComment || options.githubIssue) {
       throw new ReportedFailure("--github-comment and --github-issue post one tenant's report: run one job per tenant with --tenant <name> (see docs/many-tenants.md)");
@@ -386,34 +433,18 @@ export async function tenantsCommand(kind: "plan" | "apply" | "drift", options: 
     if (kind === "apply" && options.yes !== true) {
       throw new ReportedFailure("apply --all-tenants asks no questions: review `entra-tokens plan --all-tenants`, then run `entra-tokens apply --all-tenants --yes`");
     }
-    const runs = await eachTenant(tenants, TENANTS_AT_ONCE, async (tenant) => {
-      let out = "";
-      const notes: string[] = [];
-      const io: TenantIo = { env: tenantEnv(process.env, tenant.name), out: (text) => (out += text), note: (text) => notes.push(text), alone: false };
-      let code: number;
-      try {
-        code = await run(withFile(tenant.file), io);
-      } catch (error: unknown) {
-        // One tenant's surprise is that tenant's error; the others' results still stand.
-        notes.push(`error: ${error instanceof Error ? error.message : String(error)}`);
-        code = EXIT.failure;
-      }
-      return { code, out, notes };
-    });
+    const runs = (await runAllTenants((tenant, io) => run(withFile(tenant.file), io))).map(({ tenant, result }) => ({ tenant, result: { ...result, code: result.value ?? EXIT.failure } }));
     const verdict = (code: number) => VERDICTS[kind][code] ?? "error";
     if (options.format === "json") {
       const entries = runs.map(({ tenant, result }) => ({ tenant: tenant.name, file: tenant.file, exitCode: result.code, result: parsedOrNull(result.out) }));
       process.stdout.write(`${JSON.stringify({ tenants: entries }, null, 2)}\n`);
+    } else {
+      for (const { tenant, result } of runs) process.stdout.write(`\n== tenant ${tenant.name} (${tenant.file}): ${verdict(result.code)}, exit ${result.code} ==\n${result.out}`);
     }
-    for (const { tenant, result } of runs) {
-      if (options.format !== "json") process.stdout.write(`\n== tenant ${tenant.name} (${tenant.file}): ${verdict(result.code)}, exit ${result.code} ==\n${result.out}`);
-      for (const note of result.notes) for (const line of note.split("\n")) err(`[${tenant.name}] ${line}`);
-    }
-    const width = runs.reduce((widest, r) => Math.max(widest, r.tenant.name.length), 0);
-    const summary = runs.map(({ tenant, result }) => `  ${tenant.name.padEnd(width)}  ${verdict(result.code).padEnd(10)}  exit ${result.code}`);
-    const code = overallExit(runs.map((r) => r.result.code));
-    (options.format === "json" ? err : (text: string) => process.stdout.write(`${text}\n`))(`\n${kind} over ${runs.length} tenants (exit ${code}):\n${summary.join("\n")}`);
-    return code;
+    printTenantNotes(runs);
+    const summary = tenantSummary(kind, runs.map(({ tenant, result }) => ({ name: tenant.name, verdict: verdict(result.code), code: result.code })));
+    (options.format === "json" ? err : (text: string) => process.stdout.write(`${text}\n`))(summary);
+    return overallExit(runs.map((r) => r.result.code));
   });
 }
 

@@ -3,21 +3,22 @@ import type { Desired } from "../model/index.js";
 import { describeSeedMismatch, seedMismatches } from "../plan/seed-facts.js";
 import { SeedFileError } from "../seeds/errors.js";
 import { seedFacts } from "../seeds/facts.js";
-import { readSeedFiles } from "../seeds/read.js";
+import { readSeedFacts } from "../seeds/read.js";
 
 /**
- * `validate` checks tokens.yaml against what its seed files state, when they can be opened here
- * (a fork's pull request has no passphrases: then it says so and checks the rest).
+ * `validate` checks tokens.yaml against what its seed files state in clear, opening no secret (a
+ * pull request has none); a delivery that cannot be read without one is named as not checked.
  */
 export async function seedAttributeDiagnostics(desired: Desired): Promise<{ diagnostics: Diagnostic[]; notChecked?: string }> {
   if (desired.seedFiles.length === 0) return { diagnostics: [] };
-  let facts;
+  let read;
   try {
-    facts = seedFacts(await readSeedFiles(desired.seedFiles));
+    read = await readSeedFacts(desired.seedFiles);
   } catch (error: unknown) {
     if (error instanceof SeedFileError) return { diagnostics: [], notChecked: error.message };
     throw error;
   }
+  const facts = seedFacts(read.descriptions);
   const diagnostics: Diagnostic[] = [];
   for (const token of desired.tokens) {
     const mismatches = seedMismatches(token, facts.get(token.serial.toUpperCase()));
@@ -25,5 +26,6 @@ export async function seedAttributeDiagnostics(desired: Desired): Promise<{ diag
     const { message, fix } = describeSeedMismatch(token, mismatches);
     diagnostics.push({ ...token.location, code: "seed-mismatch", message, fix });
   }
-  return { diagnostics };
+  const notChecked = read.unread.length === 0 ? undefined : `${read.unread.map((u) => u.reason).join("; ")} (import the delivery with \`entra-tokens seeds import\` so its facts can be read without a secret)`;
+  return notChecked === undefined ? { diagnostics } : { diagnostics, notChecked };
 }

@@ -4,10 +4,12 @@ import * as openpgp from "openpgp";
 import type { CsvLayout, Desired, SeedFileRef, SeedFormat } from "../model/index.js";
 import { SeedFileError } from "../seeds/errors.js";
 import { entraCsv, entraJson, type ExportRow } from "../seeds/export.js";
-import type { Seed } from "../seeds/model.js";
+import type { Seed, SeedDescription } from "../seeds/model.js";
+import { publishableFingerprint } from "../seeds/fingerprint.js";
 import { decodeBase32 } from "../seeds/normalize.js";
 import { writePskc } from "../seeds/pskc.js";
-import { append, readSeedFile, readSeedFiles } from "../seeds/read.js";
+import { append, readSeedFacts, readSeedFile, readSeedFiles } from "../seeds/read.js";
+import { escapeTerminal } from "../safety/escape.js";
 import { PLAN_FORMAT_VERSION } from "../plan/render.js";
 import { EXIT, type ExportFormat, type ListFormat } from "./formats.js";
 import { guard, loadValidDesired, ReportedFailure } from "./reconcile.js";
@@ -212,6 +214,7 @@ export async function importCommand(files: readonly string[], input: SeedInputFl
           suite: s.hashFunction === "hmacsha256" ? "HMAC-SHA256" : "HMAC-SHA1",
           ...(s.manufacturer ? { manufacturer: s.manufacturer } : {}),
           ...(s.model ? { model: s.model } : {}),
+          ...optional("fingerprint", publishableFingerprint(s.serial, s.secret.reveal())),
         })),
         passphrase ?? "",
       );
@@ -226,7 +229,14 @@ export async function importCommand(files: readonly string[], input: SeedInputFl
 /** `seeds list`: what a store holds, by serial; the secrets stay in memory, unprinted. */
 export async function listCommand(files: readonly string[], input: SeedInputFlags, options: { file: string; format: ListFormat }): Promise<number> {
   return guard(async () => {
-    const seeds = files.length > 0 ? await readFromFlags(files, input) : (await readSeedFiles((await loadValidDesired(options.file)).seedFiles)).all();
+    // From tokens.yaml, the facts in clear: like plan, listing the store needs no secret.
+    let seeds: SeedDescription[];
+    if (files.length > 0) seeds = await readFromFlags(files, input);
+    else {
+      const { descriptions, unread } = await readSeedFacts((await loadValidDesired(options.file)).seedFiles);
+      for (const file of unread) err(`not listed: ${escapeTerminal(file.reason, 1_000)}`);
+      seeds = descriptions;
+    }
     const rows = seeds
       .map((s) => ({
         serial: s.serial,

@@ -29,6 +29,23 @@ export class AuthenticationError extends GraphFailure {
   readonly kind = "authentication";
 }
 
+/** Before any call: the app's access token carries none of the permissions some calls of this run need. */
+export class MissingPermissionsError extends GraphFailure {
+  readonly kind = "missing-permissions";
+  constructor(
+    operation: string,
+    readonly missing: readonly { purpose: string; least: string }[],
+  ) {
+    super(
+      `the app's access token lacks what ${operation} needs, so nothing was read or changed: ` +
+        missing.map((m) => `${m.least} (to ${m.purpose})`).join("; ") +
+        `. Fix: Entra admin center → App registrations → your app → API permissions → Add a permission → Microsoft Graph → ` +
+        `Application permissions → ${missing.map((m) => m.least).join(", ")}, then "Grant admin consent"; the next sign-in gets a token that carries them.`,
+      operation,
+    );
+  }
+}
+
 /** 403: the app registration lacks an application permission. */
 export class PermissionError extends GraphFailure {
   readonly kind = "permission";

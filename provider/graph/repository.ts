@@ -1,6 +1,7 @@
 import type { HashFunction, LiveStatus, LiveToken, LiveUser, OddDevice, TimeInterval, TokenAttributes, UserMethods } from "../model/index.js";
 import { collectionPage, forEachConcurrently, Slots, type BatchItem, type BatchOutcome, type CallPurpose, type GraphClient } from "./client.js";
-import { GraphFailure, GraphRejectedError, NotFoundError, UnexpectedResponseError, UnsupportedDeviceError } from "./errors.js";
+import { GraphFailure, GraphRejectedError, NotFoundError, PermissionError, UnexpectedResponseError, UnsupportedDeviceError } from "./errors.js";
+import { NEEDS } from "./permissions.js";
 
 // Typed operations on the hardware OATH endpoints of docs/graph-api.md. No policy here:
 // callers decide what to do; this module only knows how to ask Graph.
@@ -32,11 +33,11 @@ export function listingIsCheaper(filterUnits: number, userCount: number): boolea
   return Math.max(1, Math.ceil(userCount / USER_PAGE_SIZE)) < filterUnits;
 }
 
-const READ_DEVICES: CallPurpose = { operation: "list the hardware OATH token inventory", permission: "Policy.Read.All" };
-const WRITE_DEVICES = (operation: string): CallPurpose => ({ operation, permission: "Policy.ReadWrite.AuthenticationMethod" });
-const WRITE_METHODS = (operation: string): CallPurpose => ({ operation, permission: "UserAuthenticationMethod.ReadWrite.All" });
-const READ_USERS: CallPurpose = { operation: "look up users", permission: "User.Read.All" };
-const READ_METHODS: CallPurpose = { operation: "read users' authentication methods", permission: "UserAuthenticationMethod.Read.All" };
+const READ_DEVICES: CallPurpose = { operation: "list the hardware OATH token inventory", permission: NEEDS.readDevices.least };
+const WRITE_DEVICES = (operation: string): CallPurpose => ({ operation, permission: NEEDS.writeDevices.least });
+const WRITE_METHODS = (operation: string): CallPurpose => ({ operation, permission: NEEDS.writeHardwareMethods.least });
+const READ_USERS: CallPurpose = { operation: "look up users", permission: NEEDS.readUsers.least };
+const READ_METHODS: CallPurpose = { operation: "read users' hardware OATH methods", permission: NEEDS.readHardwareMethods.least };
 /** concept-authentication-oath-tokens.md: five "OATH hardware tokens or authenticator applications" per user, counted together. */
 const APP_METHOD_TYPES = ["#microsoft.graph.microsoftAuthenticatorAuthenticationMethod", "#microsoft.graph.softwareOathAuthenticationMethod"];
 
@@ -173,20 +174,32 @@ export class TokenRepository {
     unique.forEach((id, index) => {
       const all = outcomes[2 * index]!;
       const hardware = outcomes[2 * index + 1]!;
-      if (!all.ok) throw all.error;
+      // Listing every method needs UserAuthenticationMethod.Read.All, which an app holding only
+      // UserAuthMethod-HardwareOATH.* lacks: its apps are then not counted, and the plan says so.
+      if (!all.ok && !(all.error instanceof PermissionError)) throw all.error;
       if (!hardware.ok) throw hardware.error;
-      const apps = collectionPage(all.body, READ_METHODS.operation).value.flatMap((m) => {
+      const apps = !all.ok ? undefined : collectionPage(all.body, READ_METHODS.operation).value.flatMap((m) => {
         const type: unknown = typeof m === "object" && m !== null ? Reflect.get(m, "@odata.type") : undefined;
         return typeof type === "string" && APP_METHOD_TYPES.includes(type) ? [type.slice("#microsoft.graph.".length)] : [];
       });
-      const portalTokens = collectionPage(hardware.body, READ_METHODS.operation).value.flatMap((m) => {
-        const methodId: unknown = typeof m === "object" && m !== null ? Reflect.get(m, "id") : undefined;
-        const serial = serialOf(m);
-        return typeof methodId === "string" && serial !== undefined && !inventoryIds.has(methodId) ? [{ id: methodId, serial }] : [];
-      });
-      result.set(id, { apps, portalTokens });
+      const portalTokens = portalTokensIn(hardware.body, inventoryIds);
+      result.set(id, apps === undefined ? { apps: [], appsUncounted: NEEDS.readAllMethods.least, portalTokens } : { apps, portalTokens });
     });
     return result;
+  }
+
+  /** The portal-uploaded tokens of these users (ids), as userMethods finds them: one request per user, in $batch. */
+  async portalTokens(userIds: readonly string[], inventoryIds: ReadonlySet<string>): Promise<Map<string, { id: string; serial: string }[]>> {
+    const unique = [...new Set(userIds.map((id) => id.toLowerCase()))];
+    const outcomes = await this.run(unique.map((id) => ({ method: "GET" as const, url: methods(id) })), READ_METHODS);
+    const found = new Map<string, { id: string; serial: string }[]>();
+    unique.forEach((id, index) => {
+      const outcome = outcomes[index]!;
+      if (!outcome.ok) throw outcome.error;
+      const tokens = portalTokensIn(outcome.body, inventoryIds);
+      if (tokens.length > 0) found.set(id, tokens);
+    });
+    return found;
   }
 
   /**
@@ -405,7 +418,7 @@ export class TokenRepository {
   private createPurpose(requests: readonly CreateRequest[]): CallPurpose {
     // Creating with assignTo also needs the user-method permission; a 403 should name that one.
     return requests.some((r) => r.assignToUserId !== undefined)
-      ? { operation: "create and assign tokens", permission: "Policy.ReadWrite.AuthenticationMethod and UserAuthenticationMethod.ReadWrite.All" }
+      ? { operation: "create and assign tokens", permission: `${NEEDS.writeDevices.least} and ${NEEDS.writeHardwareMethods.least}` }
       : WRITE_DEVICES("create tokens");
   }
 
@@ -566,6 +579,15 @@ function oddDevice(item: unknown, error: UnsupportedDeviceError): OddDevice {
   const device = typeof item === "object" && item !== null && "device" in item && typeof item.device === "object" && item.device !== null ? item.device : item;
   const id: unknown = typeof device === "object" && device !== null ? Reflect.get(device, "id") : undefined;
   return { id: typeof id === "string" ? id : "", serial: serialOf(item) ?? "", why: error.why };
+}
+
+/** A user's hardware methods whose id is no inventory device's: portal-uploaded tokens (how-to-mfa-manage-oath-tokens.md). */
+function portalTokensIn(body: unknown, inventoryIds: ReadonlySet<string>): { id: string; serial: string }[] {
+  return collectionPage(body, READ_METHODS.operation).value.flatMap((m) => {
+    const methodId: unknown = typeof m === "object" && m !== null ? Reflect.get(m, "id") : undefined;
+    const serial = serialOf(m);
+    return typeof methodId === "string" && serial !== undefined && !inventoryIds.has(methodId) ? [{ id: methodId, serial }] : [];
+  });
 }
 
 function parseUser(value: unknown): LiveUser {

@@ -169,6 +169,8 @@ export interface Directory {
 export interface UserMethods {
   /** Authenticator apps and software OATH tokens, by Graph's @odata.type (without the namespace). */
   apps: string[];
+  /** Set when the apps could not be read (the permission it names is missing): `apps` is then empty, not counted. */
+  appsUncounted?: string;
   /** Hardware tokens uploaded the old way (CSV in the admin portal): listed on the user, in no inventory. */
   portalTokens: { id: string; serial: string }[];
 }
@@ -218,9 +220,11 @@ export type ProblemCode =
   | "guest-user"
   | "disabled-user"
   | "missing-seed"
+  | "seed-unchecked"
   | "too-many-tokens"
   | "portal-token"
   | "odd-device"
+  | "apps-not-counted"
   | "attribute-locked"
   | "self-service"
   | "self-service-claim"

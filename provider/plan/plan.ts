@@ -21,6 +21,11 @@ import { STALE_FIX, staleDays, staleMessage } from "./stale.js";
 export interface PlanOptions {
   /** Serials (any case) whose seed is at hand: needed to create and to activate. */
   seeds: ReadonlySet<string>;
+  /**
+   * Seed files that could not be read without their secret (a plan holds none): a serial missing
+   * from `seeds` may be in one of them, so its step is planned with a warning instead of an error.
+   */
+  unreadSeedFiles?: readonly string[];
   /** Lift the policy's deletion limit for this run. */
   allowDeletes?: boolean;
   /** What the seed files state about each token (by serialKey): tokens.yaml must agree on interval and hash. */
@@ -49,8 +54,24 @@ export function plan(desired: Desired, live: LiveState, options: PlanOptions): P
     fix,
     location: token.location,
   });
-  const missingSeed = (token: DesiredToken, action: string) =>
-    problem(token, "missing-seed", `no seed for serial ${token.serial}, needed to ${action}`, "add the vendor's seed file for this token to `seeds` in tokens.yaml (or --seeds)");
+  const unread = options.unreadSeedFiles ?? [];
+  /** Whether the step that needs the token's seed may be planned; why not (or what was not checked) is recorded. */
+  const seedAtHand = (token: DesiredToken, action: string): boolean => {
+    if (seeds.has(serialKey(token.serial))) return true;
+    if (unread.length > 0) {
+      warnings.push(
+        problem(
+          token,
+          "seed-unchecked",
+          `the seed for serial ${token.serial}, needed to ${action}, was not checked: it is in none of the seed files plan could read, and ${unread.join(", ")} cannot be read without its secret`,
+          "import the vendor's delivery into the encrypted store (`entra-tokens seeds import`), whose facts plans read without any secret; apply opens the delivery and checks it",
+        ),
+      );
+      return true;
+    }
+    errors.push(problem(token, "missing-seed", `no seed for serial ${token.serial}, needed to ${action}`, "add the vendor's seed file for this token to `seeds` in tokens.yaml (or --seeds)"));
+    return false;
+  };
 
   const portalTokens = portalTokensBySerial(live);
   const selfService = desired.policy.selfService ?? "keep";
@@ -101,16 +122,13 @@ export function plan(desired: Desired, live: LiveState, options: PlanOptions): P
           token,
           "portal-token",
           `${portal.upn} holds a token with serial ${token.serial} uploaded through the admin portal (method id ${portal.id}); it is in no inventory, so creating it here would register the serial twice`,
-          `migrate it: delete the portal token (DELETE /users/${portal.userId}/authentication/hardwareOathMethods/${portal.id}, then DELETE /directory/authenticationMethodDevices/hardwareOathDevices/${portal.id}) and run apply again, which creates it in the inventory; see docs/entra-rules.md`,
+          `migrate it: \`entra-tokens migrate\` shows the steps and \`--yes\` runs them (DELETE /users/${portal.userId}/authentication/hardwareOathMethods/${portal.id}, then DELETE /directory/authenticationMethodDevices/hardwareOathDevices/${portal.id}, then it is created in the inventory as tokens.yaml says); see docs/entra-rules.md`,
         ),
       );
       continue;
     }
     if (!device) {
-      if (!seeds.has(serialKey(token.serial))) {
-        errors.push(missingSeed(token, "create it"));
-        continue;
-      }
+      if (!seedAtHand(token, "create it")) continue;
       const steps: Step[] = [
         {
           kind: "create",
@@ -147,10 +165,7 @@ export function plan(desired: Desired, live: LiveState, options: PlanOptions): P
         );
       }
       if (needsActivation) {
-        if (!seeds.has(serialKey(token.serial))) {
-          errors.push(missingSeed(token, "activate it"));
-          continue;
-        }
+        if (!seedAtHand(token, "activate it")) continue;
         const displayName = changes.some((c) => c.field === "displayName") ? token.displayName : undefined;
         steps.push({ kind: "activate", serial: token.serial, deviceId: device.id, user: target, totp: totpOf(device), ...(displayName === undefined ? {} : { displayName }) });
       }
@@ -183,10 +198,7 @@ export function plan(desired: Desired, live: LiveState, options: PlanOptions): P
       }
       if (changes.length > 0) steps.push({ kind: "update", serial: token.serial, deviceId: device.id, changes });
       if (target) {
-        if (wantsActivation && !seeds.has(serialKey(token.serial))) {
-          errors.push(missingSeed(token, "activate it"));
-          continue;
-        }
+        if (wantsActivation && !seedAtHand(token, "activate it")) continue;
         steps.push({ kind: "assign", serial: token.serial, deviceId: device.id, to: target });
         // After the update above the device has the desired attributes; otherwise the live ones.
         if (wantsActivation) steps.push({ kind: "activate", serial: token.serial, deviceId: device.id, user: target, totp: totpOf(changes.length > 0 ? token : device) });
@@ -196,7 +208,7 @@ export function plan(desired: Desired, live: LiveState, options: PlanOptions): P
     tokenPlans.push({ token, steps, ...(newHolder === undefined ? {} : { newHolder }) });
   }
 
-  const accepted = enforceUserLimit(tokenPlans, live, errors, problem);
+  const accepted = enforceUserLimit(tokenPlans, live, errors, warnings, problem);
   const steps = accepted.flatMap((t) => t.steps);
 
   const desiredSerials = new Set(desired.tokens.map((t) => serialKey(t.serial)));
@@ -266,6 +278,7 @@ function enforceUserLimit(
   tokenPlans: TokenPlan[],
   live: LiveState,
   errors: PlanProblem[],
+  warnings: PlanProblem[],
   problem: (token: DesiredToken, code: PlanProblem["code"], message: string, fix: string) => PlanProblem,
 ): TokenPlan[] {
   const held = new Map<string, number>();
@@ -287,6 +300,16 @@ function enforceUserLimit(
     const methods = others(t.newHolder.id);
     const tokens = held.get(t.newHolder.id) ?? 0;
     const count = tokens + (methods?.apps.length ?? 0) + (methods?.portalTokens.length ?? 0) + 1;
+    if (methods?.appsUncounted !== undefined && count <= MAX_TOKENS_PER_USER) {
+      warnings.push(
+        problem(
+          t.token,
+          "apps-not-counted",
+          `${t.newHolder.upn}'s authenticator apps were not counted towards Entra's limit of ${MAX_TOKENS_PER_USER} (the app lacks ${methods.appsUncounted}); with ${count - 1} hardware tokens held, Entra may still refuse this one`,
+          `grant the app ${methods.appsUncounted} to have plan count them, or check the user's methods in the Entra admin center`,
+        ),
+      );
+    }
     if (count > MAX_TOKENS_PER_USER) {
       errors.push(
         problem(

@@ -4,7 +4,6 @@ import { readLive } from "../graph/live.js";
 import type { Desired, Plan, SeedFacts } from "../model/index.js";
 import { plan as makePlan } from "../plan/plan.js";
 import { renderPlanText } from "../plan/render.js";
-import type { SeedStore } from "../seeds/model.js";
 
 // What the Pulumi program asks the tenant once, before it registers a resource: a run that cannot
 // reach or sign in to Graph fails here, in seconds, with one error, instead of once per resource
@@ -15,7 +14,11 @@ export interface TenantCheckOptions {
   /** A preview (`pulumi preview`, or the preview half of `pulumi up`): print the plan. */
   dryRun: boolean;
   allowDeletes: boolean;
+  /** Serials whose seed file is at hand (a preview reads the files' clear facts, opening no secret). */
+  seedSerials: ReadonlySet<string>;
   seedFacts: ReadonlyMap<string, SeedFacts>;
+  /** Seed files a preview could not read without their secret. */
+  unreadSeedFiles: readonly string[];
 }
 
 /**
@@ -23,7 +26,7 @@ export interface TenantCheckOptions {
  * tenant is reachable, the credential signs in and devices can be read. Graph failures are thrown
  * as the typed errors of the client, naming the setting that chose the Graph URL.
  */
-export async function checkTenant(desired: Desired, seeds: SeedStore, options: TenantCheckOptions): Promise<Plan | undefined> {
+export async function checkTenant(desired: Desired, options: TenantCheckOptions): Promise<Plan | undefined> {
   const repository = GraphSession.forTenant(connectionFromProcessEnv()).repository;
   if (!options.dryRun) {
     const first = desired.tokens[0];
@@ -31,7 +34,7 @@ export async function checkTenant(desired: Desired, seeds: SeedStore, options: T
     return undefined;
   }
   const live = await readLive(repository, desired);
-  return makePlan(desired, live, { seeds: seeds.serials(), seedFacts: options.seedFacts, allowDeletes: options.allowDeletes });
+  return makePlan(desired, live, { seeds: options.seedSerials, seedFacts: options.seedFacts, unreadSeedFiles: options.unreadSeedFiles, allowDeletes: options.allowDeletes });
 }
 
 /** The plan as `entra-tokens plan` prints it, for the preview's diagnostics. */

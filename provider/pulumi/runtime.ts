@@ -1,4 +1,3 @@
-import { createHash } from "node:crypto";
 import { GraphSession, tokensOnly, type ChangeResult, type TokenChange } from "../apply/session.js";
 import { parseDesired } from "../desired/load.js";
 import { connectionFromProcessEnv } from "./connection-env.js";
@@ -6,6 +5,7 @@ import type { DesiredToken, LiveToken, LiveUser, PlanProblem, TokenAttributes, T
 import { serialKey } from "../plan/compare.js";
 import { booleanSetting } from "../safety/settings.js";
 import { plan } from "../plan/plan.js";
+import { seedFingerprint } from "../seeds/fingerprint.js";
 import { normalizeSecret } from "../seeds/normalize.js";
 import { Secret } from "../seeds/secret.js";
 
@@ -29,9 +29,14 @@ export interface TokenInputs {
   hashFunction: "hmacsha1" | "hmacsha256";
   /** Secret input; never an output. */
   secretKey?: string;
+  /**
+   * The seed's fingerprint as the seed file states it in clear: a preview opens no seed, and still
+   * sees a changed one (seeds/fingerprint.ts).
+   */
+  seedFingerprint?: string;
 }
 
-export interface TokenOutputs extends Omit<TokenInputs, "secretKey" | "state" | "returnedBy"> {
+export interface TokenOutputs extends Omit<TokenInputs, "secretKey" | "seedFingerprint" | "state" | "returnedBy"> {
   /** The state the token is in now (`absent` once deleted). */
   state: TokenState | "absent";
   /** Graph's status, failedActivation included; `absent` when the device does not exist. */
@@ -114,12 +119,8 @@ function warn(problem: PlanProblem): void {
   note(`warning: ${problem.serial}: ${problem.message}. Fix: ${problem.fix}`);
 }
 
-export function fingerprint(serial: string, secretKey: string): string {
-  return createHash("sha256").update(`${serial.toUpperCase()}\n${secretKey}`).digest("hex");
-}
-
 /** Properties a resource carries that are not token fields: the SDK's and our outputs. */
-const NOT_TOKEN_FIELDS = new Set(["__provider", "deviceId", "status", "userId", "secretFingerprint", "secretKey", "adopted"]);
+const NOT_TOKEN_FIELDS = new Set(["__provider", "deviceId", "status", "userId", "secretFingerprint", "secretKey", "seedFingerprint", "adopted"]);
 
 /** The token, checked by the very loader `validate` uses (JSON is YAML), or why it is not one. */
 function validate(props: Props): { token?: DesiredToken; failures: CheckFailure[] } {
@@ -193,10 +194,18 @@ function deviceOf(token: DesiredToken, olds: Props): { device?: LiveToken; holde
   return holder ? { device, holder } : { device };
 }
 
-function seedChanged(olds: Props, news: Props): boolean {
+/** The fingerprint of the seed the inputs carry: from the seed itself, or as its seed file states it. */
+function seedFingerprintOf(news: Props): string | undefined {
   const secret = seedOf(news);
+  if (secret) return seedFingerprint(String(news["serial"]), secret.reveal());
+  const stated = news["seedFingerprint"];
+  return typeof stated === "string" ? stated : undefined;
+}
+
+function seedChanged(olds: Props, news: Props): boolean {
   const before = olds["secretFingerprint"];
-  return secret !== undefined && typeof before === "string" && before !== fingerprint(String(news["serial"]), secret.reveal());
+  const now = seedFingerprintOf(news);
+  return now !== undefined && typeof before === "string" && before !== now;
 }
 
 function mayDelete(serial: string): boolean {
@@ -213,7 +222,7 @@ async function converge(token: DesiredToken, props: Props, adoptedBefore: boolea
   const seed = seedOf(props);
   const result = await graph().change({ kind: "converge", token, ...(seed ? { seed } : {}), mayDelete: mayDelete(token.serial), ...options });
   report(token, result);
-  return outputs(token.serial, token, result.device, result.holder, seed ? fingerprint(token.serial, seed.reveal()) : undefined, adoptedBefore || result.adopted);
+  return outputs(token.serial, token, result.device, result.holder, seed ? seedFingerprint(token.serial, seed.reveal()) : undefined, adoptedBefore || result.adopted);
 }
 
 export const v1: ProviderRuntimeV1 = {
@@ -248,7 +257,7 @@ export const v1: ProviderRuntimeV1 = {
       if (token.upn !== undefined && !users.has(token.upn.toLowerCase())) {
         users.set(token.upn.toLowerCase(), { id: `upn:${token.upn}`, userPrincipalName: token.upn, userType: "Member", accountEnabled: true });
       }
-      const seeds = seedOf(news) ? new Set([token.serial]) : new Set<string>();
+      const seeds = seedFingerprintOf(news) === undefined ? new Set<string>() : new Set([token.serial]);
       const verdict = plan(
         tokensOnly([token]),
         { devices: device ? [device] : [], directory: { users } },

@@ -8,10 +8,10 @@ import { classifyDrift } from "../plan/drift.js";
 import { plan as makePlan } from "../plan/plan.js";
 import type { PreflightWarning } from "../plan/preflight.js";
 import { seedFacts } from "../seeds/facts.js";
-import { SeedFileError } from "../seeds/errors.js";
 import { SeedStore } from "../seeds/model.js";
-import { readSeedFiles } from "../seeds/read.js";
+import { readSeedFacts, readSeedFiles } from "../seeds/read.js";
 import { connectTenant, type TenantConnection } from "./connection.js";
+import { READ_NEEDS, requirePermissions, writeNeeds } from "./permissions.js";
 import { runPreflight } from "./preflight.js";
 import { checkSignedInTenant } from "./tenant.js";
 
@@ -41,14 +41,12 @@ export interface TenantContext extends TenantConnection {
   /** Shown before seeds are opened: a seed failure must not hide the preflight's warnings. */
   onPreflight?: (warnings: readonly PreflightWarning[]) => void;
   /**
-   * apply needs the seeds themselves; plan and drift run in pull requests, which hold no seed
-   * secret: without one, plan shows every step and says which checks it could not make.
+   * apply needs the seeds themselves. plan runs in pull requests, which hold no seed secret: it
+   * opens none and reads what the seed files state in clear (the encrypted store keeps it so).
    */
   secretsRequired: boolean;
   /** The front's clock (ms): stale notices (policy.staleAfterDays) are judged at it; none without it. */
   now?: number;
-  /** Told when plan went on without opening the seed files (their secret is not set). */
-  onSeedsUnopened?: (error: SeedFileError) => void;
 }
 
 export type Loaded = { ok: true; desired: Desired } | { ok: false; file: string; diagnostics: Diagnostic[] };
@@ -64,7 +62,7 @@ export interface Planned {
   preflight: PreflightWarning[];
   plan: Plan;
   repository: TokenRepository;
-  /** The seeds the plan needs (empty when it needs none: the passphrase was not asked for). */
+  /** The seeds the plan needs (empty when it needs none, and in a plan, which opens no secret). */
   seeds: SeedStore;
 }
 
@@ -96,24 +94,29 @@ async function connectChecked(context: TenantContext, desired: Desired): Promise
 /** check the tenant → connect → read the tenant → preflight → (seeds) → plan. */
 export async function planTenant(context: TenantContext, desired: Desired): Promise<Planned> {
   const repository = await connectChecked(context, desired);
+  const command = context.secretsRequired ? "apply" : "plan";
+  await requirePermissions(context.credential, READ_NEEDS, command);
   const live = await reading(context, () => readLive(repository, desired));
   const preflight = await runPreflight(repository, desired, live, context.concurrency);
-  context.onPreflight?.(preflight);
-  // Plan first as if every seed were at hand: every seed check of the planner guards a create or
-  // an activate, so a plan without those needs no seed, and the passphrase is not asked for.
+  // Plan first as if every seed were at hand: every seed check of the planner guards a create, an
+  // activate or a change of interval or hash, so a plan without those opens no seed file.
   const everySerial = new Set(desired.tokens.map((t) => t.serial));
   const allowDeletes = context.policy.allowDeletes;
   const optimistic = makePlan(desired, live, { seeds: everySerial, allowDeletes, ...clock(context) });
-  if (!needsSeed(optimistic)) return { desired, live, preflight, plan: optimistic, repository, seeds: new SeedStore() };
-  let seeds: SeedStore;
-  try {
-    seeds = await readSeedFiles(context.seeds ? context.seeds.map((path) => ({ path })) : desired.seedFiles, context.secrets);
-  } catch (error: unknown) {
-    if (context.secretsRequired || !(error instanceof SeedFileError) || error.code !== "seed-secret-unset") throw error;
-    context.onSeedsUnopened?.(error);
-    return { desired, live, preflight, plan: optimistic, repository, seeds: new SeedStore() };
+  context.onPreflight?.(preflight);
+  // apply refuses before any change; plan runs with a read-only app by design (docs/github.md), so it does not ask.
+  if (context.secretsRequired) await requirePermissions(context.credential, writeNeeds(optimistic), command);
+  const noSeeds = new SeedStore();
+  if (!needsSeed(optimistic)) return { desired, live, preflight, plan: optimistic, repository, seeds: noSeeds };
+  const refs = context.seeds ? context.seeds.map((path) => ({ path })) : desired.seedFiles;
+  if (!context.secretsRequired) {
+    const { descriptions, unread } = await readSeedFacts(refs);
+    const seeds = new Set(descriptions.map((d) => d.serial));
+    const unreadSeedFiles = unread.map((u) => u.file);
+    return { desired, live, preflight, plan: makePlan(desired, live, { seeds, seedFacts: seedFacts(descriptions), unreadSeedFiles, allowDeletes, ...clock(context) }), repository, seeds: noSeeds };
   }
-  return { desired, live, preflight, plan: makePlan(desired, live, { seeds: seeds.serials(), seedFacts: seedFacts(seeds), allowDeletes, ...clock(context) }), repository, seeds };
+  const seeds = await readSeedFiles(refs, context.secrets);
+  return { desired, live, preflight, plan: makePlan(desired, live, { seeds: seeds.serials(), seedFacts: seedFacts(seeds.all()), allowDeletes, ...clock(context) }), repository, seeds };
 }
 
 /** Applies a plan planTenant made; the caller decided (confirmation, guard) that it may. */
@@ -124,6 +127,7 @@ export function applyTenant(planned: Planned, options: { onProgress?: (event: Pr
 /** check the tenant → connect → read the tenant → classify drift. */
 export async function driftTenant(context: TenantContext, desired: Desired): Promise<Drifted> {
   const repository = await connectChecked(context, desired);
+  await requirePermissions(context.credential, READ_NEEDS, "drift");
   // The device may never record a use its holder's method has (docs/entra-rules.md): drift reads both.
   const live = await withMethodLastUse(repository, await reading(context, () => readLive(repository, desired)));
   return { desired, live, items: classifyDrift(desired, live, context.now), repository };

@@ -1,5 +1,6 @@
 import type { TokenCredential } from "@azure/identity";
 import { GRAPH_SCOPE } from "../graph/client.js";
+import { jwtClaims } from "../graph/permissions.js";
 import type { TenantDeclaration } from "../model/index.js";
 
 // Which tenant a run is for, and whether the credentials sign in to it. Graph's access tokens are
@@ -15,15 +16,8 @@ export function tenantLabel(tenant: TenantDeclaration): string {
 
 /** The `tid` of a JWT access token, or undefined when the token is no JWT or has none. */
 export function tokenTenantId(accessToken: string): string | undefined {
-  const payload = accessToken.split(".")[1];
-  if (payload === undefined) return undefined;
-  try {
-    const claims: unknown = JSON.parse(Buffer.from(payload, "base64url").toString("utf8"));
-    if (typeof claims === "object" && claims !== null && "tid" in claims && typeof claims.tid === "string") return claims.tid.toLowerCase();
-  } catch {
-    return undefined;
-  }
-  return undefined;
+  const tid: unknown = Reflect.get(jwtClaims(accessToken) ?? {}, "tid");
+  return typeof tid === "string" ? tid.toLowerCase() : undefined;
 }
 
 /**

@@ -21,7 +21,9 @@ export type SeedErrorCode =
   | "pskc-xml"
   | "pskc-base64"
   | "pskc-mac-missing"
-  | "pskc-mac-mismatch";
+  | "pskc-mac-mismatch"
+  | "pskc-fingerprint"
+  | "seed-fingerprint-mismatch";
 
 import { showEscaped } from "../safety/characters.js";
 

@@ -1,11 +1,9 @@
 import type { HashFunction, TimeInterval } from "../model/index.js";
 import type { Secret } from "./secret.js";
 
-/** One token's seed as a vendor file describes it; everything but the secret is optional. */
-export interface Seed {
+/** What a seed file states about a token in clear: no secret is needed to read it. */
+export interface SeedDescription {
   serial: string;
-  /** Unpadded upper-case base32, as Graph takes it. */
-  secret: Secret;
   timeIntervalInSeconds?: TimeInterval;
   hashFunction?: HashFunction;
   manufacturer?: string;
@@ -13,6 +11,14 @@ export interface Seed {
   upn?: string;
   /** The seed file it came from (set by readSeedFiles), to name it in messages. */
   file?: string;
+  /** seeds/fingerprint.ts: from the secret, or from the encrypted store's clear text. */
+  fingerprint?: string;
+}
+
+/** One token's seed as a vendor file describes it; everything but the secret is optional. */
+export interface Seed extends SeedDescription {
+  /** Unpadded upper-case base32, as Graph takes it. */
+  secret: Secret;
 }
 
 /** Seeds by serial (case-insensitive). */

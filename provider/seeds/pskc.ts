@@ -5,16 +5,22 @@ import { SeedFileError, type SeedErrorCode } from "./errors.js";
 // PSKC (RFC 6030): plain, pre-shared key (AES-CBC + HMAC) and PBKDF2 passphrase-based key
 // containers; and a writer for the passphrase-based kind, the encrypted-at-rest format we store.
 
-export interface PskcKey {
+/** What a key package states in clear: everything but the secret. */
+export interface PskcKeyFacts {
   serial: string;
   algorithm: string;
-  secret: Buffer;
   manufacturer?: string;
   model?: string;
   timeInterval?: number;
   digits?: number;
   /** e.g. HMAC-SHA256, from AlgorithmParameters/Suite */
   suite?: string;
+  /** The seed's fingerprint (seeds/fingerprint.ts), from the extension the files we write carry. */
+  fingerprint?: string;
+}
+
+export interface PskcKey extends PskcKeyFacts {
+  secret: Buffer;
 }
 
 export interface PskcCredentials {
@@ -94,8 +100,10 @@ function attr(node: unknown, name: string): string | undefined {
   return typeof value === "string" ? value.trim() : undefined;
 }
 
-export function readPskc(xml: string, file: string, credentials: PskcCredentials): PskcKey[] {
-  const fail: Fail = (message, fix, serial, code) => new SeedFileError(file, message, fix, undefined, serial, code);
+/** RFC 6030 section 4.1 `<Extensions definition=…>`: where the files we write keep the seed fingerprint. */
+const FINGERPRINT_EXTENSION = "urn:entra-tokens:pskc:seed-fingerprint";
+
+function parseContainer(xml: string, fail: Fail): XmlNode {
   // No document type, ever: it is how XML entity bombs and external-entity reads get in.
   if (/<!DOCTYPE|<!ENTITY/i.test(xml)) throw fail("the XML declares a DOCTYPE or ENTITY, which PSKC files never need", "use the file as the vendor sent it; this one may have been tampered with", undefined, "pskc-xml");
   let document: unknown;
@@ -108,14 +116,65 @@ export function readPskc(xml: string, file: string, credentials: PskcCredentials
       trimValues: true,
       processEntities: false,
       maxNestedTags: 64,
-      isArray: (name) => name === "KeyPackage" || name === "Key",
+      isArray: (name) => name === "KeyPackage" || name === "Key" || name === "Extensions",
     }).parse(xml, true);
   } catch (error: unknown) {
     throw fail(`not well-formed XML (${error instanceof Error ? error.message.split("\n")[0] : "parse error"})`, "use the file as the vendor sent it", undefined, "pskc-xml");
   }
   const container = child(document, "KeyContainer");
   if (!container) throw fail("no <KeyContainer>: not a PSKC file", "check the file, or name its format in tokens.yaml");
+  return container;
+}
 
+/** Every key of the container with what it states in clear; the secret node is left to the caller. */
+function* keysWithFacts(container: XmlNode, fail: Fail): Generator<{ key: XmlNode; facts: PskcKeyFacts }> {
+  for (const pkg of children(container, "KeyPackage")) {
+    const device = child(pkg, "DeviceInfo");
+    for (const key of children(pkg, "Key")) {
+      const serial = text(device, "SerialNo") ?? attr(key, "Id");
+      if (!serial) throw fail("a key has neither DeviceInfo/SerialNo nor an Id", "ask the vendor for a file with serial numbers");
+      const interval = text(key, "Data", "TimeInterval", "PlainValue");
+      const digits = attr(child(child(key, "AlgorithmParameters"), "ResponseFormat"), "Length");
+      const manufacturer = text(device, "Manufacturer");
+      const model = text(device, "Model");
+      const suite = text(key, "AlgorithmParameters", "Suite");
+      const extension = children(key, "Extensions").find((e) => attr(e, "definition") === FINGERPRINT_EXTENSION);
+      const fingerprint = extension === undefined ? undefined : text(extension, "SeedFingerprint");
+      if (fingerprint !== undefined && !/^[0-9a-f]{64}$/.test(fingerprint)) throw fail("the seed fingerprint is not 64 hex digits", "the file was altered; write it again with `entra-tokens seeds import`", serial, "pskc-fingerprint");
+      yield {
+        key,
+        facts: {
+          serial,
+          algorithm: attr(key, "Algorithm") ?? "",
+          ...(manufacturer === undefined ? {} : { manufacturer }),
+          ...(model === undefined ? {} : { model }),
+          ...(interval === undefined ? {} : { timeInterval: Number(interval) }),
+          ...(digits === undefined ? {} : { digits: Number(digits) }),
+          ...(suite === undefined ? {} : { suite }),
+          ...(fingerprint === undefined ? {} : { fingerprint }),
+        },
+      };
+    }
+  }
+}
+
+const failIn =
+  (file: string): Fail =>
+  (message, fix, serial, code) =>
+    new SeedFileError(file, message, fix, undefined, serial, code);
+
+/**
+ * What a PSKC file states in clear, without any key or passphrase: RFC 6030 encrypts only the
+ * secret, so serial, maker, model, interval and suite (and our fingerprint) need no secret.
+ */
+export function readPskcFacts(xml: string, file: string): PskcKeyFacts[] {
+  const fail = failIn(file);
+  return [...keysWithFacts(parseContainer(xml, fail), fail)].map((k) => k.facts);
+}
+
+export function readPskc(xml: string, file: string, credentials: PskcCredentials): PskcKey[] {
+  const fail = failIn(file);
+  const container = parseContainer(xml, fail);
   const encryptionKey = deriveEncryptionKey(child(container, "EncryptionKey"), credentials, fail);
   const macMethod = child(container, "MACMethod");
   const macAlgorithm = attr(macMethod, "Algorithm") ?? text(container, "MACAlgorithm");
@@ -126,57 +185,39 @@ export function readPskc(xml: string, file: string, credentials: PskcCredentials
   const macKey = macKeyNode && encryptionKey ? decrypt(macKeyNode, encryptionKey, fail) : encryptionKey;
 
   const keys: PskcKey[] = [];
-  for (const pkg of children(container, "KeyPackage")) {
-    const device = child(pkg, "DeviceInfo");
-    for (const key of children(pkg, "Key")) {
-      const serial = text(device, "SerialNo") ?? attr(key, "Id");
-      if (!serial) throw fail("a key has neither DeviceInfo/SerialNo nor an Id", "ask the vendor for a file with serial numbers");
-      const secretNode = child(child(key, "Data"), "Secret");
-      let secret: Buffer;
-      const plain = text(secretNode, "PlainValue");
-      const encrypted = child(secretNode, "EncryptedValue");
-      if (plain !== undefined) {
-        secret = base64Field(plain, "the secret's PlainValue", fail, serial);
-      } else if (encrypted) {
-        if (!encryptionKey) throw fail("the secrets are encrypted but the file names no encryption key", "check the file");
-        const valueMac = text(secretNode, "ValueMAC");
-        if (valueMac !== undefined) {
-          if (!macKey || !macDigest) throw fail("the file has a ValueMAC but no MAC method", "check the file", serial, "pskc-mac-missing");
-          const cipherValue = base64Field(text(encrypted, "CipherData", "CipherValue") ?? "", "a CipherValue", fail, serial);
-          const expected = createHmac(macDigest, macKey).update(cipherValue).digest();
-          const given = base64Field(valueMac, "a ValueMAC", fail, serial);
-          if (given.length !== expected.length || !timingSafeEqual(given, expected)) {
-            throw fail("the integrity check failed (bad MAC): the file was altered, or the key or passphrase is wrong", "check the key or passphrase; if it is right, ask the vendor for the file again", serial, "pskc-mac-mismatch");
-          }
-        } else if (!credentials.acceptTamperableSeeds) {
-          // RFC 6030 section 6.1.1 makes the MAC optional; without it a flipped bit changes the seed unnoticed.
-          throw fail(
-            "the encrypted secret has no ValueMAC, so tampering with it could not be detected",
-            "ask the vendor for a file with MACs; to accept this one knowingly, set `acceptTamperableSeeds: true` on this seeds entry in tokens.yaml (seeds import: --accept-tamperable-seeds)",
-            serial,
-            "pskc-mac-missing",
-          );
+  for (const { key, facts } of keysWithFacts(container, fail)) {
+    const serial = facts.serial;
+    const secretNode = child(child(key, "Data"), "Secret");
+    let secret: Buffer;
+    const plain = text(secretNode, "PlainValue");
+    const encrypted = child(secretNode, "EncryptedValue");
+    if (plain !== undefined) {
+      secret = base64Field(plain, "the secret's PlainValue", fail, serial);
+    } else if (encrypted) {
+      if (!encryptionKey) throw fail("the secrets are encrypted but the file names no encryption key", "check the file");
+      const valueMac = text(secretNode, "ValueMAC");
+      if (valueMac !== undefined) {
+        if (!macKey || !macDigest) throw fail("the file has a ValueMAC but no MAC method", "check the file", serial, "pskc-mac-missing");
+        const cipherValue = base64Field(text(encrypted, "CipherData", "CipherValue") ?? "", "a CipherValue", fail, serial);
+        const expected = createHmac(macDigest, macKey).update(cipherValue).digest();
+        const given = base64Field(valueMac, "a ValueMAC", fail, serial);
+        if (given.length !== expected.length || !timingSafeEqual(given, expected)) {
+          throw fail("the integrity check failed (bad MAC): the file was altered, or the key or passphrase is wrong", "check the key or passphrase; if it is right, ask the vendor for the file again", serial, "pskc-mac-mismatch");
         }
-        secret = decrypt(encrypted, encryptionKey, fail, serial);
-      } else {
-        throw fail("a key has no secret", "ask the vendor for a file with the seeds", serial);
+      } else if (!credentials.acceptTamperableSeeds) {
+        // RFC 6030 section 6.1.1 makes the MAC optional; without it a flipped bit changes the seed unnoticed.
+        throw fail(
+          "the encrypted secret has no ValueMAC, so tampering with it could not be detected",
+          "ask the vendor for a file with MACs; to accept this one knowingly, set `acceptTamperableSeeds: true` on this seeds entry in tokens.yaml (seeds import: --accept-tamperable-seeds)",
+          serial,
+          "pskc-mac-missing",
+        );
       }
-      const interval = text(key, "Data", "TimeInterval", "PlainValue");
-      const digits = attr(child(child(key, "AlgorithmParameters"), "ResponseFormat"), "Length");
-      const manufacturer = text(device, "Manufacturer");
-      const model = text(device, "Model");
-      const suite = text(key, "AlgorithmParameters", "Suite");
-      keys.push({
-        serial,
-        algorithm: attr(key, "Algorithm") ?? "",
-        secret,
-        ...(manufacturer === undefined ? {} : { manufacturer }),
-        ...(model === undefined ? {} : { model }),
-        ...(interval === undefined ? {} : { timeInterval: Number(interval) }),
-        ...(digits === undefined ? {} : { digits: Number(digits) }),
-        ...(suite === undefined ? {} : { suite }),
-      });
+      secret = decrypt(encrypted, encryptionKey, fail, serial);
+    } else {
+      throw fail("a key has no secret", "ask the vendor for a file with the seeds", serial);
     }
+    keys.push({ ...facts, secret });
   }
   return keys;
 }
@@ -245,6 +286,8 @@ export interface PskcWriteKey {
   model?: string;
   timeInterval: number;
   suite: "HMAC-SHA1" | "HMAC-SHA256";
+  /** Written in clear beside the ciphertext, so plans can tell a changed seed without the passphrase. */
+  fingerprint?: string;
 }
 
 /** Iterations for files we write (OWASP's PBKDF2-HMAC-SHA256 figure). */
@@ -279,6 +322,7 @@ export function writePskc(keys: readonly PskcWriteKey[], passphrase: string, ite
       `        <pskc:Secret><pskc:EncryptedValue>${cipherValue(encrypted)}</pskc:EncryptedValue><pskc:ValueMAC>${mac}</pskc:ValueMAC></pskc:Secret>`,
       `        <pskc:TimeInterval><pskc:PlainValue>${k.timeInterval}</pskc:PlainValue></pskc:TimeInterval>`,
       "      </pskc:Data>",
+      ...(k.fingerprint === undefined ? [] : [`      <pskc:Extensions definition="${FINGERPRINT_EXTENSION}"><et:SeedFingerprint xmlns:et="urn:entra-tokens:pskc">${k.fingerprint}</et:SeedFingerprint></pskc:Extensions>`]),
       "    </pskc:Key>",
       "  </pskc:KeyPackage>",
     ].join("\n");

@@ -4,9 +4,10 @@ import { looksLikeEntraCsv, readEntraCsv } from "./entra-csv.js";
 import { looksLikeEntraJson, readEntraJson } from "./entra-json.js";
 import { delimiterHint, firstLine } from "./delimiter.js";
 import { SeedFileError } from "./errors.js";
-import { SeedStore, type Seed } from "./model.js";
+import { seedFingerprint } from "./fingerprint.js";
+import { SeedStore, type Seed, type SeedDescription } from "./model.js";
 import { secretFromBytes } from "./normalize.js";
-import { isHotpAlgorithm, isTotpAlgorithm, looksLikePskc, readPskc, type PskcKey } from "./pskc.js";
+import { isHotpAlgorithm, isTotpAlgorithm, looksLikePskc, readPskc, readPskcFacts, type PskcCredentials, type PskcKey, type PskcKeyFacts } from "./pskc.js";
 import { DeliveryBudget, unwrap, type WrapperSecrets } from "./wrappers.js";
 import { findUnsafeCharacter, showEscaped } from "../safety/characters.js";
 import { readRegularFile } from "../safety/regular-file.js";
@@ -38,15 +39,80 @@ export async function readSeedFiles(files: readonly SeedFileRef[], env: Env = pr
   return store;
 }
 
-export async function readSeedFile(ref: SeedFileRef, env: Env = process.env): Promise<Seed[]> {
+/** A seed file whose facts cannot be read without a secret (a vendor's zip or OpenPGP delivery). */
+export interface UnreadSeedFile {
+  file: string;
+  /** Why, naming the secret it needs; no secret value. */
+  reason: string;
+}
+
+export interface SeedFactsRead {
+  descriptions: SeedDescription[];
+  unread: UnreadSeedFile[];
+}
+
+/**
+ * What the seed files state in clear, opening no secret: what plan, drift and validate use, since
+ * a pull request holds no passphrase. The encrypted store (PSKC) keeps everything but the seed in
+ * clear; a plain vendor file is read as it is; a wrapped delivery is unread until imported.
+ */
+export async function readSeedFacts(files: readonly SeedFileRef[]): Promise<SeedFactsRead> {
+  const descriptions: SeedDescription[] = [];
+  const unread: UnreadSeedFile[] = [];
+  const seen = new Set<string>();
+  for (const ref of files) {
+    let read: SeedDescription[];
+    try {
+      read = await readDelivery(ref, undefined, FACTS_ONLY);
+    } catch (error: unknown) {
+      if (!(error instanceof SeedFileError) || !NEEDS_A_SECRET.has(error.code)) throw error;
+      unread.push({ file: ref.path, reason: error.message });
+      continue;
+    }
+    for (const description of read) {
+      const key = description.serial.toUpperCase();
+      if (seen.has(key)) throw new SeedFileError(ref.path, "this serial already came from another seed file", "keep each token's seed in one file", undefined, description.serial);
+      seen.add(key);
+      descriptions.push({ ...description, file: ref.path });
+    }
+  }
+  return { descriptions, unread };
+}
+
+/** Refusals that only mean "a secret is needed to open this delivery". */
+const NEEDS_A_SECRET: ReadonlySet<string> = new Set(["zip-password", "pgp-decrypt"]);
+
+export function readSeedFile(ref: SeedFileRef, env: Env = process.env): Promise<Seed[]> {
+  return readDelivery(ref, env, WITH_SEEDS);
+}
+
+/** How a delivery's files become records: with their seeds (apply), or only what they state in clear. */
+interface RecordReader<T extends SeedDescription> {
+  plain(seeds: Seed[]): T[];
+  pskc(text: string, file: string, credentials: PskcCredentials): T[];
+}
+
+const WITH_SEEDS: RecordReader<Seed> = {
+  plain: (seeds) => seeds,
+  pskc: (text, file, credentials) => readPskc(text, file, credentials).map((key) => seedFromPskc(key, file)),
+};
+
+/** A plain file holds its seeds in clear: each becomes its description and fingerprint. */
+const FACTS_ONLY: RecordReader<SeedDescription> = {
+  plain: (seeds) => seeds.map(({ secret, ...description }) => ({ ...description, fingerprint: seedFingerprint(description.serial, secret.reveal()) })),
+  pskc: (text, file) => readPskcFacts(text, file).map((key) => describePskcKey(key, file)),
+};
+
+/** `env` undefined: no secret is looked up, so a delivery that needs one is refused as needing it. */
+async function readDelivery<T extends SeedDescription>(ref: SeedFileRef, env: Env | undefined, reader: RecordReader<T>): Promise<T[]> {
   const secret = (variable: string | undefined, what: string): string | undefined => {
-    if (variable === undefined) return undefined;
+    if (variable === undefined || env === undefined) return undefined;
     const value = env[variable];
     if (value === undefined || value === "") throw new SeedFileError(ref.path, `the ${what} is expected in the environment variable ${variable}, which is not set`, `set ${variable} (in CI: from an environment secret of the deploy job)`, undefined, undefined, "seed-secret-unset");
     return value;
   };
   const bytes = await readBytes(ref.path, "check the path in tokens.yaml `seeds` (relative to tokens.yaml) or --seeds");
-  const pgpPrivateKey = ref.pgpKeyFile === undefined ? undefined : (await readBytes(ref.pgpKeyFile, "check `seeds[].pgpKeyFile` in tokens.yaml")).toString("utf8");
+  const pgpPrivateKey = ref.pgpKeyFile === undefined || env === undefined ? undefined : (await readBytes(ref.pgpKeyFile, "check `seeds[].pgpKeyFile` in tokens.yaml")).toString("utf8");
   const wrapperSecrets: WrapperSecrets = {
     ...optional("zipPassword", secret(ref.zipPasswordEnv, "zip password")),
     ...optional("pgpPrivateKey", pgpPrivateKey),
@@ -58,7 +124,7 @@ export async function readSeedFile(ref: SeedFileRef, env: Env = process.env): Pr
   if (pskHex !== undefined && !/^(?:[0-9a-fA-F]{2}){16,32}$/.test(pskHex)) {
     throw new SeedFileError(ref.path, `the pre-shared key in ${ref.preSharedKeyEnv} is not 16 to 32 bytes of hex`, "give the key as the vendor sent it, in hex");
   }
-  const seeds: Seed[] = [];
+  const seeds: T[] = [];
   const budget = new DeliveryBudget();
   for await (const file of unwrap(bytes, ref.path, wrapperSecrets, budget)) {
     const text = file.bytes.toString("utf8");
@@ -67,25 +133,26 @@ export async function readSeedFile(ref: SeedFileRef, env: Env = process.env): Pr
     const before = seeds.length;
     switch (format) {
       case "entra-csv":
-        append(seeds, readEntraCsv(text, file.name));
+        append(seeds, reader.plain(readEntraCsv(text, file.name)));
         break;
       case "entra-json":
-        append(seeds, readEntraJson(text, file.name));
+        append(seeds, reader.plain(readEntraJson(text, file.name)));
         break;
       case "custom-csv":
         if (!ref.csv) throw new SeedFileError(ref.path, "format custom-csv needs a column layout", "add `csv: { serial: <column>, secret: <column>, encoding: hex|base32|base64 }` to this seeds entry");
-        append(seeds, readCustomCsv(text, file.name, ref.csv));
+        append(seeds, reader.plain(readCustomCsv(text, file.name, ref.csv)));
         break;
-      case "pskc": {
-        const keys = readPskc(text, file.name, {
-          ...optional("passphrase", passphrase),
-          ...optional("preSharedKey", pskHex === undefined ? undefined : Buffer.from(pskHex, "hex")),
-          acceptTamperableSeeds: ref.acceptTamperableSeeds === true,
-          beforeKeyDerivation: (iterations) => budget.addKeyDerivation(file.name, iterations),
-        });
-        for (const key of keys) seeds.push(seedFromPskc(key, file.name));
+      case "pskc":
+        append(
+          seeds,
+          reader.pskc(text, file.name, {
+            ...optional("passphrase", passphrase),
+            ...optional("preSharedKey", pskHex === undefined ? undefined : Buffer.from(pskHex, "hex")),
+            acceptTamperableSeeds: ref.acceptTamperableSeeds === true,
+            beforeKeyDerivation: (iterations) => budget.addKeyDerivation(file.name, iterations),
+          }),
+        );
         break;
-      }
     }
     for (const seed of seeds.slice(before)) refuseUnsafeText(seed, file.name);
   }
@@ -118,7 +185,7 @@ function checkStructure(text: string, format: SeedFormat, file: string, delimite
  * Serial, maker, model and upn reach Graph, plans and terminals: invisible or control characters
  * there are refused, and the value is only ever shown escaped.
  */
-function refuseUnsafeText(seed: Seed, file: string): void {
+function refuseUnsafeText(seed: SeedDescription, file: string): void {
   if (seed.serial.length > MAX_SERIAL_CHARS) throw new SeedFileError(file, `a serial is ${seed.serial.length} characters long; serials have at most ${MAX_SERIAL_CHARS}`, "check the column layout (is this column the serial?) or ask the vendor for the file again", undefined, undefined, "seed-invalid");
   for (const field of ["serial", "manufacturer", "model", "upn"] as const) {
     const value = seed[field];
@@ -154,22 +221,34 @@ export function detect(text: string, file: string): SeedFormat {
 }
 
 /** Entra takes 6-digit TOTP tokens with a 30 or 60 s step; anything else is refused here, with why. */
-function seedFromPskc(key: PskcKey, file: string): Seed {
+function describePskcKey(key: PskcKeyFacts, file: string): SeedDescription {
   const fail = (message: string, fix: string) => new SeedFileError(file, message, fix, undefined, key.serial);
   if (isHotpAlgorithm(key.algorithm)) throw fail("this is a counter-based (HOTP) token", "Entra accepts only time-based (TOTP) hardware tokens: ask the vendor for TOTP tokens");
   if (!isTotpAlgorithm(key.algorithm)) throw fail(`the algorithm ${key.algorithm || "(none)"} is not TOTP`, "Entra accepts only TOTP hardware tokens");
   if (key.digits !== undefined && key.digits !== 6) throw fail(`the token shows ${key.digits} digits`, "Entra accepts 6-digit tokens only");
   const interval = key.timeInterval ?? 30;
   if (interval !== 30 && interval !== 60) throw fail(`the time step is ${interval} s`, "Entra supports 30- and 60-second tokens only");
-  const secret = secretFromBytes(key.secret);
-  if (!secret.ok) throw fail(secret.reason, "ask the vendor for a seed Entra accepts");
   const hash: HashFunction = /sha-?256/i.test(key.suite ?? "") ? "hmacsha256" : "hmacsha1";
   return {
     serial: key.serial,
-    secret: secret.secret,
     timeIntervalInSeconds: interval satisfies TimeInterval,
     hashFunction: hash,
     ...(key.manufacturer === undefined ? {} : { manufacturer: key.manufacturer }),
     ...(key.model === undefined ? {} : { model: key.model }),
+    ...(key.fingerprint === undefined ? {} : { fingerprint: key.fingerprint }),
   };
+}
+
+/**
+ * The key's description and its decrypted seed. The fingerprint in clear must be this seed's: a
+ * ciphertext moved to another key package keeps its MAC, but not its fingerprint (which names the serial).
+ */
+function seedFromPskc(key: PskcKey, file: string): Seed {
+  const { fingerprint, ...description } = describePskcKey(key, file);
+  const secret = secretFromBytes(key.secret);
+  if (!secret.ok) throw new SeedFileError(file, secret.reason, "ask the vendor for a seed Entra accepts", undefined, key.serial);
+  if (fingerprint !== undefined && fingerprint !== seedFingerprint(key.serial, secret.secret.reveal())) {
+    throw new SeedFileError(file, "the seed does not match the fingerprint stored beside it: the file was altered (a seed moved to another serial?)", "restore the file from git history or import the vendor's delivery again with `entra-tokens seeds import`", undefined, key.serial, "seed-fingerprint-mismatch");
+  }
+  return { ...description, secret: secret.secret };
 }
