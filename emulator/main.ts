@@ -1,9 +1,10 @@
 #!/usr/bin/env node
-import { Command, InvalidArgumentError } from "commander";
+import { Command, InvalidArgumentError, Option } from "commander";
 import { readFileSync, writeFileSync } from "node:fs";
 import { resolve } from "node:path";
 import { DEMO_TENANT_ID, demoApp, demoUsers } from "./demo.js";
 import type { FaultConfig } from "./faults.js";
+import { QUOTA_PROFILES, type QuotaProfile } from "./quotas.js";
 import { GraphEmulator } from "./server.js";
 import { isJson } from "./tenant.js";
 import { isVariantSetting, VARIANT_SETTINGS, type VariantName } from "./variants.js";
@@ -44,9 +45,10 @@ async function main(): Promise<void> {
     .option("--faults <file>", "fault injection config (JSON: latencyMs, throttle, errorRate, dropRate, routes, script)")
     .option("--variant <name>", `documented response shapes to serve: ${VARIANT_SETTINGS.join(" | ")}`, variant, "canonical" as VariantName | "mix")
     .option("--variant-seed <n>", "seed of the mix variant's random choices", seed, 1)
+    .addOption(new Option("--throttle <profile>", "graph-limits: enforce Graph's documented identity and access quotas (per 10 s and write quotas, Retry-After, x-ms-throttle-* headers)").choices(QUOTA_PROFILES))
     .option("--write-env <file>", "where to write the AZURE_* settings a client needs", "emulator.env")
     .parse();
-  const options = program.opts<{ port: number; host: string; http?: boolean; state?: string; faults?: string; variant: VariantName | "mix"; variantSeed: number; writeEnv: string }>();
+  const options = program.opts<{ port: number; host: string; http?: boolean; state?: string; faults?: string; variant: VariantName | "mix"; variantSeed: number; writeEnv: string; throttle?: QuotaProfile }>();
   const app = demoApp();
   const emulator = await GraphEmulator.start({
     tenantId: DEMO_TENANT_ID,
@@ -59,6 +61,7 @@ async function main(): Promise<void> {
     ...(options.faults ? { faults: faultsFrom(options.faults) } : {}),
     variant: options.variant,
     variantSeed: options.variantSeed,
+    ...(options.throttle ? { throttle: options.throttle } : {}),
   });
   const caPath = resolve(`${options.writeEnv}.ca.pem`);
   const env = [

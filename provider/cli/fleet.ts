@@ -11,6 +11,7 @@ import { EXIT, type FleetFormat } from "./formats.js";
 import { overallExit } from "../reconcile/fleet.js";
 import { tenantLabel } from "../reconcile/tenant.js";
 import { guard, printTenantNotes, processIo, readDrift, ReportedFailure, runAllTenants, singleTenant, tenantSummary, type ConnectionOptions, type TenantIo, type TenantSelection } from "./reconcile.js";
+import { jsonToStdout } from "./json-error.js";
 
 // list, show and report: read-only views of the fleet, built on the same read as drift (readDrift),
 // so what they show is what drift and plan see. They print no secret: none is ever read.
@@ -57,7 +58,7 @@ export async function listCommand(options: ListOptions, selection?: TenantSelect
     process.stdout.write(options.format === "json" ? `${JSON.stringify({ formatVersion: FLEET_FORMAT_VERSION, count: rows.length, tenants, tokens: rows }, null, 2)}\n` : renderRows(rows, options.format, true));
     process.stderr.write(`${tenantSummary("list", tenants.map((t) => ({ name: t.tenant, verdict: t.count === null ? "error" : `${t.count} token${t.count === 1 ? "" : "s"}`, code: t.exitCode })))}\n`);
     return overallExit(tenants.map((t) => t.exitCode));
-  });
+  }, undefined, jsonToStdout(options.format));
 }
 
 /** Rows of one tenant, or (`byTenant`) of many, each naming its tenant in a first column. */
@@ -108,7 +109,7 @@ export async function showCommand(target: string, options: ShowOptions, selectio
     if (found.length === 0 && failed.length === 0) throw new ReportedFailure(`no tenant knows ${target} (looked in ${absent.join(", ")}); \`entra-tokens list --all-tenants\` shows every serial`);
     if (absent.length > 0) process.stderr.write(`${escapeTerminal(target)} is not in: ${absent.join(", ")}\n`);
     return failed.length > 0 ? EXIT.failure : EXIT.ok;
-  });
+  }, undefined, jsonToStdout(options.format));
 }
 
 async function showTenant(target: string, options: ShowOptions, io: TenantIo): Promise<number> {
