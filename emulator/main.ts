@@ -4,6 +4,7 @@ import { readFileSync, writeFileSync } from "node:fs";
 import { resolve } from "node:path";
 import { DEMO_TENANT_ID, demoApp, demoUsers } from "./demo.js";
 import type { FaultConfig } from "./faults.js";
+import { QUOTA_PROFILES, type QuotaProfile } from "./quotas.js";
 import { GraphEmulator } from "./server.js";
 import { isJson } from "./tenant.js";
 import { isVariantSetting, VARIANT_SETTINGS, type VariantName } from "./variants.js";
@@ -56,12 +57,13 @@ async function main(): Promise<void> {
     .option("--faults <file>", "fault injection config (JSON: latencyMs, throttle, errorRate, dropRate, routes, script)")
     .option("--variant <name>", `documented response shapes to serve: ${VARIANT_SETTINGS.join(" | ")}`, variant, "canonical" as VariantName | "mix")
     .option("--variant-seed <n>", "seed of the mix variant's random choices", seed, 1)
+    .addOption(new Option("--throttle <profile>", "graph-limits: enforce Graph's documented identity and access quotas (per 10 s and write quotas, Retry-After, x-ms-throttle-* headers)").choices(QUOTA_PROFILES))
     .option("--write-env <file>", "where to write the AZURE_* settings a client needs", "emulator.env")
     // Two emulators with two ids are two tenants: a `tid` each, as two Entra directories have.
     .addOption(new Option("--tenant-id <guid>", "the tenant's directory id (the tid of the tokens it issues)").argParser(tenantId).env("ENTRA_TOKENS_EMULATOR_TENANT_ID").default(DEMO_TENANT_ID))
     .option("--env-prefix <prefix>", "write the client settings as <prefix>AZURE_TENANT_ID…, one tenant's variables of many (NODE_EXTRA_CA_CERTS stays plain)", envPrefix, "")
     .parse();
-  const options = program.opts<{ port: number; host: string; http?: boolean; state?: string; faults?: string; variant: VariantName | "mix"; variantSeed: number; writeEnv: string; tenantId: string; envPrefix: string }>();
+  const options = program.opts<{ port: number; host: string; http?: boolean; state?: string; faults?: string; variant: VariantName | "mix"; variantSeed: number; writeEnv: string; throttle?: QuotaProfile; tenantId: string; envPrefix: string }>();
   const app = demoApp();
   const emulator = await GraphEmulator.start({
     tenantId: options.tenantId,
@@ -74,6 +76,7 @@ async function main(): Promise<void> {
     ...(options.faults ? { faults: faultsFrom(options.faults) } : {}),
     variant: options.variant,
     variantSeed: options.variantSeed,
+    ...(options.throttle ? { throttle: options.throttle } : {}),
   });
   const caPath = resolve(`${options.writeEnv}.ca.pem`);
   const env = [
