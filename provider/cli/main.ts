@@ -1,5 +1,6 @@
 #!/usr/bin/env node
 import { CommanderError } from "commander";
+import { escapeTerminal } from "../safety/escape.js";
 import { buildProgram, EXIT } from "./program.js";
 import { jsonErrorDocument } from "./json-error.js";
 
@@ -23,9 +24,10 @@ async function main(): Promise<void> {
       }
       return;
     }
-    // Anything unexpected still gets one readable line, never a stack trace.
+    // Anything unexpected still gets one readable line, never a stack trace, and never replays
+    // outside text it may quote (a path, a variable's value): escaped and cut.
     const message = error instanceof Error ? error.message : String(error);
-    process.stderr.write(`entra-tokens: ${message}\n`);
+    process.stderr.write(`entra-tokens: ${escapeTerminal(message, 1_000)}\n`);
     if (jsonWanted(process.argv)) process.stdout.write(jsonErrorDocument({ code: "unexpected", message, fix: "report this as a bug, with the command that failed" }));
     process.exitCode = EXIT.failure;
   }
