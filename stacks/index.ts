@@ -65,7 +65,7 @@ async function stack() {
   });
   if (mismatches.length > 0) throw programFailure(`${file} disagrees with its seed files; nothing was changed:\n${mismatches.join("\n")}`);
   // Once, before thousands of registrations: an unreachable Graph or a failed sign-in is one error now.
-  const allowDeletes = config.getBoolean("allowDeletes") ?? false;
+  const allowDeletes = booleanSetting(`${config.name}:allowDeletes`, config.get("allowDeletes"), false);
   const previewPlan = await checkTenant(desired, {
     dryRun,
     allowDeletes,
