@@ -17,13 +17,15 @@ const CLI = join(DIST, "provider", "cli", "main.js");
 const NAIVE = join(DIST, "bench", "naive.js");
 const CONCURRENCY = process.env["BENCH_CONCURRENCY"] ?? "8";
 /** Simulated Graph: 50 ms per request; with throttling, a tenant bucket of 400 refilled at 200 a second. */
-const LATENCY = { latencyMs: 50 };
+export const LATENCY = { latencyMs: 50 };
 const THROTTLED = { latencyMs: 50, throttle: { capacity: 400, refillPerSecond: 200 } };
 const COMMAND: Record<Scenario, string[]> = { converge: ["apply", "--yes"], "no-op plan": ["plan"], drift: ["drift"], "1% change": ["apply", "--yes"] };
 const NAIVE_COMMAND: Record<Scenario, string> = { converge: "apply", "no-op plan": "plan", drift: "drift", "1% change": "apply" };
 
-interface Figures {
+export interface Figures {
   units: number;
+  /** Writes Graph accepted (POST, PATCH, PUT, DELETE, each inside a $batch counted, not throttled). */
+  writes: number;
   topLevel: number;
   tokenRequests: number;
   throttled: number;
@@ -32,8 +34,8 @@ interface Figures {
   failed: boolean;
 }
 
-async function startEmulator(snapshotFile: string): Promise<{ url: string; stop: () => void }> {
-  const child = spawn(process.execPath, [join(DIST, "bench", "emulator-process.js"), snapshotFile], { stdio: ["ignore", "pipe", "inherit"] });
+async function startEmulator(snapshotFile: string, throttle?: "graph-limits"): Promise<{ url: string; stop: () => void }> {
+  const child = spawn(process.execPath, [join(DIST, "bench", "emulator-process.js"), snapshotFile, ...(throttle ? [throttle] : [])], { stdio: ["ignore", "pipe", "inherit"] });
   const line = await new Promise<string>((resolve, reject) => {
     createInterface({ input: child.stdout }).once("line", resolve);
     child.once("exit", (code) => reject(new Error(`the bench emulator exited (${code})`)));
@@ -43,13 +45,13 @@ async function startEmulator(snapshotFile: string): Promise<{ url: string; stop:
   return { url, stop: () => child.kill("SIGTERM") };
 }
 
-async function runOnce(dir: string, count: number, scenario: Scenario, faults: object, naive: boolean): Promise<Figures> {
+export async function runOnce(dir: string, count: number, scenario: Scenario, faults: object, naive: boolean, throttle?: "graph-limits"): Promise<Figures> {
   const tenant = benchTenant(count, scenario);
   const file = join(dir, "tokens.yaml");
   writeFileSync(file, tenant.yaml);
   writeFileSync(join(dir, "seeds.csv"), tenant.seedsCsv);
   writeFileSync(join(dir, "tenant.json"), JSON.stringify(tenant.snapshot));
-  const emulator = await startEmulator(join(dir, "tenant.json"));
+  const emulator = await startEmulator(join(dir, "tenant.json"), throttle);
   try {
     await fetch(`${emulator.url}/_emulator/faults`, { method: "PUT", body: JSON.stringify(faults) });
     const rssFile = join(dir, "rss");
@@ -75,10 +77,11 @@ async function runOnce(dir: string, count: number, scenario: Scenario, faults: o
     // plan exits 2 and drift 2 when they find changes; only 1 is a failure.
     if (code === 1) console.error(`  (${naive ? "naive" : "entra-tokens"} ${scenario} ${count} exited 1: ${stderr.trim().split("\n").slice(-3).join(" | ")})`);
     const log: unknown = await (await fetch(`${emulator.url}/_emulator/requests`)).json();
-    const requests = typeof log === "object" && log !== null && "requests" in log && Array.isArray(log.requests) ? (log.requests as { route: string; status: number; batched: boolean }[]) : [];
+    const requests = typeof log === "object" && log !== null && "requests" in log && Array.isArray(log.requests) ? (log.requests as { route: string; method: string; status: number; batched: boolean }[]) : [];
     const graph = requests.filter((r) => r.route !== "token" && r.route !== "identity" && r.route !== "control");
     return {
       units: graph.filter((r) => r.route !== "batch").length,
+      writes: graph.filter((r) => r.route !== "batch" && r.method !== "GET" && r.status !== 429).length,
       topLevel: graph.filter((r) => !r.batched).length,
       tokenRequests: requests.filter((r) => r.route === "token").length,
       throttled: graph.filter((r) => r.status === 429).length,

@@ -2,6 +2,7 @@
 import { benchPlan } from "./plan.js";
 import { benchEmulatorListing } from "./emulator.js";
 import { benchGraph } from "./graph.js";
+import { benchGraphLimits } from "./graph-limits.js";
 import { benchPulumi } from "./pulumi.js";
 import { benchStartup } from "./startup.js";
 import type { Scenario } from "./tenant.js";
@@ -19,6 +20,8 @@ async function main(): Promise<void> {
   // The large tenant: plan (and whatever BENCH_LARGE_SCENARIOS adds) at BENCH_LARGE tokens.
   const large = (process.env["BENCH_LARGE_SCENARIOS"] ?? "no-op plan").split(",").filter((s): s is Scenario => SCENARIOS.some((known) => known === s));
   await benchGraph(sizes("BENCH_LARGE", "100000"), large, 0);
+  // Under Graph's documented quotas (the emulator's graph-limits profile): converge and no-op plan.
+  await benchGraphLimits(sizes("BENCH_LIMITS_SIZES", "10000"), ["converge", "no-op plan"]);
   // The Pulumi path through the engine harness at the documented --parallel, beside the CLI.
   await benchPulumi(Number(process.env["BENCH_PULUMI_TOKENS"] ?? 2_000), 100);
   // Last: its garbage would inflate the runs' peak RSS.

@@ -6,6 +6,7 @@ import type { AddressInfo, Socket } from "node:net";
 import { AuditLog, type AuditActivity, type AuditInitiator, type AuditTarget } from "./audit.js";
 import { Authority, instanceDiscovery, OAuthError, openIdConfiguration, type AccessClaims, type AppRegistration } from "./auth.js";
 import { Faults, type FaultConfig } from "./faults.js";
+import { GraphLimits, type QuotaProfile } from "./quotas.js";
 import { forbidden, GraphError, isJson, Tenant, type Device, type Json, type TenantSnapshot, type User, type UserMethod } from "./tenant.js";
 import { generateTls, type TlsMaterial } from "./tls.js";
 import { Variants, type ResponseShape, type VariantSetting } from "./variants.js";
@@ -56,6 +57,8 @@ export interface EmulatorOptions {
    * ("not available for Azure AD B2C tenants", concepts/aad-advanced-queries.md). Default true.
    */
   advancedQueries?: boolean;
+  /** `graph-limits`: charge and enforce Graph's documented identity and access quotas (quotas.ts). */
+  throttle?: QuotaProfile;
 }
 
 export interface RequestLogEntry {
@@ -116,6 +119,7 @@ export class GraphEmulator {
   /** Set when serving HTTPS: the CA certificate clients must trust (PEM). */
   readonly caCert: string | undefined;
   private faults: Faults;
+  private readonly limits: GraphLimits | undefined;
   private readonly variants: Variants;
   private readonly authority: Authority;
   private readonly routes: Route[];
@@ -135,6 +139,7 @@ export class GraphEmulator {
     this.audit = new AuditLog(clock);
     this.authority = new Authority(this.tenantId, options.apps ?? [], clock);
     this.faults = new Faults(options.faults ?? {}, clock);
+    this.limits = options.throttle === "graph-limits" ? new GraphLimits(this.tenantId, () => this.tenant.userCount(), clock) : undefined;
     this.variants = new Variants(options.variant ?? "canonical", options.variantSeed ?? 1);
     this.caCert = tls?.caCert;
     this.routes = this.buildRoutes();
@@ -327,6 +332,13 @@ export class GraphEmulator {
       if (batched) return fail(new GraphError(400, "BadRequest", "Nested batch requests are not supported."));
       return this.batch(typeof raw === "string" ? raw : JSON.stringify(raw), authorization, requestId, clientRequestId);
     }
+    // Each request is charged, inside a $batch too; the envelope itself is not an identity request.
+    const quota = this.limits?.charge(claims.appId, method, path, new URLSearchParams(search));
+    if (quota && !quota.ok) {
+      const refused = this.throttled(429, quota.retryAfterSeconds, requestId, clientRequestId);
+      Object.assign(refused.headers, quota.headers);
+      return refused;
+    }
     let body: unknown = raw;
     if (typeof raw === "string") {
       try {
@@ -349,6 +361,7 @@ export class GraphEmulator {
         refuseUnsupportedOptions(query, route.options);
         const params = match.slice(1).map((p) => decodeURIComponent(p));
         const response = route.handle({ params, query, body, claims, shape, eventual });
+        if (quota) Object.assign(response.headers, quota.headers);
         response.headers["request-id"] = requestId;
         response.headers["client-request-id"] = clientRequestId;
         return response;
@@ -529,10 +542,14 @@ export class GraphEmulator {
       }),
       route("deleteDevice", "DELETE", `${DEVICES}/([^/]+)`, (ctx) => {
         this.require(ctx.claims, "writeDevices");
-        // A portal-uploaded token's id names no inventory device; the tenant deletes it all the same.
+        // A portal-uploaded token's id names no inventory device; the tenant deletes it all the same,
+        // and the audit log records "Delete Hardware Oath Token" for it as for any token
+        // (entra-docs reference-audit-activities.md, "Authentication Methods").
         const device = tenant.deviceById(param(ctx, 0));
+        const portal = device ? undefined : tenant.portalToken(param(ctx, 0));
         tenant.deleteDevice(param(ctx, 0));
         if (device) this.logWrite(ctx.claims, "delete", device);
+        if (portal) this.audit.record("delete", this.initiator(ctx.claims), [{ id: portal.id, displayName: portal.serialNumber ?? null, type: "Device" }]);
         return ok(204);
       }),
       route(
@@ -662,10 +679,18 @@ export class GraphEmulator {
       route("unassign", "DELETE", `${METHODS}/([^/]+)`, (ctx) => {
         this.require(ctx.claims, "writeMethods");
         const user = tenant.user(param(ctx, 0));
+        const portal = tenant.portalToken(param(ctx, 1));
         tenant.unassign(user.id, param(ctx, 1));
-        // A portal-uploaded token's method id names no inventory device (how-to-mfa-manage-oath-tokens.md).
+        // A portal-uploaded token's method id names no inventory device (how-to-mfa-manage-oath-tokens.md):
+        // removing it from the user is an admin deleting the user's security info, logged as such.
         const device = tenant.deviceById(param(ctx, 1));
         if (device) this.logWrite(ctx.claims, "unassign", device, user.id);
+        else if (portal?.userId === user.id) {
+          this.audit.record("unassign", this.initiator(ctx.claims), [
+            { id: portal.id, displayName: portal.serialNumber ?? null, type: "Device" },
+            { id: user.id, displayName: user.displayName, type: "User", userPrincipalName: user.userPrincipalName },
+          ]);
+        }
         return ok(204);
       }),
     ];

@@ -174,6 +174,10 @@ export class Tenant {
     return [...this.users.values()];
   }
 
+  userCount(): number {
+    return this.users.size;
+  }
+
   // ---- inventory ---------------------------------------------------------------------------
 
   allDevices(): Device[] {
@@ -291,6 +295,12 @@ export class Tenant {
   }
 
   /** A user's methods besides inventory tokens (portal-uploaded tokens included). */
+  /** A portal-uploaded token by its method id (= the id its DELETE on the device uses), held or not. */
+  portalToken(id: string): UserMethod | undefined {
+    const method = this.otherMethods.get(id);
+    return method?.kind === "hardwareOath" ? { ...method } : undefined;
+  }
+
   otherMethodsOf(idOrUpn: string): UserMethod[] {
     const user = this.user(idOrUpn);
     return [...this.otherMethods.values()].filter((m) => m.userId === user.id);

@@ -47,6 +47,10 @@ describe("migrate: portal-uploaded tokens into the inventory", function () {
     assert.deepEqual(methods.map((m) => [m.device.serialNumber, m.device.status]), [["T0", "activated"]], "one T0 only: the inventory's, activated");
     assert.notEqual(methods[0]!.id, portal.id);
     assert.deepEqual(emulator.tenant.allDevices().map((d) => d.serialNumber), ["T0"], "T1 is left to apply");
+    // Both removals are in the audit log (entra-docs reference-audit-activities.md, "Authentication Methods").
+    const removals = emulator.audit.all().filter((e) => e.targetResources.some((t) => t.id === portal.id));
+    assert.deepEqual(removals.map((e) => e.activityDisplayName), ["Admin deleted security info", "Delete Hardware Oath Token"]);
+    assert.ok(removals[0]!.targetResources.some((t) => t.type === "User" && t.id === adele.id));
 
     assert.equal((await runCli(["migrate", "--file", file], env)).code, 0);
     assert.equal((await runCli(["plan", "--file", file], env)).code, 2, "plan goes on with the rest");

@@ -1,5 +1,5 @@
 import assert from "node:assert/strict";
-import { mkdirSync, mkdtempSync, writeFileSync } from "node:fs";
+import { mkdirSync, mkdtempSync, readFileSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join, resolve } from "node:path";
 import type { GraphEmulator } from "../emulator/server.js";
@@ -87,6 +87,48 @@ describe("many tenants in one repository", function () {
       assert.match(other.stderr, /but the credentials sign in to tenant 22222222/);
     }
     assert.equal(fabrikam.tenant.allDevices().length, 0);
+  });
+
+  it("list, show and report over all tenants: one table with a tenant column, each tenant where it knows the token, one report each", async () => {
+    const root = tenantsRepo({ contoso: { id: TENANT, tokens: ["C1", "C2"] }, fabrikam: { id: OTHER_TENANT, tokens: ["F1"] } });
+    const env = bothEnv();
+    assert.equal((await runCli(["apply", "--all-tenants", "--yes"], env, undefined, root)).code, 0);
+    const csv = await runCli(["list", "--all-tenants", "--format", "csv"], env, undefined, root);
+    assert.equal(csv.code, 0, csv.stderr);
+    assert.deepEqual(csv.stdout.split("\r\n").filter(Boolean).map((line) => line.split(",").slice(0, 3).join(",")), ["tenant,serial,state", "contoso,C1,available", "contoso,C2,available", "fabrikam,F1,available"]);
+    assert.match(csv.stderr, /list over 2 tenants \(exit 0\):\n {2}contoso {3}2 tokens {4}exit 0\n {2}fabrikam {2}1 token {5}exit 0/);
+    const json = JSON.parse((await runCli(["list", "--all-tenants", "--format", "json"], env, undefined, root)).stdout);
+    assert.deepEqual(json.tenants, [{ tenant: "contoso", file: "tenants/contoso/tokens.yaml", exitCode: 0, count: 2 }, { tenant: "fabrikam", file: "tenants/fabrikam/tokens.yaml", exitCode: 0, count: 1 }]);
+    assert.deepEqual(json.tokens.map((t: { tenant: string; serial: string }) => `${t.tenant}/${t.serial}`), ["contoso/C1", "contoso/C2", "fabrikam/F1"]);
+    const one = await runCli(["list", "--tenant", "fabrikam"], env, undefined, root);
+    assert.match(one.stdout, /^SERIAL +STATE[^\n]*\nF1 +available[^\n]*\n\n1 token\n$/);
+
+    const show = await runCli(["show", "F1", "--all-tenants"], env, undefined, root);
+    assert.equal(show.code, 0, show.stderr);
+    assert.match(show.stdout, /^\n== tenant fabrikam \(tenants\/fabrikam\/tokens\.yaml\) ==\n\nToken F1\n {2}state +available/);
+    assert.doesNotMatch(show.stdout, /contoso/);
+    assert.match(show.stderr, /F1 is not in: contoso/);
+    const nowhere = await runCli(["show", "NOPE-1", "--all-tenants"], env, undefined, root);
+    assert.equal(nowhere.code, 1);
+    assert.match(nowhere.stderr, /error: no tenant knows NOPE-1 \(looked in contoso, fabrikam\)/);
+
+    const report = await runCli(["report", "--all-tenants", "--out", "reports"], env, undefined, root);
+    assert.equal(report.code, 0, report.stderr);
+    assert.match(report.stderr, /\[contoso\] Wrote reports\/contoso\.html \(2 tokens/);
+    assert.match(readFileSync(join(root, "reports", "fabrikam.html"), "utf8"), /tokens\.yaml of tenant fabrikam \(22222222-3333-4444-8555-666666666666\)/);
+    assert.doesNotMatch(readFileSync(join(root, "reports", "fabrikam.html"), "utf8"), /C1|contoso/);
+    assert.equal((await runCli(["report", "--all-tenants", "--out", "reports/contoso.html"], env, undefined, root)).code, 1);
+  });
+
+  it("list --all-tenants with one tenant's Graph down lists the other and exits 1", async () => {
+    const root = tenantsRepo({ contoso: { id: TENANT, tokens: ["C1"] }, fabrikam: { id: OTHER_TENANT, tokens: ["F1"] } });
+    const env = bothEnv();
+    await fabrikam.stop();
+    const run = await runCli(["list", "--all-tenants"], env, undefined, root);
+    assert.equal(run.code, 1, run.stdout);
+    assert.match(run.stdout, /^TENANT +SERIAL[^\n]*\ncontoso +C1 +not in tenant[^\n]*\n\n1 token\n$/);
+    assert.match(run.stderr, /\[fabrikam\] error: [^\n]+\n[^]* {2}fabrikam {2}error {7}exit 1/);
+    fabrikam = await startHttpsEmulator({ tenantId: OTHER_TENANT }); // afterEach stops it
   });
 
   it("a wrong tenant id or name in tokens.yaml is a schema error with its line", async () => {

@@ -35,6 +35,8 @@ interface CommonFlags {
   allowDeletes?: boolean;
   tenant?: string;
   allTenants?: boolean;
+  serial?: string[];
+  upn?: string[];
 }
 
 function positiveInt(value: string): number {
@@ -68,15 +70,13 @@ const jsonAlias = () => new Option("--json", "same as --format json").hideHelp()
 
 /** The options plan, apply and drift share. */
 function withReconcileOptions(command: Command): Command {
-  return command
+  return withTenantOptions(command, "run for every tenants/<name>/tokens.yaml, a few at once, then a summary")
     .addOption(fileOption())
     .option("--seeds <files...>", "seed files to use instead of tokens.yaml `seeds`")
     .addOption(new Option("--format <format>", "output format").choices(OUTPUT_FORMATS).default("text"))
     .addOption(jsonAlias())
     .option("--graph-url <url>", "Graph base URL (env ENTRA_TOKENS_GRAPH_URL; default https://graph.microsoft.com/beta)")
     .option("--concurrency <n>", "Graph requests in flight at once", positiveInt, 4)
-    .addOption(new Option("--tenant <name>", "run for tenants/<name>/tokens.yaml, with that tenant's TENANT_<NAME>_* variables (docs/many-tenants.md)").conflicts(["file", "allTenants"]))
-    .addOption(new Option("--all-tenants", "run for every tenants/<name>/tokens.yaml, a few at once, then a summary").conflicts("file"))
     .addHelpText(
       "after",
       "\nCredentials come from the environment: AZURE_TENANT_ID, AZURE_CLIENT_ID and AZURE_CLIENT_SECRET, or\n" +
@@ -87,8 +87,15 @@ function withReconcileOptions(command: Command): Command {
     );
 }
 
+/** `--serial`/`--upn` on plan and apply: some tokens only, as `terraform -target`. */
+function withTargetOptions(command: Command): Command {
+  return command
+    .addOption(new Option("--serial <serials...>", "plan (and apply) only these tokens; the plan says it is partial").conflicts("allTenants"))
+    .addOption(new Option("--upn <upns...>", "plan (and apply) only the tokens these users hold or are given in tokens.yaml").conflicts("allTenants"));
+}
+
 /** Whether --tenant or --all-tenants chose the tenants; otherwise -f names the one file. */
-function tenantSelection(flags: CommonFlags): TenantSelection | undefined {
+function tenantSelection(flags: { tenant?: string; allTenants?: boolean }): TenantSelection | undefined {
   if (flags.allTenants) return { allTenants: true };
   return flags.tenant === undefined ? undefined : { tenant: flags.tenant, allTenants: false };
 }
@@ -98,11 +105,20 @@ interface FleetFlags {
   graphUrl?: string;
   concurrency: number;
   since?: string;
+  tenant?: string;
+  allTenants?: boolean;
+}
+
+/** `--tenant` / `--all-tenants`: plan, apply, drift, list, show and report say it alike. */
+function withTenantOptions(command: Command, allTenants: string): Command {
+  return command
+    .addOption(new Option("--tenant <name>", "run for tenants/<name>/tokens.yaml, with that tenant's TENANT_<NAME>_* variables (docs/many-tenants.md)").conflicts(["file", "allTenants"]))
+    .addOption(new Option("--all-tenants", allTenants).conflicts("file"));
 }
 
 /** What list, show and report share: they read tokens.yaml, the tenant and the audit log, as drift does. */
-function withFleetOptions(command: Command): Command {
-  return command
+function withFleetOptions(command: Command, allTenants: string): Command {
+  return withTenantOptions(command, allTenants)
     .addOption(fileOption())
     .option("--since <when>", "read the directory audit log from this date or this many days back, e.g. 7d (default 30d)", sinceOption)
     .option("--graph-url <url>", "Graph base URL (env ENTRA_TOKENS_GRAPH_URL; default https://graph.microsoft.com/beta)")
@@ -145,6 +161,7 @@ function reconcileOptions(flags: CommonFlags): ReconcileOptions {
     ...(flags.graphUrl ? { graphUrl: flags.graphUrl } : {}),
     concurrency: flags.concurrency,
     allowDeletes: flags.allowDeletes === true,
+    ...(flags.serial || flags.upn ? { target: { serials: flags.serial ?? [], upns: flags.upn ?? [] } } : {}),
   };
 }
 
@@ -201,7 +218,7 @@ export function buildProgram(): Command {
       ),
     );
 
-  withReconcileOptions(program.command("plan"))
+  withTargetOptions(withReconcileOptions(program.command("plan")))
     .description("show what apply would change in Entra; changes nothing")
     .option("--allow-deletes", "lift policy.maxDeletes for this plan")
     .option("--github-comment", "post the plan as the pull request's sticky comment (GITHUB_TOKEN, GITHUB_REPOSITORY, the PR event)")
@@ -216,7 +233,7 @@ export function buildProgram(): Command {
       ),
     );
 
-  withReconcileOptions(program.command("apply"))
+  withTargetOptions(withReconcileOptions(program.command("apply")))
     .description("converge Entra to tokens.yaml: shows the plan, asks, then applies it")
     .option("-y, --yes", "apply without asking (required in CI)")
     .option("--allow-deletes", "allow more deletions than policy.maxDeletes")
@@ -272,7 +289,7 @@ export function buildProgram(): Command {
       ),
     );
 
-  withFleetOptions(program.command("list"))
+  withFleetOptions(program.command("list"), "list every tenant of tenants/ in one table, a tenant column first")
     .description("list tokens: tokens.yaml and the tenant merged (holder, state, model, last use, drift); never a secret")
     .option("--upn <upn>", "only the tokens this user holds or is given in tokens.yaml")
     .option("--serial <serial>", "only this serial")
@@ -298,17 +315,17 @@ export function buildProgram(): Command {
               ...(flags.stale !== undefined ? { staleForDays: flags.stale } : {}),
               ...(flags.unmanaged ? { unmanaged: true } : {}),
             },
-          }),
+          }, tenantSelection(flags)),
       ),
     );
 
-  withFleetOptions(program.command("show"))
+  withFleetOptions(program.command("show"), "look in every tenant of tenants/; a block for each that knows it")
     .description("one token (by serial) or one user (by UPN): everything known, drift and the audit log included")
     .argument("<serial-or-upn>", "a serial, or a user principal name")
     .addOption(new Option("--format <format>", "output format").choices(["text", "json"]).default("text"))
-    .action(lazy(() => import("./fleet.js"), (m, target: string, flags: FleetFlags & { format: "text" | "json" }) => m.showCommand(target, { ...fleetOptions(flags), format: flags.format })));
+    .action(lazy(() => import("./fleet.js"), (m, target: string, flags: FleetFlags & { format: "text" | "json" }) => m.showCommand(target, { ...fleetOptions(flags), format: flags.format }, tenantSelection(flags))));
 
-  withFleetOptions(program.command("report"))
+  withFleetOptions(program.command("report"), "one report per tenant of tenants/: --out names a folder that gets <tenant>.html each")
     .description("write the fleet report: one self-contained HTML file (tiles, charts, drift with who and when, a searchable table) that opens offline")
     .requiredOption("-o, --out <file>", "the HTML file to write, e.g. report.html")
     .option("--pool-low-water <n>", "mark a model's pool low below this many free tokens", staleDays, 2)
@@ -316,7 +333,7 @@ export function buildProgram(): Command {
     .action(
       lazy(
         () => import("./fleet.js"),
-        (m, flags: FleetFlags & { out: string; poolLowWater: number; force?: boolean }) => m.reportCommand({ ...fleetOptions(flags), out: flags.out, poolLowWater: flags.poolLowWater, force: flags.force === true }),
+        (m, flags: FleetFlags & { out: string; poolLowWater: number; force?: boolean }) => m.reportCommand({ ...fleetOptions(flags), out: flags.out, poolLowWater: flags.poolLowWater, force: flags.force === true }, tenantSelection(flags)),
       ),
     );
 

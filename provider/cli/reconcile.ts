@@ -1,25 +1,27 @@
 import { AssignError } from "../desired/assign.js";
 import { ApplyRefusedError, type ApplyReport, type ProgressEvent } from "../apply/apply.js";
-import { formatDiagnostic, githubAnnotation, workflowCommand } from "../desired/diagnostics.js";
+import { formatDiagnostic, githubAnnotation, workflowCommand, type Diagnostic } from "../desired/diagnostics.js";
 import type { RetryInfo } from "../graph/client.js";
 import { credentialFromEnv } from "../graph/credentials.js";
 import { GraphFailure } from "../graph/errors.js";
 import type { TokenRepository } from "../graph/repository.js";
-import type { AuditView, Desired, DriftItem, LiveState, Plan } from "../model/index.js";
+import type { AuditView, Desired, DriftItem, LiveState, Plan, PlanTarget } from "../model/index.js";
+import { TargetError } from "../plan/target.js";
 import { attachActors } from "../plan/fleet.js";
 import { auditWarning, readAudit } from "./audit.js";
 import { contextFromEnv, GitHubError, GitHubReporter, pullRequestNumber, sourceLinker, writeJobSummary } from "../github/github.js";
 import { actionableDrift, applyJson, driftJson, hasChanges, planJson, renderDriftMarkdown, renderDriftText, renderPlanMarkdown, renderPlanText, type RenderOptions } from "../plan/render.js";
 import { connectTenant, type TenantConnection } from "../reconcile/connection.js";
 import { applyTenant, driftTenant, loadTenantDesired, planTenant, type Planned, type TenantContext } from "../reconcile/core.js";
-import { eachTenant, overallExit, selectTenants, tenantEnv, TenantLayoutError } from "../reconcile/fleet.js";
+import { eachTenant, overallExit, selectTenants, tenantEnv, TenantLayoutError, type TenantEntry, type TenantRun } from "../reconcile/fleet.js";
 import { formatPreflight } from "../reconcile/preflight.js";
 import { tenantLabel, TenantMismatchError } from "../reconcile/tenant.js";
 import { driftIssueLine } from "../plan/wording.js";
 import { leftOddDevices } from "../plan/plan.js";
 import { SeedFileError } from "../seeds/errors.js";
 import { colorWanted, EXIT, type OutputFormat } from "./formats.js";
-import { escapeTerminal } from "../safety/escape.js";
+import { escapeTerminal, truncate } from "../safety/escape.js";
+import { jsonErrorDocument, splitFix, type JsonError } from "./json-error.js";
 import { InputFileError } from "../safety/regular-file.js";
 import { UnsafeWriteError } from "../safety/replace-file.js";
 import { booleanSetting, SettingError } from "../safety/settings.js";
@@ -47,10 +49,20 @@ export interface ReconcileOptions extends ConnectionOptions {
   since?: string;
   /** drift: the HTML report to link from the drift issue and job summary (its artifact URL in Actions). */
   reportLink?: string;
+  /** plan/apply --serial/--upn: these tokens only. */
+  target?: PlanTarget;
 }
 
 /** A failure already explained to the user; the command exits 1 without more output. */
-export class ReportedFailure extends Error {}
+export class ReportedFailure extends Error {
+  constructor(
+    message: string,
+    /** For the JSON error document: the failure kind, how to fix it, the file problems behind it. */
+    readonly details: { code?: string; fix?: string; diagnostics?: readonly Diagnostic[] } = {},
+  ) {
+    super(message);
+  }
+}
 
 const status = new StatusLine();
 const err = (text: string) => status.note(text);
@@ -76,7 +88,11 @@ export async function loadValidDesired(file: string, io: TenantIo = processIo): 
   if (!loaded.ok) {
     for (const d of loaded.diagnostics) io.note(formatDiagnostic(d));
     if (process.env["GITHUB_ACTIONS"] === "true") for (const d of loaded.diagnostics) io.out(`${githubAnnotation(d)}\n`);
-    throw new ReportedFailure(`${file} is invalid; nothing was sent to Entra`);
+    throw new ReportedFailure(`${file} is invalid; nothing was sent to Entra`, {
+      code: "invalid-desired-state",
+      fix: `correct the problems listed, then check with \`entra-tokens validate -f ${file}\``,
+      diagnostics: loaded.diagnostics,
+    });
   }
   return loaded.desired;
 }
@@ -109,6 +125,7 @@ export function contextFromOptions(options: ReconcileOptions, io: TenantIo, sign
     policy: { allowDeletes: options.allowDeletes },
     secretsRequired: false,
     now: Date.now(),
+    ...(options.target ? { target: options.target } : {}),
     // A slow Graph should not look like a hang.
     ...(io.alone ? { whileReading: <T>(run: () => Promise<T>) => withStatus(status, "Reading the tenant from Graph…", run) } : {}),
   };
@@ -171,8 +188,11 @@ export async function planCommand(options: ReconcileOptions, io: TenantIo = proc
       });
     }
     return code;
-  }, io.note);
+  }, io.note, jsonOut(options, io));
 }
+
+/** Where guard prints the JSON error document: stdout, when the result would have been JSON. */
+const jsonOut = (options: { format: OutputFormat }, io: TenantIo) => (options.format === "json" ? io.out : undefined);
 
 /** A GitHub failure is reported, but never replaces the command's own exit code: the plan's verdict is what CI needs. */
 async function reportGitHubFailure(what: string, run: () => Promise<unknown>): Promise<void> {
@@ -227,7 +247,7 @@ export async function applyCommand(options: ReconcileOptions & { yes: boolean },
     } finally {
       process.off("SIGINT", onInterrupt);
     }
-  }, io.note);
+  }, io.note, jsonOut(options, io));
 }
 
 /** Exit 0: no drift; 2: drift; 1: errors. */
@@ -248,7 +268,7 @@ export async function driftCommand(options: ReconcileOptions, io: TenantIo = pro
       });
     }
     return drifted ? EXIT.changes : EXIT.ok;
-  }, io.note);
+  }, io.note, jsonOut(options, io));
 }
 
 /**
@@ -320,8 +340,16 @@ export function renderReport(report: ApplyReport, interrupted: boolean): string 
   return `${lines.join("\n")}\n`;
 }
 
-/** Typed failures (and files that cannot be read) become one clear line and exit 1, never a stack trace. */
-export async function guard(run: () => Promise<number>, note: (text: string) => void = err): Promise<number> {
+/**
+ * Typed failures (and files that cannot be read) become one clear line and exit 1, never a stack trace;
+ * with `jsonOut` (--format json) also a JSON error document there, so stdout is never empty.
+ */
+export async function guard(run: () => Promise<number>, note: (text: string) => void = err, jsonOut?: (text: string) => void): Promise<number> {
+  return (await attempt(run, note, jsonOut)) ?? EXIT.failure;
+}
+
+/** What guard does for a run that returns a value: a typed failure is noted and gives undefined. */
+async function attempt<T>(run: () => Promise<T>, note: (text: string) => void, jsonOut?: (text: string) => void): Promise<T | undefined> {
   try {
     return await run();
   } catch (error: unknown) {
@@ -335,15 +363,42 @@ export async function guard(run: () => Promise<number>, note: (text: string) => 
       error instanceof TenantLayoutError ||
       error instanceof UnsafeWriteError ||
       error instanceof InputFileError ||
-      error instanceof SettingError;
+      error instanceof SettingError ||
+      error instanceof TargetError;
     const fileError = error instanceof Error && "code" in error && typeof error.code === "string" && "path" in error;
     if (known || fileError) {
       // Messages quote outside text (paths, serials, Graph's answers): shown escaped, never replayed.
       note(`error: ${escapeTerminal(error.message, 2_000)}`);
-      return 1;
+      jsonOut?.(jsonErrorDocument(describeFailure(error)));
+      return undefined;
     }
     throw error;
   }
+}
+
+/** What the JSON error document says of a failure guard knows: its kind as a stable code. */
+function describeFailure(error: Error): JsonError {
+  const { message, fix } = splitFix(truncate(error.message, 2_000));
+  const base = { message, ...(fix ? { fix } : {}) };
+  if (error instanceof ReportedFailure) {
+    const { code, fix: detailFix, diagnostics } = error.details;
+    return { code: code ?? "failed", ...base, ...(detailFix ? { fix: detailFix } : {}), ...(diagnostics ? { diagnostics } : {}) };
+  }
+  if (error instanceof GraphFailure) return { code: error.kind, ...base, ...(error.requestId ? { requestId: error.requestId } : {}) };
+  if (error instanceof SeedFileError) return { code: error.code, ...base };
+  const kinds: [new (...args: never[]) => Error, string][] = [
+    [ApplyRefusedError, "apply-refused"],
+    [AssignError, "edit-refused"],
+    [TenantMismatchError, "tenant-mismatch"],
+    [TenantLayoutError, "tenant-layout"],
+    [UnsafeWriteError, "unsafe-write"],
+    [InputFileError, "input-file"],
+    [SettingError, "invalid-setting"],
+    [TargetError, "unknown-target"],
+  ];
+  const kind = kinds.find(([type]) => error instanceof type)?.[1];
+  const fileCode = "code" in error && typeof error.code === "string" ? `file-${error.code.toLowerCase()}` : "failed";
+  return { code: kind ?? fileCode, ...base };
 }
 
 /** `--tenant <name>` / `--all-tenants`: the many-tenants layout (docs/many-tenants.md). */
@@ -363,6 +418,52 @@ const VERDICTS: Record<"plan" | "apply" | "drift", Record<number, string>> = {
   drift: { 0: "no drift", 2: "drift" },
 };
 
+/** `--tenant <name>`: that tenant's file, run as if alone, with that tenant's own variables. */
+export function singleTenant(name: string): { file: string; io: TenantIo } {
+  const [only] = selectTenants({ tenant: name, all: false });
+  if (!only) throw new TenantLayoutError(`there is no tenant "${name}"`);
+  return { file: only.file, io: { ...processIo, env: tenantEnv(process.env, only.name) } };
+}
+
+/** One tenant's run among many: its value (undefined after a failure), its output and notes, held until it is done. */
+export interface BufferedRun<T> {
+  value: T | undefined;
+  out: string;
+  notes: string[];
+}
+
+/**
+ * Runs every tenant of tenants/ (at most TENANTS_AT_ONCE at once), each with its own variables and
+ * buffers; a failure, typed or not, is that tenant's and never stops or hides the others.
+ */
+export async function runAllTenants<T>(run: (tenant: TenantEntry, io: TenantIo) => Promise<T>): Promise<TenantRun<BufferedRun<T>>[]> {
+  return eachTenant(selectTenants({ all: true }), TENANTS_AT_ONCE, async (tenant) => {
+    let out = "";
+    const notes: string[] = [];
+    const io: TenantIo = { env: tenantEnv(process.env, tenant.name), out: (text) => (out += text), note: (text) => notes.push(text), alone: false };
+    let value: T | undefined;
+    try {
+      value = await attempt(() => run(tenant, io), io.note);
+    } catch (error: unknown) {
+      // One tenant's surprise is that tenant's error; the others' results still stand.
+      notes.push(`error: ${error instanceof Error ? error.message : String(error)}`);
+    }
+    return { value, out, notes };
+  });
+}
+
+/** Each tenant's notes on stderr, every line prefixed with the tenant's name. */
+export function printTenantNotes(runs: readonly TenantRun<BufferedRun<unknown>>[]): void {
+  for (const { tenant, result } of runs) for (const note of result.notes) for (const line of note.split("\n")) err(`[${tenant.name}] ${line}`);
+}
+
+/** The summary closing a run over many tenants: one line per tenant with its verdict and exit code. */
+export function tenantSummary(title: string, lines: readonly { name: string; verdict: string; code: number }[]): string {
+  const width = lines.reduce((widest, l) => Math.max(widest, l.name.length), 0);
+  const code = overallExit(lines.map((l) => l.code));
+  return `\n${title} over ${lines.length} tenants (exit ${code}):\n${lines.map((l) => `  ${l.name.padEnd(width)}  ${l.verdict.padEnd(10)}  exit ${l.code}`).join("\n")}`;
+}
+
 /**
  * plan, apply or drift over the tenants of tenants/: one tenant runs as if alone (with its own
  * variables); many run side by side, each printed as a block when done, then a summary, and the
@@ -370,13 +471,11 @@ const VERDICTS: Record<"plan" | "apply" | "drift", Record<number, string>> = {
  */
 export async function tenantsCommand(kind: "plan" | "apply" | "drift", options: ReconcileOptions & { yes?: boolean }, selection: TenantSelection): Promise<number> {
   return guard(async () => {
-    const tenants = selectTenants({ ...(selection.tenant === undefined ? {} : { tenant: selection.tenant }), all: selection.allTenants });
     const run = TENANT_COMMANDS[kind];
     const withFile = (file: string) => ({ ...options, yes: options.yes === true, file });
     if (!selection.allTenants) {
-      const [only] = tenants;
-      if (!only) return EXIT.failure;
-      return run(withFile(only.file), { ...processIo, env: tenantEnv(process.env, only.name) });
+      const { file, io } = singleTenant(selection.tenant ?? "");
+      return run(withFile(file), io);
     }
     if (options.githubComment || options.githubIssue) {
       throw new ReportedFailure("--github-comment and --github-issue post one tenant's report: run one job per tenant with --tenant <name> (see docs/many-tenants.md)");
@@ -384,35 +483,19 @@ export async function tenantsCommand(kind: "plan" | "apply" | "drift", options: 
     if (kind === "apply" && options.yes !== true) {
       throw new ReportedFailure("apply --all-tenants asks no questions: review `entra-tokens plan --all-tenants`, then run `entra-tokens apply --all-tenants --yes`");
     }
-    const runs = await eachTenant(tenants, TENANTS_AT_ONCE, async (tenant) => {
-      let out = "";
-      const notes: string[] = [];
-      const io: TenantIo = { env: tenantEnv(process.env, tenant.name), out: (text) => (out += text), note: (text) => notes.push(text), alone: false };
-      let code: number;
-      try {
-        code = await run(withFile(tenant.file), io);
-      } catch (error: unknown) {
-        // One tenant's surprise is that tenant's error; the others' results still stand.
-        notes.push(`error: ${error instanceof Error ? error.message : String(error)}`);
-        code = EXIT.failure;
-      }
-      return { code, out, notes };
-    });
+    const runs = (await runAllTenants((tenant, io) => run(withFile(tenant.file), io))).map(({ tenant, result }) => ({ tenant, result: { ...result, code: result.value ?? EXIT.failure } }));
     const verdict = (code: number) => VERDICTS[kind][code] ?? "error";
     if (options.format === "json") {
       const entries = runs.map(({ tenant, result }) => ({ tenant: tenant.name, file: tenant.file, exitCode: result.code, result: parsedOrNull(result.out) }));
       process.stdout.write(`${JSON.stringify({ tenants: entries }, null, 2)}\n`);
+    } else {
+      for (const { tenant, result } of runs) process.stdout.write(`\n== tenant ${tenant.name} (${tenant.file}): ${verdict(result.code)}, exit ${result.code} ==\n${result.out}`);
     }
-    for (const { tenant, result } of runs) {
-      if (options.format !== "json") process.stdout.write(`\n== tenant ${tenant.name} (${tenant.file}): ${verdict(result.code)}, exit ${result.code} ==\n${result.out}`);
-      for (const note of result.notes) for (const line of note.split("\n")) err(`[${tenant.name}] ${line}`);
-    }
-    const width = runs.reduce((widest, r) => Math.max(widest, r.tenant.name.length), 0);
-    const summary = runs.map(({ tenant, result }) => `  ${tenant.name.padEnd(width)}  ${verdict(result.code).padEnd(10)}  exit ${result.code}`);
-    const code = overallExit(runs.map((r) => r.result.code));
-    (options.format === "json" ? err : (text: string) => process.stdout.write(`${text}\n`))(`\n${kind} over ${runs.length} tenants (exit ${code}):\n${summary.join("\n")}`);
-    return code;
-  });
+    printTenantNotes(runs);
+    const summary = tenantSummary(kind, runs.map(({ tenant, result }) => ({ name: tenant.name, verdict: verdict(result.code), code: result.code })));
+    (options.format === "json" ? err : (text: string) => process.stdout.write(`${text}\n`))(summary);
+    return overallExit(runs.map((r) => r.result.code));
+  }, err, jsonOut(options, processIo));
 }
 
 function parsedOrNull(text: string): unknown {

@@ -13,7 +13,7 @@ import {
   ThrottledError,
   UnexpectedResponseError,
 } from "./errors.js";
-import { connectionProblem, type Endpoint } from "./connection.js";
+import { connectionProblem, usableUrl, type Endpoint } from "./connection.js";
 
 // Transport only: retries, paging, $batch and error typing. Which calls to make is decided elsewhere.
 
@@ -135,15 +135,36 @@ class ThrottleGate {
     const now = Date.now();
     if (units > throttled) this.accepted.push({ at: now, units: units - throttled });
     while (this.accepted.length > 0 && now - this.accepted[0]!.at > PACE_WINDOW_MS) this.accepted.shift();
-    if (throttled === 0 || now - this.lastCut < 1000) return;
+    if (throttled === 0) return;
     // What the tenant accepted over the window, a little less; never below one request a second.
+    this.cut(0.8);
+  }
+
+  /**
+   * Graph says we used more than 0.8 of a quota (`x-ms-throttle-limit-percentage`,
+   * concepts/throttling-limits.md): slow down a little before the 429s begin. Without the header
+   * (Graph sends it only near the limit, and not for every service) the 429s still pace us.
+   */
+  nearLimit(): void {
+    this.cut(0.9);
+  }
+
+  private cut(factor: number): void {
+    const now = Date.now();
+    if (now - this.lastCut < 1000) return;
     const first = this.accepted[0]?.at ?? now;
     let sum = 0;
     for (const a of this.accepted) sum += a.units;
     const observed = (sum * 1000) / Math.max(1000, now - first);
-    this.rate = Math.max(1, Math.min(this.rate, observed) * 0.8);
+    this.rate = Math.max(1, Math.min(this.rate, observed) * factor);
     this.lastCut = now;
   }
+}
+
+/** `x-ms-throttle-limit-percentage`: 0.8 to 1.8 when present. */
+function nearLimit(value: string | null | undefined): boolean {
+  const share = Number(value);
+  return value !== null && value !== undefined && Number.isFinite(share) && share >= 0.8;
 }
 
 const PACE_WINDOW_MS = 5000;
@@ -231,6 +252,7 @@ class RetryMiddleware implements Middleware {
         // A whole request refused counts as throttled; a $batch reports its items itself.
         const throttled = isThrottle(status, context.response?.headers.get("retry-after") ?? undefined);
         if (units === 1 || throttled) this.gate.record(units, throttled ? units : 0);
+        if (nearLimit(context.response?.headers.get("x-ms-throttle-limit-percentage"))) this.gate.nearLimit();
         if (!RETRYABLE.has(status) || attempt >= this.policy.maxRetries) return;
       } catch (error: unknown) {
         const problem = connectionProblem("Graph", this.endpoint, error);
@@ -265,11 +287,10 @@ export class GraphClient {
   constructor(options: GraphClientOptions) {
     this.onRetry = options.onRetry;
     this.graphUrl = (options.graphUrl ?? DEFAULT_GRAPH_URL).replace(/\/+$/, "");
-    const url = new URL(this.graphUrl);
-    if (url.protocol !== "https:") throw new Error(`the Graph URL must use https: ${this.graphUrl}`);
+    const endpoint = { url: this.graphUrl, setting: options.graphUrlSetting ?? `the default Graph URL (${DEFAULT_GRAPH_URL}; ENTRA_TOKENS_GRAPH_URL or --graph-url change it)` };
+    const url = usableUrl("Microsoft Graph", endpoint, DEFAULT_GRAPH_URL);
     const version = url.pathname.replace(/^\/+/, "");
     this.policy = { ...DEFAULT_RETRY, ...options.retry };
-    const endpoint = { url: this.graphUrl, setting: options.graphUrlSetting ?? `the default Graph URL (${DEFAULT_GRAPH_URL}; ENTRA_TOKENS_GRAPH_URL or --graph-url change it)` };
     this.retry = new RetryMiddleware(this.policy, this.gate, options.onRetry, endpoint, options.signal);
     const auth = new AuthenticationHandler(new TokenCredentialAuthenticationProvider(sharedToken(options.credential), { scopes: [GRAPH_SCOPE] }));
     auth.setNext(this.retry);
@@ -363,6 +384,7 @@ export class GraphClient {
         }
         const responses = parseBatchResponses(answer, purpose);
         this.gate.record(chunk.length + 1, responses.filter((r) => isThrottle(r.status, r.retryAfter)).length);
+        if (responses.some((r) => nearLimit(r.limitPercentage))) this.gate.nearLimit();
         for (const response of responses) {
           const index = Number(response.id);
           if (!chunk.includes(index)) continue;
@@ -495,6 +517,7 @@ interface BatchResponse {
   body: unknown;
   retryAfter?: string;
   requestId?: string;
+  limitPercentage?: string;
 }
 
 function parseBatchResponses(answer: unknown, purpose: CallPurpose): BatchResponse[] {
@@ -513,12 +536,14 @@ function parseBatchResponses(answer: unknown, purpose: CallPurpose): BatchRespon
     };
     const retryAfter = header("retry-after");
     const requestId = header("request-id");
+    const limitPercentage = header("x-ms-throttle-limit-percentage");
     return {
       id: String(r.id),
       status: r.status,
       body: "body" in r ? r.body : undefined,
       ...(retryAfter === undefined ? {} : { retryAfter }),
       ...(requestId === undefined ? {} : { requestId }),
+      ...(limitPercentage === undefined ? {} : { limitPercentage }),
     };
   });
 }
