@@ -5,7 +5,8 @@ import type { RetryInfo } from "../graph/client.js";
 import { credentialFromEnv } from "../graph/credentials.js";
 import { GraphFailure } from "../graph/errors.js";
 import type { TokenRepository } from "../graph/repository.js";
-import type { AuditView, Desired, DriftItem, LiveState, Plan } from "../model/index.js";
+import type { AuditView, Desired, DriftItem, LiveState, Plan, PlanTarget } from "../model/index.js";
+import { TargetError } from "../plan/target.js";
 import { attachActors } from "../plan/fleet.js";
 import { auditWarning, readAudit } from "./audit.js";
 import { contextFromEnv, GitHubError, GitHubReporter, pullRequestNumber, sourceLinker, writeJobSummary } from "../github/github.js";
@@ -48,6 +49,8 @@ export interface ReconcileOptions extends ConnectionOptions {
   since?: string;
   /** drift: the HTML report to link from the drift issue and job summary (its artifact URL in Actions). */
   reportLink?: string;
+  /** plan/apply --serial/--upn: these tokens only. */
+  target?: PlanTarget;
 }
 
 /** A failure already explained to the user; the command exits 1 without more output. */
@@ -122,6 +125,7 @@ export function contextFromOptions(options: ReconcileOptions, io: TenantIo, sign
     policy: { allowDeletes: options.allowDeletes },
     secretsRequired: false,
     now: Date.now(),
+    ...(options.target ? { target: options.target } : {}),
     // A slow Graph should not look like a hang.
     ...(io.alone ? { whileReading: <T>(run: () => Promise<T>) => withStatus(status, "Reading the tenant from Graph…", run) } : {}),
   };
@@ -359,7 +363,8 @@ async function attempt<T>(run: () => Promise<T>, note: (text: string) => void, j
       error instanceof TenantLayoutError ||
       error instanceof UnsafeWriteError ||
       error instanceof InputFileError ||
-      error instanceof SettingError;
+      error instanceof SettingError ||
+      error instanceof TargetError;
     const fileError = error instanceof Error && "code" in error && typeof error.code === "string" && "path" in error;
     if (known || fileError) {
       // Messages quote outside text (paths, serials, Graph's answers): shown escaped, never replayed.
@@ -389,6 +394,7 @@ function describeFailure(error: Error): JsonError {
     [UnsafeWriteError, "unsafe-write"],
     [InputFileError, "input-file"],
     [SettingError, "invalid-setting"],
+    [TargetError, "unknown-target"],
   ];
   const kind = kinds.find(([type]) => error instanceof type)?.[1];
   const fileCode = "code" in error && typeof error.code === "string" ? `file-${error.code.toLowerCase()}` : "failed";
