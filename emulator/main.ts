@@ -28,6 +28,18 @@ function variant(value: string): VariantName | "mix" {
   return value;
 }
 
+/** A directory id as Entra writes it: a GUID, lower case (the `tid` claim, the authority path). */
+function tenantId(value: string): string {
+  if (!/^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$/i.test(value)) throw new InvalidArgumentError("must be a tenant id, a GUID such as 11111111-2222-4333-8444-555555555555");
+  return value.toLowerCase();
+}
+
+/** What precedes each client setting in --write-env, e.g. TENANT_CONTOSO_ (docs/many-tenants.md). */
+function envPrefix(value: string): string {
+  if (!/^[A-Z][A-Z0-9_]*_$/.test(value)) throw new InvalidArgumentError("must be upper-case letters, digits and underscores ending in _, e.g. TENANT_CONTOSO_");
+  return value;
+}
+
 function faultsFrom(path: string): FaultConfig {
   const parsed: unknown = JSON.parse(readFileSync(path, "utf8"));
   if (!isJson(parsed)) throw new InvalidArgumentError(`${path} must hold a JSON object (see docs/graph-cost.md, "Fault injection")`);
@@ -47,11 +59,14 @@ async function main(): Promise<void> {
     .option("--variant-seed <n>", "seed of the mix variant's random choices", seed, 1)
     .addOption(new Option("--throttle <profile>", "graph-limits: enforce Graph's documented identity and access quotas (per 10 s and write quotas, Retry-After, x-ms-throttle-* headers)").choices(QUOTA_PROFILES))
     .option("--write-env <file>", "where to write the AZURE_* settings a client needs", "emulator.env")
+    // Two emulators with two ids are two tenants: a `tid` each, as two Entra directories have.
+    .addOption(new Option("--tenant-id <guid>", "the tenant's directory id (the tid of the tokens it issues)").argParser(tenantId).env("ENTRA_TOKENS_EMULATOR_TENANT_ID").default(DEMO_TENANT_ID))
+    .option("--env-prefix <prefix>", "write the client settings as <prefix>AZURE_TENANT_ID…, one tenant's variables of many (NODE_EXTRA_CA_CERTS stays plain)", envPrefix, "")
     .parse();
-  const options = program.opts<{ port: number; host: string; http?: boolean; state?: string; faults?: string; variant: VariantName | "mix"; variantSeed: number; writeEnv: string; throttle?: QuotaProfile }>();
+  const options = program.opts<{ port: number; host: string; http?: boolean; state?: string; faults?: string; variant: VariantName | "mix"; variantSeed: number; writeEnv: string; throttle?: QuotaProfile; tenantId: string; envPrefix: string }>();
   const app = demoApp();
   const emulator = await GraphEmulator.start({
-    tenantId: DEMO_TENANT_ID,
+    tenantId: options.tenantId,
     apps: [app],
     https: options.http !== true,
     host: options.host,
@@ -65,12 +80,12 @@ async function main(): Promise<void> {
   });
   const caPath = resolve(`${options.writeEnv}.ca.pem`);
   const env = [
-    `AZURE_TENANT_ID=${DEMO_TENANT_ID}`,
+    `AZURE_TENANT_ID=${options.tenantId}`,
     `AZURE_CLIENT_ID=${app.clientId}`,
     `AZURE_CLIENT_SECRET=${app.clientSecret}`,
     `AZURE_AUTHORITY_HOST=${emulator.url}`,
     `ENTRA_TOKENS_GRAPH_URL=${emulator.graphUrl}`,
-  ];
+  ].map((line) => `${options.envPrefix}${line}`);
   if (emulator.caCert) {
     writeFileSync(caPath, emulator.caCert);
     env.push(`NODE_EXTRA_CA_CERTS=${caPath}`);
@@ -78,7 +93,7 @@ async function main(): Promise<void> {
   // The client secret goes to a file only readable by you, never to the terminal.
   writeFileSync(options.writeEnv, `${env.join("\n")}\n`, { mode: 0o600 });
   console.log(`Graph emulator listening on ${emulator.graphUrl} (response variant: ${options.variant})`);
-  console.log(`tenant ${DEMO_TENANT_ID}; client settings written to ${resolve(options.writeEnv)} (set -a; . ${options.writeEnv}; set +a)`);
+  console.log(`tenant ${options.tenantId}; client settings written to ${resolve(options.writeEnv)} (set -a; . ${options.writeEnv}; set +a)`);
   console.log("Ctrl-C to stop.");
   const stop = () => void emulator.stop().then(() => process.exit(0));
   process.on("SIGINT", stop);

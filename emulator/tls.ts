@@ -34,7 +34,9 @@ function certificate(subject: forge.pki.CertificateField[], issuer: forge.pki.Ce
 
 export function generateTls(hosts: readonly string[] = ["127.0.0.1", "localhost", "::1"]): TlsMaterial {
   const ca = forgeKeys();
-  const caName = [{ name: "commonName", value: "entra-tokens emulator CA (this run only)" }];
+  // A name of its own: a client trusting two emulators' CAs finds a leaf's issuer by name (the leaf
+  // names no key id), so two CAs of one name would make one emulator's certificate fail to verify.
+  const caName = [{ name: "commonName", value: `entra-tokens emulator CA (this run only, ${randomBytes(6).toString("hex")})` }];
   const caCert = certificate(caName, caName, ca.publicKey, [
     { name: "basicConstraints", cA: true, critical: true },
     { name: "keyUsage", keyCertSign: true, cRLSign: true, critical: true },

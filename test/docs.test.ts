@@ -81,6 +81,85 @@ function onPath(command: string): string {
   throw new Error(`${command} is not on PATH`);
 }
 
+/**
+ * Runs command blocks as a reader would: verbatim, in order, in one shell, in a scratch copy of the
+ * repository; returns the lines whose exit code is not the one their comment states.
+ */
+async function runVerbatim(blocks: readonly CommandBlock[]): Promise<{ failures: string[]; ran: number; output: string }> {
+  // A scratch copy: the files the tour edits are copied, the rest linked (dist/ and node_modules/
+  // as the suite built and installed them).
+  const scratch = mkdtempSync(join(tmpdir(), "entra-readme-"));
+  const edited = new Set(["tokens.yaml", "demo"]);
+  for (const name of readdirSync(ROOT)) {
+    if (name === ".git" || name.startsWith("emulator.env")) continue;
+    if (edited.has(name)) cpSync(join(ROOT, name), join(scratch, name), { recursive: true });
+    else symlinkSync(join(ROOT, name), join(scratch, name));
+  }
+  // `npm ci` and `npm run build` are what this suite already did (`npm test` installs and builds
+  // before mocha starts), and `npm test` is this run: those three succeed without redoing the work;
+  // every other npm command reaches the real npm.
+  const shims = mkdtempSync(join(tmpdir(), "entra-readme-bin-"));
+  writeFileSync(
+    join(shims, "npm"),
+    `#!/bin/sh\ncase "$*" in ci|"ci "*|test|"run build") exit 0 ;; esac\nexec ${JSON.stringify(onPath("npm"))} "$@"\n`,
+    { mode: 0o755 },
+  );
+  const lineFiles = mkdtempSync(join(tmpdir(), "entra-readme-lines-"));
+
+  const env: NodeJS.ProcessEnv = { PATH: `${shims}${delimiter}${process.env["PATH"] ?? ""}`, HOME: process.env["HOME"] ?? scratch, NO_COLOR: "1", LANG: "C.UTF-8" };
+  const shell = spawn("bash", ["--noprofile", "--norc"], { cwd: scratch, env, detached: true, stdio: ["pipe", "pipe", "pipe"] });
+  let output = "";
+  let waiter: (() => void) | undefined;
+  const onData = (chunk: Buffer) => {
+    output += chunk.toString();
+    waiter?.();
+  };
+  shell.stdout.on("data", onData);
+  shell.stderr.on("data", onData);
+  const until = (found: () => boolean) =>
+    new Promise<void>((resolve, reject) => {
+      const check = () => {
+        if (found()) {
+          waiter = undefined;
+          resolve();
+        } else if (shell.exitCode !== null) reject(new Error(`the shell ended:\n${output}`));
+      };
+      waiter = check;
+      check();
+    });
+
+  const failures: string[] = [];
+  let ran = 0;
+  try {
+    for (const block of blocks) {
+      for (const line of block.lines) {
+        if (line.trim() === "" || line.trim().startsWith("#")) continue;
+        const file = join(lineFiles, `${++ran}.sh`);
+        writeFileSync(file, `${line}\n`);
+        const start = output.length;
+        const marker = `@@readme-line-${ran}@@`;
+        // The line runs in the shell itself (exports persist), with stdin closed so that no command
+        // can read the lines that follow.
+        shell.stdin.write(`source ${JSON.stringify(file)} </dev/null; printf '\\n${marker}%d\\n' $?\n`);
+        await until(() => new RegExp(`${marker}\\d+\\n`).test(output.slice(start)));
+        const text = output.slice(start);
+        const code = Number(text.match(new RegExp(`${marker}(\\d+)`))?.[1]);
+        const awaited = waitFor(line);
+        if (awaited !== undefined) await until(() => output.slice(start).includes(awaited));
+        if (code !== expectedExit(line)) failures.push(`${block.heading}\n$ ${line}\nexit ${code}, the text says ${expectedExit(line)}:\n${text.replace(new RegExp(`\\n?${marker}\\d+\\n`), "")}`);
+      }
+    }
+  } finally {
+    shell.stdin.end("exit\n");
+    try {
+      process.kill(-(shell.pid ?? 0), "SIGTERM");
+    } catch {
+      // the group has already ended
+    }
+  }
+  return { failures, ran, output };
+}
+
 describe("README and docs/", function () {
   it("the README is at most 300 lines", () => {
     const lines = readFileSync(README, "utf8").split("\n").length - 1;
@@ -135,80 +214,25 @@ describe("README and docs/", function () {
     this.timeout(600_000);
     const blocks = commandBlocks(readFileSync(README, "utf8"));
     assert.ok(blocks.length >= 8, `only ${blocks.length} command blocks found`);
-
-    // A scratch copy: the files the tour edits are copied, the rest linked (dist/ and node_modules/
-    // as the suite built and installed them).
-    const scratch = mkdtempSync(join(tmpdir(), "entra-readme-"));
-    const edited = new Set(["tokens.yaml", "demo"]);
-    for (const name of readdirSync(ROOT)) {
-      if (name === ".git" || name.startsWith("emulator.env")) continue;
-      if (edited.has(name)) cpSync(join(ROOT, name), join(scratch, name), { recursive: true });
-      else symlinkSync(join(ROOT, name), join(scratch, name));
-    }
-    // `npm ci` and `npm run build` are what this suite already did (`npm test` installs and builds
-    // before mocha starts), and `npm test` is this run: those three succeed without redoing the work;
-    // every other npm command reaches the real npm.
-    const shims = mkdtempSync(join(tmpdir(), "entra-readme-bin-"));
-    writeFileSync(
-      join(shims, "npm"),
-      `#!/bin/sh\ncase "$*" in ci|"ci "*|test|"run build") exit 0 ;; esac\nexec ${JSON.stringify(onPath("npm"))} "$@"\n`,
-      { mode: 0o755 },
-    );
-    const lineFiles = mkdtempSync(join(tmpdir(), "entra-readme-lines-"));
-
-    const env: NodeJS.ProcessEnv = { PATH: `${shims}${delimiter}${process.env["PATH"] ?? ""}`, HOME: process.env["HOME"] ?? scratch, NO_COLOR: "1", LANG: "C.UTF-8" };
-    const shell = spawn("bash", ["--noprofile", "--norc"], { cwd: scratch, env, detached: true, stdio: ["pipe", "pipe", "pipe"] });
-    let output = "";
-    let waiter: (() => void) | undefined;
-    const onData = (chunk: Buffer) => {
-      output += chunk.toString();
-      waiter?.();
-    };
-    shell.stdout.on("data", onData);
-    shell.stderr.on("data", onData);
-    const until = (found: () => boolean) =>
-      new Promise<void>((resolve, reject) => {
-        const check = () => {
-          if (found()) {
-            waiter = undefined;
-            resolve();
-          } else if (shell.exitCode !== null) reject(new Error(`the shell ended:\n${output}`));
-        };
-        waiter = check;
-        check();
-      });
-
-    const failures: string[] = [];
-    let ran = 0;
-    try {
-      for (const block of blocks) {
-        for (const line of block.lines) {
-          if (line.trim() === "" || line.trim().startsWith("#")) continue;
-          const file = join(lineFiles, `${++ran}.sh`);
-          writeFileSync(file, `${line}\n`);
-          const start = output.length;
-          const marker = `@@readme-line-${ran}@@`;
-          // The line runs in the shell itself (exports persist), with stdin closed so that no command
-          // can read the lines that follow.
-          shell.stdin.write(`source ${JSON.stringify(file)} </dev/null; printf '\\n${marker}%d\\n' $?\n`);
-          await until(() => new RegExp(`${marker}\\d+\\n`).test(output.slice(start)));
-          const text = output.slice(start);
-          const code = Number(text.match(new RegExp(`${marker}(\\d+)`))?.[1]);
-          const awaited = waitFor(line);
-          if (awaited !== undefined) await until(() => output.slice(start).includes(awaited));
-          if (code !== expectedExit(line)) failures.push(`${block.heading}\n$ ${line}\nexit ${code}, README says ${expectedExit(line)}:\n${text.replace(new RegExp(`\\n?${marker}\\d+\\n`), "")}`);
-        }
-      }
-    } finally {
-      shell.stdin.end("exit\n");
-      try {
-        process.kill(-(shell.pid ?? 0), "SIGTERM");
-      } catch {
-        // the group has already ended
-      }
-    }
+    const { failures, ran, output } = await runVerbatim(blocks);
     assert.deepEqual(failures, []);
     assert.ok(ran >= 20, `only ${ran} commands ran`);
+    assert.doesNotMatch(output, /AZURE_CLIENT_SECRET=|at [A-Za-z.]+ \(.*\.js:\d+:\d+\)/, "no secret and no stack trace on the terminal");
+  });
+
+  it("docs/many-tenants.md's walk-through on two emulator tenants runs verbatim, with the exit codes it states", async function () {
+    this.timeout(300_000);
+    const blocks = commandBlocks(readFileSync(join(DOCS, "many-tenants.md"), "utf8")).filter((b) => b.heading === "## Try it on two emulator tenants");
+    assert.equal(blocks.length, 1);
+    const { failures, ran, output } = await runVerbatim(blocks);
+    assert.deepEqual(failures, []);
+    assert.ok(ran >= 14, `only ${ran} commands ran`);
+    // Each tenant under its own name and id, its own plan, and one refused for the other's credentials.
+    assert.match(output, /== tenant contoso \(tenants\/contoso\/tokens\.yaml\): changes, exit 2 ==\nTenant: contoso \(11111111-2222-4333-8444-555555555555\)/);
+    assert.match(output, /== tenant fabrikam \(tenants\/fabrikam\/tokens\.yaml\): changes, exit 2 ==\nTenant: fabrikam \(22222222-3333-4444-8555-666666666666\)/);
+    assert.match(output, /\ncontoso +60234561 +assigned[^\n]*\nfabrikam +60234562 +available/);
+    assert.match(output, /but the credentials sign in to tenant 22222222-3333-4444-8555-666666666666; nothing was sent to Entra/);
+    assert.match(output, / {2}contoso {3}no changes {2}exit 0\n {2}fabrikam {2}error {7}exit 1/);
     assert.doesNotMatch(output, /AZURE_CLIENT_SECRET=|at [A-Za-z.]+ \(.*\.js:\d+:\d+\)/, "no secret and no stack trace on the terminal");
   });
 });

@@ -180,6 +180,34 @@ describe("the fleet: list, show, report and the audit log", function () {
     }
   });
 
+  it("list and show print tenant values through the terminal escaper: controls shown, long values cut", async () => {
+    const user = emulator.tenant.userByUpn("lee.gu@contoso.com");
+    assert.ok(user);
+    const before = user.displayName;
+    user.displayName = `Lee\u001b[2J\u001b]0;pwned\u0007${"x".repeat(70_000)}`;
+    try {
+      for (const args of [["list", "-f", DEMO_FILE, "--upn", "lee.gu@contoso.com"], ["show", "lee.gu@contoso.com", "-f", DEMO_FILE]]) {
+        const r = await cli(args);
+        assert.equal(r.code, 0, r.stderr);
+        assert.doesNotMatch(r.stdout, /[\u0000-\u0009\u000b-\u001f]/, `${args[0]}: a raw control character`);
+        assert.match(r.stdout, /Lee\\u\{1B\}\[2J\\u\{1B\}\]0;pwned\\u\{7\}x+…/, args[0]);
+        assert.ok(r.stdout.split("\n").every((line) => line.length < 1_000), `${args[0]}: the 70,000-character name is cut`);
+      }
+    } finally {
+      user.displayName = before;
+    }
+  });
+
+  it("report --out naming an existing file is refused before the tenant is read, the path shown escaped", async () => {
+    const out = join(mkdtempSync(join(tmpdir(), "entra-out-")), "old\u001b]0;pwned\u0007.html");
+    writeFileSync(out, "kept");
+    const r = await cli(["report", "-f", DEMO_FILE, "--out", out]);
+    assert.equal(r.code, 1);
+    assert.match(r.stderr, /old\\u\{1B\}\]0;pwned\\u\{7\}\.html \(--out\) exists; nothing was written: pass --force/);
+    assert.doesNotMatch(r.stderr, /\u001b|\u0007/);
+    assert.equal(readFileSync(out, "utf8"), "kept");
+  });
+
   it("report writes one offline HTML file that headless Chromium renders, searches by UPN, with no network request", async function () {
     mkdirSync(TEST_OUTPUT, { recursive: true });
     const out = join(TEST_OUTPUT, "fleet-report.html");
@@ -190,7 +218,7 @@ describe("the fleet: list, show, report and the audit log", function () {
     for (const d of emulator.tenant.allDevices()) assert.ok(!html.includes(d.secretKey));
     const again = await cli(["report", "-f", DEMO_FILE, "--out", out]);
     assert.equal(again.code, 1);
-    assert.match(again.stderr, /exists; pass --force/);
+    assert.match(again.stderr, /exists; nothing was written: pass --force/);
 
     const browser = Chromium.launch();
     try {

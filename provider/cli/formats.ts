@@ -4,6 +4,9 @@
 /** Exit codes shared by every command: 2 means "changes" (plan) or "drift" (drift), nothing else. */
 export const EXIT = { ok: 0, failure: 1, changes: 2, interrupted: 130 } as const;
 
+/** The version of the JSON error document (provider/cli/json-error.ts). */
+export const ERROR_FORMAT_VERSION = 1;
+
 export const OUTPUT_FORMATS = ["text", "markdown", "json"] as const;
 export type OutputFormat = (typeof OUTPUT_FORMATS)[number];
 

@@ -35,6 +35,8 @@ interface CommonFlags {
   allowDeletes?: boolean;
   tenant?: string;
   allTenants?: boolean;
+  serial?: string[];
+  upn?: string[];
 }
 
 function positiveInt(value: string): number {
@@ -83,6 +85,13 @@ function withReconcileOptions(command: Command): Command {
         "step needs a seed (create, activate)." +
         EXIT_CODES_HELP,
     );
+}
+
+/** `--serial`/`--upn` on plan and apply: some tokens only, as `terraform -target`. */
+function withTargetOptions(command: Command): Command {
+  return command
+    .addOption(new Option("--serial <serials...>", "plan (and apply) only these tokens; the plan says it is partial").conflicts("allTenants"))
+    .addOption(new Option("--upn <upns...>", "plan (and apply) only the tokens these users hold or are given in tokens.yaml").conflicts("allTenants"));
 }
 
 /** Whether --tenant or --all-tenants chose the tenants; otherwise -f names the one file. */
@@ -152,6 +161,7 @@ function reconcileOptions(flags: CommonFlags): ReconcileOptions {
     ...(flags.graphUrl ? { graphUrl: flags.graphUrl } : {}),
     concurrency: flags.concurrency,
     allowDeletes: flags.allowDeletes === true,
+    ...(flags.serial || flags.upn ? { target: { serials: flags.serial ?? [], upns: flags.upn ?? [] } } : {}),
   };
 }
 
@@ -208,7 +218,7 @@ export function buildProgram(): Command {
       ),
     );
 
-  withReconcileOptions(program.command("plan"))
+  withTargetOptions(withReconcileOptions(program.command("plan")))
     .description("show what apply would change in Entra; changes nothing")
     .option("--allow-deletes", "lift policy.maxDeletes for this plan")
     .option("--github-comment", "post the plan as the pull request's sticky comment (GITHUB_TOKEN, GITHUB_REPOSITORY, the PR event)")
@@ -223,7 +233,7 @@ export function buildProgram(): Command {
       ),
     );
 
-  withReconcileOptions(program.command("apply"))
+  withTargetOptions(withReconcileOptions(program.command("apply")))
     .description("converge Entra to tokens.yaml: shows the plan, asks, then applies it")
     .option("-y, --yes", "apply without asking (required in CI)")
     .option("--allow-deletes", "allow more deletions than policy.maxDeletes")

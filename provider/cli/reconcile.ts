@@ -1,11 +1,12 @@
 import { AssignError } from "../desired/assign.js";
 import { ApplyRefusedError, type ApplyReport, type ProgressEvent } from "../apply/apply.js";
-import { formatDiagnostic, githubAnnotation, workflowCommand } from "../desired/diagnostics.js";
+import { formatDiagnostic, githubAnnotation, workflowCommand, type Diagnostic } from "../desired/diagnostics.js";
 import type { RetryInfo } from "../graph/client.js";
 import { credentialFromEnv } from "../graph/credentials.js";
 import { GraphFailure } from "../graph/errors.js";
 import type { TokenRepository } from "../graph/repository.js";
-import type { AuditView, Desired, DriftItem, LiveState, Plan } from "../model/index.js";
+import type { AuditView, Desired, DriftItem, LiveState, Plan, PlanTarget } from "../model/index.js";
+import { TargetError } from "../plan/target.js";
 import { attachActors } from "../plan/fleet.js";
 import { auditWarning, readAudit } from "./audit.js";
 import { contextFromEnv, GitHubError, GitHubReporter, pullRequestNumber, sourceLinker, writeJobSummary } from "../github/github.js";
@@ -19,7 +20,8 @@ import { driftIssueLine } from "../plan/wording.js";
 import { leftOddDevices } from "../plan/plan.js";
 import { SeedFileError } from "../seeds/errors.js";
 import { colorWanted, EXIT, type OutputFormat } from "./formats.js";
-import { escapeTerminal } from "../safety/escape.js";
+import { escapeTerminal, truncate } from "../safety/escape.js";
+import { jsonErrorDocument, splitFix, type JsonError } from "./json-error.js";
 import { InputFileError } from "../safety/regular-file.js";
 import { UnsafeWriteError } from "../safety/replace-file.js";
 import { booleanSetting, SettingError } from "../safety/settings.js";
@@ -47,10 +49,20 @@ export interface ReconcileOptions extends ConnectionOptions {
   since?: string;
   /** drift: the HTML report to link from the drift issue and job summary (its artifact URL in Actions). */
   reportLink?: string;
+  /** plan/apply --serial/--upn: these tokens only. */
+  target?: PlanTarget;
 }
 
 /** A failure already explained to the user; the command exits 1 without more output. */
-export class ReportedFailure extends Error {}
+export class ReportedFailure extends Error {
+  constructor(
+    message: string,
+    /** For the JSON error document: the failure kind, how to fix it, the file problems behind it. */
+    readonly details: { code?: string; fix?: string; diagnostics?: readonly Diagnostic[] } = {},
+  ) {
+    super(message);
+  }
+}
 
 const status = new StatusLine();
 const err = (text: string) => status.note(text);
@@ -76,7 +88,11 @@ export async function loadValidDesired(file: string, io: TenantIo = processIo): 
   if (!loaded.ok) {
     for (const d of loaded.diagnostics) io.note(formatDiagnostic(d));
     if (process.env["GITHUB_ACTIONS"] === "true") for (const d of loaded.diagnostics) io.out(`${githubAnnotation(d)}\n`);
-    throw new ReportedFailure(`${file} is invalid; nothing was sent to Entra`);
+    throw new ReportedFailure(`${file} is invalid; nothing was sent to Entra`, {
+      code: "invalid-desired-state",
+      fix: `correct the problems listed, then check with \`entra-tokens validate -f ${file}\``,
+      diagnostics: loaded.diagnostics,
+    });
   }
   return loaded.desired;
 }
@@ -109,6 +125,7 @@ export function contextFromOptions(options: ReconcileOptions, io: TenantIo, sign
     policy: { allowDeletes: options.allowDeletes },
     secretsRequired: false,
     now: Date.now(),
+    ...(options.target ? { target: options.target } : {}),
     // A slow Graph should not look like a hang.
     ...(io.alone ? { whileReading: <T>(run: () => Promise<T>) => withStatus(status, "Reading the tenant from Graph…", run) } : {}),
   };
@@ -171,8 +188,11 @@ export async function planCommand(options: ReconcileOptions, io: TenantIo = proc
       });
     }
     return code;
-  }, io.note);
+  }, io.note, jsonOut(options, io));
 }
+
+/** Where guard prints the JSON error document: stdout, when the result would have been JSON. */
+const jsonOut = (options: { format: OutputFormat }, io: TenantIo) => (options.format === "json" ? io.out : undefined);
 
 /** A GitHub failure is reported, but never replaces the command's own exit code: the plan's verdict is what CI needs. */
 async function reportGitHubFailure(what: string, run: () => Promise<unknown>): Promise<void> {
@@ -227,7 +247,7 @@ export async function applyCommand(options: ReconcileOptions & { yes: boolean },
     } finally {
       process.off("SIGINT", onInterrupt);
     }
-  }, io.note);
+  }, io.note, jsonOut(options, io));
 }
 
 /** Exit 0: no drift; 2: drift; 1: errors. */
@@ -248,7 +268,7 @@ export async function driftCommand(options: ReconcileOptions, io: TenantIo = pro
       });
     }
     return drifted ? EXIT.changes : EXIT.ok;
-  }, io.note);
+  }, io.note, jsonOut(options, io));
 }
 
 /**
@@ -320,13 +340,16 @@ export function renderReport(report: ApplyReport, interrupted: boolean): string 
   return `${lines.join("\n")}\n`;
 }
 
-/** Typed failures (and files that cannot be read) become one clear line and exit 1, never a stack trace. */
-export async function guard(run: () => Promise<number>, note: (text: string) => void = err): Promise<number> {
-  return (await attempt(run, note)) ?? EXIT.failure;
+/**
+ * Typed failures (and files that cannot be read) become one clear line and exit 1, never a stack trace;
+ * with `jsonOut` (--format json) also a JSON error document there, so stdout is never empty.
+ */
+export async function guard(run: () => Promise<number>, note: (text: string) => void = err, jsonOut?: (text: string) => void): Promise<number> {
+  return (await attempt(run, note, jsonOut)) ?? EXIT.failure;
 }
 
 /** What guard does for a run that returns a value: a typed failure is noted and gives undefined. */
-async function attempt<T>(run: () => Promise<T>, note: (text: string) => void): Promise<T | undefined> {
+async function attempt<T>(run: () => Promise<T>, note: (text: string) => void, jsonOut?: (text: string) => void): Promise<T | undefined> {
   try {
     return await run();
   } catch (error: unknown) {
@@ -340,15 +363,42 @@ async function attempt<T>(run: () => Promise<T>, note: (text: string) => void): 
       error instanceof TenantLayoutError ||
       error instanceof UnsafeWriteError ||
       error instanceof InputFileError ||
-      error instanceof SettingError;
+      error instanceof SettingError ||
+      error instanceof TargetError;
     const fileError = error instanceof Error && "code" in error && typeof error.code === "string" && "path" in error;
     if (known || fileError) {
       // Messages quote outside text (paths, serials, Graph's answers): shown escaped, never replayed.
       note(`error: ${escapeTerminal(error.message, 2_000)}`);
+      jsonOut?.(jsonErrorDocument(describeFailure(error)));
       return undefined;
     }
     throw error;
   }
+}
+
+/** What the JSON error document says of a failure guard knows: its kind as a stable code. */
+function describeFailure(error: Error): JsonError {
+  const { message, fix } = splitFix(truncate(error.message, 2_000));
+  const base = { message, ...(fix ? { fix } : {}) };
+  if (error instanceof ReportedFailure) {
+    const { code, fix: detailFix, diagnostics } = error.details;
+    return { code: code ?? "failed", ...base, ...(detailFix ? { fix: detailFix } : {}), ...(diagnostics ? { diagnostics } : {}) };
+  }
+  if (error instanceof GraphFailure) return { code: error.kind, ...base, ...(error.requestId ? { requestId: error.requestId } : {}) };
+  if (error instanceof SeedFileError) return { code: error.code, ...base };
+  const kinds: [new (...args: never[]) => Error, string][] = [
+    [ApplyRefusedError, "apply-refused"],
+    [AssignError, "edit-refused"],
+    [TenantMismatchError, "tenant-mismatch"],
+    [TenantLayoutError, "tenant-layout"],
+    [UnsafeWriteError, "unsafe-write"],
+    [InputFileError, "input-file"],
+    [SettingError, "invalid-setting"],
+    [TargetError, "unknown-target"],
+  ];
+  const kind = kinds.find(([type]) => error instanceof type)?.[1];
+  const fileCode = "code" in error && typeof error.code === "string" ? `file-${error.code.toLowerCase()}` : "failed";
+  return { code: kind ?? fileCode, ...base };
 }
 
 /** `--tenant <name>` / `--all-tenants`: the many-tenants layout (docs/many-tenants.md). */
@@ -445,7 +495,7 @@ export async function tenantsCommand(kind: "plan" | "apply" | "drift", options: 
     const summary = tenantSummary(kind, runs.map(({ tenant, result }) => ({ name: tenant.name, verdict: verdict(result.code), code: result.code })));
     (options.format === "json" ? err : (text: string) => process.stdout.write(`${text}\n`))(summary);
     return overallExit(runs.map((r) => r.result.code));
-  });
+  }, err, jsonOut(options, processIo));
 }
 
 function parsedOrNull(text: string): unknown {

@@ -13,6 +13,7 @@ import { escapeTerminal } from "../safety/escape.js";
 import { PLAN_FORMAT_VERSION } from "../plan/render.js";
 import { EXIT, type ExportFormat, type ListFormat } from "./formats.js";
 import { guard, loadValidDesired, ReportedFailure } from "./reconcile.js";
+import { jsonToStdout } from "./json-error.js";
 
 // seeds import / list / export: the file side of enrolment. Secrets go only into files
 // written with mode 600 (or to stdout when asked with `--out -`), never to the terminal otherwise.
@@ -256,7 +257,7 @@ export async function listCommand(files: readonly string[], input: SeedInputFlag
     for (const row of table) process.stdout.write(`${row.map((cell, i) => cell.padEnd(widths[i]!)).join("  ").trimEnd()}\n`);
     process.stdout.write(`${rows.length} seed${rows.length === 1 ? "" : "s"}\n`);
     return EXIT.ok;
-  });
+  }, undefined, jsonToStdout(options.format));
 }
 
 export async function exportCommand(options: { file: string; format: ExportFormat; out: string; force: boolean }): Promise<number> {

@@ -13,7 +13,7 @@ import {
   ThrottledError,
   UnexpectedResponseError,
 } from "./errors.js";
-import { connectionProblem, type Endpoint } from "./connection.js";
+import { connectionProblem, usableUrl, type Endpoint } from "./connection.js";
 
 // Transport only: retries, paging, $batch and error typing. Which calls to make is decided elsewhere.
 
@@ -292,11 +292,10 @@ export class GraphClient {
   constructor(options: GraphClientOptions) {
     this.onRetry = options.onRetry;
     this.graphUrl = (options.graphUrl ?? DEFAULT_GRAPH_URL).replace(/\/+$/, "");
-    const url = new URL(this.graphUrl);
-    if (url.protocol !== "https:") throw new Error(`the Graph URL must use https: ${this.graphUrl}`);
+    const endpoint = { url: this.graphUrl, setting: options.graphUrlSetting ?? `the default Graph URL (${DEFAULT_GRAPH_URL}; ENTRA_TOKENS_GRAPH_URL or --graph-url change it)` };
+    const url = usableUrl("Microsoft Graph", endpoint, DEFAULT_GRAPH_URL);
     const version = url.pathname.replace(/^\/+/, "");
     this.policy = { ...DEFAULT_RETRY, ...options.retry };
-    const endpoint = { url: this.graphUrl, setting: options.graphUrlSetting ?? `the default Graph URL (${DEFAULT_GRAPH_URL}; ENTRA_TOKENS_GRAPH_URL or --graph-url change it)` };
     this.retry = new RetryMiddleware(this.policy, this.gate, options.onRetry, endpoint, options.signal);
     const auth = new AuthenticationHandler(new TokenCredentialAuthenticationProvider(sharedToken(options.credential), { scopes: [GRAPH_SCOPE] }));
     auth.setNext(this.retry);

@@ -1,3 +1,7 @@
+import { findUnsafeCharacter } from "../safety/characters.js";
+import { escapeTerminal } from "../safety/escape.js";
+import { EndpointConfigError } from "./errors.js";
+
 // What a failed connection means, in words an admin can act on: the URL, the setting it came
 // from and the fix. Used for Graph (client.ts) and for Entra's sign-in endpoint (credentials.ts).
 
@@ -59,4 +63,31 @@ export function connectionProblem(what: string, endpoint: Endpoint, error: unkno
     return { permanent: false, message: `lost the connection to ${at} (${transient ?? messages.at(-1) ?? "dropped"}) ${from}. Fix: check the network and run again (applying is safe to repeat)` };
   }
   return undefined;
+}
+
+// The port of an authority (`[user@]host:port`), as written: what new URL refused when it is bad.
+const WRITTEN_PORT = /^[a-z][a-z0-9+.-]*:\/\/(?:[^/?#@]*@)?(?:\[[^\]]*\]|[^/?#:]*):([^/?#]*)/i;
+
+/**
+ * `endpoint.url` parsed, when we can connect to it: a URL, with a port from 1 to 65535, over https.
+ * Otherwise an EndpointConfigError naming the setting, the value (escaped, cut) and the fix.
+ */
+export function usableUrl(what: string, endpoint: Endpoint, example: string): URL {
+  const fail = (why: string) =>
+    new EndpointConfigError(`${endpoint.setting}=${escapeTerminal(endpoint.url)} ${why}; nothing was sent. Fix: set ${endpoint.setting} to ${what}'s base URL, e.g. ${example}`, `connect to ${what}`);
+  const port = WRITTEN_PORT.exec(endpoint.url)?.[1];
+  if (port !== undefined && port !== "" && !(/^\d{1,5}$/.test(port) && Number(port) >= 1 && Number(port) <= 65535)) {
+    throw fail(`has the port ${escapeTerminal(port, 20)}, which is not a port number (1 to 65535)`);
+  }
+  let url: URL;
+  try {
+    url = new URL(endpoint.url);
+  } catch {
+    throw fail("is not a URL");
+  }
+  // new URL quietly drops or percent-encodes these: in a setting they are a mistake (or a trick).
+  const unsafe = /\s/.test(endpoint.url) ? "a space" : findUnsafeCharacter(endpoint.url)?.description;
+  if (unsafe !== undefined) throw fail(`holds ${unsafe}, which no URL has`);
+  if (url.protocol !== "https:") throw fail(`uses ${escapeTerminal(url.protocol, 20)}, but ${what} is reached over https only`);
+  return url;
 }

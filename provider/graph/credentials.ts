@@ -7,6 +7,8 @@ import {
   type TokenCredential,
 } from "@azure/identity";
 import { credentialAfterReading, readCredentialFile } from "./credential-files.js";
+import { escapeTerminal } from "../safety/escape.js";
+import { usableUrl } from "./connection.js";
 import { CredentialConfigError } from "./errors.js";
 import { explainSignInFailures } from "./sign-in-check.js";
 
@@ -25,6 +27,7 @@ export interface CredentialChoice {
 type Env = Readonly<Record<string, string | undefined>>;
 
 export function credentialFromEnv(env: Env = process.env): CredentialChoice {
+  checkTenantId(env["AZURE_TENANT_ID"]);
   const choice = chooseCredential(env);
   const tenantId = env["AZURE_TENANT_ID"];
   // Kinds that sign in at AZURE_AUTHORITY_HOST get failures that name that URL and the fix.
@@ -34,10 +37,23 @@ export function credentialFromEnv(env: Env = process.env): CredentialChoice {
   return choice;
 }
 
+// A tenant is named by its ID (a GUID) or a domain; the identity library builds a regular
+// expression from the value (msal/utils.js getAuthority), which a long one breaks.
+const TENANT_ID = /^[0-9A-Za-z.-]{1,253}$/;
+
+function checkTenantId(tenantId: string | undefined): void {
+  if (tenantId === undefined || tenantId === "" || TENANT_ID.test(tenantId)) return;
+  const why = tenantId.length > 253 ? `is ${tenantId.length} characters long` : "holds characters no tenant ID or domain has";
+  throw new CredentialConfigError(
+    `AZURE_TENANT_ID=${escapeTerminal(tenantId, 60)} ${why}; nothing was sent. Fix: set AZURE_TENANT_ID to the tenant's ID (a GUID: Entra admin center, Overview, Tenant ID) or its domain, e.g. contoso.onmicrosoft.com`,
+    "choose credentials",
+  );
+}
+
 function chooseCredential(env: Env): CredentialChoice {
   const forced = env["ENTRA_TOKENS_AUTH"];
   if (forced !== undefined && !(AUTH_KINDS as readonly string[]).includes(forced)) {
-    throw new CredentialConfigError(`ENTRA_TOKENS_AUTH=${forced} is not one of ${AUTH_KINDS.join(", ")}`, "choose credentials");
+    throw new CredentialConfigError(`ENTRA_TOKENS_AUTH=${escapeTerminal(forced, 60)} is not a kind of sign-in we know; nothing was sent. Fix: set ENTRA_TOKENS_AUTH to one of ${AUTH_KINDS.join(", ")}, or unset it to pick the kind from the AZURE_* variables`, "choose credentials");
   }
   const kind = (forced as AuthKind | undefined) ?? detect(env);
   if (kind === undefined) {
@@ -99,11 +115,7 @@ function chooseCredential(env: Env): CredentialChoice {
 const MICROSOFT_AUTHORITIES = ["login.microsoftonline.com", "login.microsoftonline.us", "login.chinacloudapi.cn", "login.microsoft.com"];
 
 function isMicrosoftAuthority(authorityHost: string): boolean {
-  try {
-    return MICROSOFT_AUTHORITIES.includes(new URL(authorityHost).hostname);
-  } catch {
-    throw new CredentialConfigError(`AZURE_AUTHORITY_HOST=${authorityHost} is not a URL; use e.g. https://login.microsoftonline.com`, "choose credentials");
-  }
+  return MICROSOFT_AUTHORITIES.includes(usableUrl("the Entra sign-in endpoint", { url: authorityHost, setting: "AZURE_AUTHORITY_HOST" }, "https://login.microsoftonline.com").hostname);
 }
 
 function detect(env: Env): AuthKind | undefined {

@@ -19,6 +19,11 @@ export class CredentialConfigError extends GraphFailure {
   readonly kind = "credential-config";
 }
 
+/** A URL setting (ENTRA_TOKENS_GRAPH_URL, --graph-url) we cannot connect to: not a URL, a bad port, not https. */
+export class EndpointConfigError extends GraphFailure {
+  readonly kind = "endpoint-config";
+}
+
 /** Entra refused to issue a token (wrong secret, unknown app, wrong tenant…). */
 export class AuthenticationError extends GraphFailure {
   readonly kind = "authentication";

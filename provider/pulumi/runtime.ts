@@ -3,6 +3,7 @@ import { parseDesired } from "../desired/load.js";
 import { connectionFromProcessEnv } from "./connection-env.js";
 import type { DesiredToken, LiveToken, LiveUser, PlanProblem, TokenAttributes, TokenState } from "../model/index.js";
 import { serialKey } from "../plan/compare.js";
+import { booleanSetting } from "../safety/settings.js";
 import { plan } from "../plan/plan.js";
 import { seedFingerprint } from "../seeds/fingerprint.js";
 import { normalizeSecret } from "../seeds/normalize.js";
@@ -93,10 +94,9 @@ let readConfig: (key: string) => unknown = () => undefined;
 let session: GraphSession | undefined;
 let allowedDeletions: ReadonlySet<string> = new Set();
 
+/** A yes/no stack config key: true or false only, so `yes` or `1` is an error, never a silent "no". */
 function configFlag(key: string, fallback: boolean): boolean {
-  const value = readConfig(key);
-  if (value === undefined || value === null || value === "") return fallback;
-  return value === true || String(value).toLowerCase() === "true";
+  return booleanSetting(key, readConfig(key), fallback);
 }
 
 /** The provider's front: credentials from the environment (read once), Graph from ENTRA_TOKENS_GRAPH_URL. */
@@ -312,6 +312,9 @@ export const v1: ProviderRuntimeV1 = {
      * previous inventory says (there is none on a fresh stack, a new backend or after lost state).
      */
     async check(olds, news) {
+      // Both flags first, used or not: a mistyped value is refused before Graph is asked anything.
+      const deletesAllowed = configFlag(CONFIG_ALLOW_DELETES, false);
+      const adoptionAllowed = configFlag(CONFIG_ADOPT_EXISTING, true);
       const before = stateMap(olds["tokens"]);
       const after = stateMap(news["tokens"]);
       const unmanaged = String(news["unmanaged"] ?? "report");
@@ -321,7 +324,7 @@ export const v1: ProviderRuntimeV1 = {
       const retiring = [...after].filter(([serial, state]) => state === "retired" && inEntra.has(serial)).map(([serial]) => serial);
       const deleting = [...(unmanaged === "delete" ? removed.filter((serial) => inEntra.has(serial)) : []), ...retiring];
       const adopting = [...after].filter(([serial, state]) => state !== "retired" && !before.has(serial) && inEntra.has(serial)).map(([serial]) => serial);
-      const allowed = deleting.length <= maxDeletes || configFlag(CONFIG_ALLOW_DELETES, false);
+      const allowed = deleting.length <= maxDeletes || deletesAllowed;
       allowedDeletions = new Set(allowed ? deleting : []);
       if (unmanaged !== "delete" && removed.length > 0) {
         note(
@@ -329,7 +332,6 @@ export const v1: ProviderRuntimeV1 = {
             "`entra-tokens drift` reports them as unmanaged; retire a token with `state: retired` to delete it.",
         );
       }
-      const adoptionAllowed = configFlag(CONFIG_ADOPT_EXISTING, true);
       if (adopting.length > 0 && adoptionAllowed) note(`${adopting.length} token(s) already in Entra are adopted by the stack, not created: ${sample(adopting)}.`);
       if (deleting.length > 0 && allowed) note(`${deleting.length} token(s) will be deleted from Entra: ${sample(deleting)}.`);
       const failures: CheckFailure[] = [];
