@@ -1,7 +1,8 @@
 import { AssignError } from "../desired/assign.js";
 import { ApplyRefusedError, type ApplyReport, type ProgressEvent } from "../apply/apply.js";
 import { formatDiagnostic, githubAnnotation, workflowCommand, type Diagnostic } from "../desired/diagnostics.js";
-import type { RetryInfo } from "../graph/client.js";
+import type { ResponseInfo, RetryInfo } from "../graph/client.js";
+import { quiet, responseLine, verbose } from "./loudness.js";
 import { credentialFromEnv } from "../graph/credentials.js";
 import { GraphFailure } from "../graph/errors.js";
 import type { TokenRepository } from "../graph/repository.js";
@@ -108,7 +109,10 @@ function connectionFromEnv(options: ConnectionOptions, signal?: AbortSignal, io:
     ...(graphUrlSetting ? { graphUrlSetting } : {}),
     ...(signal ? { signal } : {}),
     concurrency: options.concurrency,
-    onRetry: (info) => io.note(retryLine(info)),
+    onRetry: (info) => {
+      if (!quiet()) io.note(retryLine(info));
+    },
+    ...(verbose() ? { onResponse: (info: ResponseInfo) => io.note(responseLine(info)) } : {}),
   };
 }
 
@@ -127,7 +131,7 @@ export function contextFromOptions(options: ReconcileOptions, io: TenantIo, sign
     now: Date.now(),
     ...(options.target ? { target: options.target } : {}),
     // A slow Graph should not look like a hang.
-    ...(io.alone ? { whileReading: <T>(run: () => Promise<T>) => withStatus(status, "Reading the tenant from Graph…", run) } : {}),
+    ...(io.alone && !quiet() ? { whileReading: <T>(run: () => Promise<T>) => withStatus(status, "Reading the tenant from Graph…", run) } : {}),
   };
 }
 
@@ -163,7 +167,7 @@ async function computePlan(options: ReconcileOptions, io: TenantIo, secretsRequi
       secretsRequired,
       onPreflight: (warnings) => {
         const preflightText = formatPreflight(warnings);
-        if (preflightText === "") return;
+        if (preflightText === "" || quiet()) return;
         if (io.alone) process.stderr.write(preflightText);
         else io.note(preflightText.trimEnd());
       },
@@ -283,9 +287,10 @@ export async function readDrift(
   const desired = await loadValidDesired(options.file, io);
   const now = Date.now();
   const drifted = await driftTenant({ ...contextFromOptions({ ...options, format: "text", allowDeletes: false }, io), now }, desired);
-  const audit = await withStatus(status, "Reading the directory audit log…", () => readAudit(drifted.repository, desired, drifted.live, options.since));
+  const readingAudit = () => readAudit(drifted.repository, desired, drifted.live, options.since);
+  const audit = await (quiet() ? readingAudit() : withStatus(status, "Reading the directory audit log…", readingAudit));
   const warning = formatPreflight(auditWarning(audit));
-  if (warning !== "") io.note(warning.trimEnd());
+  if (warning !== "" && !quiet()) io.note(warning.trimEnd());
   return { desired, live: drifted.live, items: attachActors(drifted.items, audit, drifted.live), audit, now };
 }
 
@@ -307,6 +312,7 @@ async function confirm(plan: Plan, shown: string, desired: Desired): Promise<boo
 }
 
 function progressPrinter(signal: AbortSignal): (event: ProgressEvent) => void {
+  if (quiet()) return () => undefined;
   const tty = process.stderr.isTTY === true;
   let lastShown = -1;
   return ({ phase, done, total }) => {

@@ -44,6 +44,20 @@ export interface GraphClientOptions {
   onRetry?: (info: RetryInfo) => void;
   /** Once aborted, no new request is sent (those in flight finish): they fail as InterruptedError. */
   signal?: AbortSignal;
+  /** Called after each answer (every attempt), for --verbose: what was asked, what came back, how fast. */
+  onResponse?: (info: ResponseInfo) => void;
+}
+
+/** One answer Graph gave, as --verbose shows it: never a header but the two ids, never a body. */
+export interface ResponseInfo {
+  method: string;
+  /** The request's path and query on the Graph host (no credentials ever travel in it). */
+  path: string;
+  status: number;
+  ms: number;
+  /** Graph's `request-id` and `client-request-id` response headers: what Microsoft support asks for. */
+  requestId?: string;
+  clientRequestId?: string;
 }
 
 export interface RetryInfo {
@@ -233,6 +247,7 @@ class RetryMiddleware implements Middleware {
     private readonly onRetry: GraphClientOptions["onRetry"],
     private readonly endpoint: Endpoint,
     private readonly signal: AbortSignal | undefined,
+    private readonly onResponse: GraphClientOptions["onResponse"],
   ) {}
 
   setNext(next: Middleware): void {
@@ -251,8 +266,10 @@ class RetryMiddleware implements Middleware {
       if (this.signal?.aborted) throw new InterruptedError("not sent: the run was interrupted", "send a request");
       this.requestsSent++;
       try {
+        const started = Date.now();
         await next.execute(context);
         status = context.response?.status ?? 0;
+        if (this.onResponse) this.onResponse(responseInfo(context, status, Date.now() - started));
         // A whole request refused counts as throttled; a $batch reports its items itself.
         const throttled = isThrottle(status, context.response?.headers.get("retry-after") ?? undefined);
         if (units === 1 || throttled) this.gate.record(units, throttled ? units : 0);
@@ -296,7 +313,7 @@ export class GraphClient {
     const url = usableUrl("Microsoft Graph", endpoint, DEFAULT_GRAPH_URL);
     const version = url.pathname.replace(/^\/+/, "");
     this.policy = { ...DEFAULT_RETRY, ...options.retry };
-    this.retry = new RetryMiddleware(this.policy, this.gate, options.onRetry, endpoint, options.signal);
+    this.retry = new RetryMiddleware(this.policy, this.gate, options.onRetry, endpoint, options.signal, options.onResponse);
     const auth = new AuthenticationHandler(new TokenCredentialAuthenticationProvider(sharedToken(options.credential), { scopes: [GRAPH_SCOPE] }));
     auth.setNext(this.retry);
     this.retry.setNext(new HTTPMessageHandler());
@@ -552,6 +569,22 @@ function parseBatchResponses(answer: unknown, purpose: CallPurpose): BatchRespon
       ...(limitPercentage === undefined ? {} : { limitPercentage }),
     };
   });
+}
+
+function responseInfo(context: Context, status: number, ms: number): ResponseInfo {
+  const request = context.request;
+  const url = typeof request === "string" ? request : request.url;
+  let path = url;
+  try {
+    const parsed = new URL(url);
+    path = `${parsed.pathname}${parsed.search}`;
+  } catch {
+    // Not a URL: shown as it was asked.
+  }
+  const method = context.options?.method ?? (typeof request === "string" ? "GET" : request.method);
+  const requestId = context.response?.headers.get("request-id") ?? undefined;
+  const clientRequestId = context.response?.headers.get("client-request-id") ?? undefined;
+  return { method, path, status, ms, ...(requestId ? { requestId } : {}), ...(clientRequestId ? { clientRequestId } : {}) };
 }
 
 /** A collection answer's items and its @odata.nextLink. */
