@@ -68,6 +68,21 @@ describe("GitHub reporter against a fake GitHub REST API (real HTTP)", function 
     assert.equal(github.issues.filter((i) => i.state === "open").length, 1);
   });
 
+  it("gives each tenant (--tenant) its own plan comment and drift issue", async () => {
+    const reporter = new GitHubReporter(contextFor(github));
+    for (const tenant of ["contoso", "fabrikam", "contoso"]) await reporter.upsertPullRequestComment(7, `plan of ${tenant}`, tenant);
+    assert.deepEqual(github.comments.map((c) => c.body.split("\n")), [["<!-- entra-tokens:plan:contoso -->", "plan of contoso"], ["<!-- entra-tokens:plan:fabrikam -->", "plan of fabrikam"]]);
+    assert.equal((await reporter.syncDriftIssue("drift", true, "contoso")).action, "opened");
+    assert.equal((await reporter.syncDriftIssue("drift", true, "fabrikam")).action, "opened");
+    assert.equal((await reporter.syncDriftIssue("drift", true)).action, "opened", "the one-tenant issue is a third");
+    assert.equal((await reporter.syncDriftIssue("clean", false, "contoso")).action, "closed");
+    assert.deepEqual(github.issues.map((i) => [i.title, i.state]), [
+      ["Entra hardware tokens of tenant contoso drifted from tenants/contoso/tokens.yaml", "closed"],
+      ["Entra hardware tokens of tenant fabrikam drifted from tenants/fabrikam/tokens.yaml", "open"],
+      ["Entra hardware tokens drifted from tokens.yaml", "open"],
+    ]);
+  });
+
   it("never adopts a comment or issue someone else wrote with our marker", async () => {
     github.comments.push({ id: 1, issue: 7, body: `looks good ${PLAN_MARKER}`, user: ATTACKER });
     github.issues.push({ number: 1, user: ATTACKER, title: "fake drift", body: `${DRIFT_MARKER}\nall fine`, labels: [DRIFT_LABEL], state: "open" });

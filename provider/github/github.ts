@@ -15,6 +15,9 @@ export const PLAN_MARKER = "<!-- entra-tokens:plan -->";
 export const DRIFT_MARKER = "<!-- entra-tokens:drift -->";
 export const DRIFT_LABEL = "entra-tokens-drift";
 
+/** One tenant's marker among many (`--tenant contoso`): each tenant keeps its own plan comment and drift issue. */
+const scoped = (marker: string, tenant: string | undefined) => (tenant === undefined ? marker : marker.replace(" -->", `:${tenant} -->`));
+
 export class GitHubError extends Error {}
 
 /** One property of parsed outside data (an event payload, an Octokit error), unchecked until the caller checks it. */
@@ -177,12 +180,13 @@ export class GitHubReporter {
   }
 
   /** Creates the plan comment, or updates the one already there: never a second one. */
-  async upsertPullRequestComment(pullNumber: number, markdown: string): Promise<{ action: "created" | "updated"; url: string }> {
-    const body = fitToLimit(`${PLAN_MARKER}\n${markdown}`, BODY_LIMIT);
+  async upsertPullRequestComment(pullNumber: number, markdown: string, tenant?: string): Promise<{ action: "created" | "updated"; url: string }> {
+    const marker = scoped(PLAN_MARKER, tenant);
+    const body = fitToLimit(`${marker}\n${markdown}`, BODY_LIMIT);
     const { owner, repo } = this.context;
     try {
       const comments = await this.octokit.paginate(this.octokit.rest.issues.listComments, { owner, repo, issue_number: pullNumber, per_page: 100 });
-      const ours = await this.findOurs(comments, PLAN_MARKER);
+      const ours = await this.findOurs(comments, marker);
       if (ours) {
         const updated = await this.octokit.rest.issues.updateComment({ owner, repo, comment_id: ours.id, body });
         return { action: "updated", url: updated.data.html_url };
@@ -198,25 +202,26 @@ export class GitHubReporter {
    * Our open drift issue: by label first; then by marker alone, because GitHub silently drops labels
    * set by a token without push access, and a second issue every morning is what we must avoid.
    */
-  private async findDriftIssue(): Promise<{ number: number } | undefined> {
+  private async findDriftIssue(marker: string): Promise<{ number: number } | undefined> {
     const { owner, repo } = this.context;
     const issuesOnly = <T extends { pull_request?: unknown }>(list: T[]) => list.filter((issue) => issue.pull_request === undefined);
     const labelled = await this.octokit.paginate(this.octokit.rest.issues.listForRepo, { owner, repo, labels: DRIFT_LABEL, state: "open", per_page: 100 });
-    return (await this.findOurs(issuesOnly(labelled), DRIFT_MARKER)) ?? (await this.findOurs(issuesOnly(await this.octokit.paginate(this.octokit.rest.issues.listForRepo, { owner, repo, state: "open", per_page: 100 })), DRIFT_MARKER));
+    return (await this.findOurs(issuesOnly(labelled), marker)) ?? (await this.findOurs(issuesOnly(await this.octokit.paginate(this.octokit.rest.issues.listForRepo, { owner, repo, state: "open", per_page: 100 })), marker));
   }
 
   /** Opens or updates the one drift issue while there is drift; closes it when drift is gone. */
-  async syncDriftIssue(markdown: string, drift: boolean): Promise<{ action: "opened" | "updated" | "closed" | "none"; url?: string }> {
+  async syncDriftIssue(markdown: string, drift: boolean, tenant?: string): Promise<{ action: "opened" | "updated" | "closed" | "none"; url?: string }> {
     const { owner, repo } = this.context;
-    const body = fitToLimit(`${DRIFT_MARKER}\n${markdown}`, BODY_LIMIT);
+    const marker = scoped(DRIFT_MARKER, tenant);
+    const body = fitToLimit(`${marker}\n${markdown}`, BODY_LIMIT);
     try {
-      const ours = await this.findDriftIssue();
+      const ours = await this.findDriftIssue(marker);
       if (drift && ours) {
         const updated = await this.octokit.rest.issues.update({ owner, repo, issue_number: ours.number, body, labels: [DRIFT_LABEL] });
         return { action: "updated", url: updated.data.html_url };
       }
       if (drift) {
-        const created = await this.octokit.rest.issues.create({ owner, repo, title: "Entra hardware tokens drifted from tokens.yaml", body, labels: [DRIFT_LABEL] });
+        const created = await this.octokit.rest.issues.create({ owner, repo, title: tenant === undefined ? "Entra hardware tokens drifted from tokens.yaml" : `Entra hardware tokens of tenant ${tenant} drifted from tenants/${tenant}/tokens.yaml`, body, labels: [DRIFT_LABEL] });
         return { action: "opened", url: created.data.html_url };
       }
       if (ours) {
