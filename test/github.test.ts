@@ -368,7 +368,7 @@ describe("workflow files", () => {
         }
       }
     }
-    assert.equal(cliCalls, 5, "validate (text, then SARIF for code scanning), plan, report and drift");
+    assert.equal(cliCalls, 8, "the tenants matrix (pr, deploy, drift), validate (text, then SARIF for code scanning), plan, report and drift");
   });
 
   it("pr.yml uploads validate's SARIF to code scanning, pinned by commit, with security-events: write", () => {
@@ -377,7 +377,7 @@ describe("workflow files", () => {
     const upload = validate.steps.find((s) => s.uses?.startsWith("github/codeql-action/upload-sarif@"));
     assert.ok(upload, "an upload-sarif step");
     assert.match(upload.uses ?? "", /@[0-9a-f]{40}$/, "pinned by full commit SHA");
-    assert.ok(validate.steps.some((s) => /validate -f tokens\.yaml --format sarif > validate\.sarif/.test(s.run ?? "")));
+    assert.ok(validate.steps.some((s) => /validate -f "\$FILE" --format sarif > validate\.sarif/.test(s.run ?? "")));
     assert.equal((validate.permissions ?? {})["security-events"], "write");
   });
 
@@ -416,7 +416,9 @@ describe("workflow files", () => {
         if (runs.includes("--github-issue")) assert.ok(can(workflow, job, "issues"), `${name}: the drift issue needs issues: write`);
         if (/vars\.AZURE_CLIENT_ID/.test(JSON.stringify(job))) assert.ok(can(workflow, job, "id-token"), `${name}: OIDC to Entra needs id-token: write`);
         for (const step of job.steps.filter((s) => s.uses?.startsWith("pulumi/actions@"))) {
-          const stack = String(step.with?.["stack-name"]);
+          // One stack per tenant from the matrix; a new tenant's stack is created (upsert), the one-tenant layout's is "production".
+          const stack = String(step.with?.["stack-name"]).replace(/^\$\{\{ matrix\.stack \}\}$/, "production");
+          if (stack !== step.with?.["stack-name"]) assert.equal(step.with?.["upsert"], true, `${name}: a tenant's first deploy creates its stack`);
           const project = parse(readFileSync(join(ROOT, "Pulumi.yaml"), "utf8")) as { stackConfigDir?: string };
           const config = join(project.stackConfigDir ?? ".", `Pulumi.${stack}.yaml`);
           assert.ok(existsSync(join(ROOT, config)), `${name}: stack ${stack} has no ${config}`);

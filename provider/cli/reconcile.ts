@@ -12,7 +12,7 @@ import { contextFromEnv, GitHubError, GitHubReporter, pullRequestNumber, sourceL
 import { actionableDrift, applyJson, driftJson, hasChanges, planJson, renderDriftMarkdown, renderDriftText, renderPlanMarkdown, renderPlanText, type RenderOptions } from "../plan/render.js";
 import { connectTenant, type TenantConnection } from "../reconcile/connection.js";
 import { applyTenant, driftTenant, loadTenantDesired, planTenant, type Planned, type TenantContext } from "../reconcile/core.js";
-import { eachTenant, overallExit, selectTenants, tenantEnv, TenantLayoutError, type TenantEntry, type TenantRun } from "../reconcile/fleet.js";
+import { eachTenant, layoutTenantOf, overallExit, selectTenants, tenantEnv, TenantLayoutError, type TenantEntry, type TenantRun } from "../reconcile/fleet.js";
 import { formatPreflight } from "../reconcile/preflight.js";
 import { tenantLabel, TenantMismatchError } from "../reconcile/tenant.js";
 import { driftIssueLine } from "../plan/wording.js";
@@ -48,8 +48,6 @@ export interface ReconcileOptions extends ConnectionOptions {
   since?: string;
   /** drift: the HTML report to link from the drift issue and job summary (its artifact URL in Actions). */
   reportLink?: string;
-  /** `--tenant <name>`: the plan comment and drift issue are that tenant's own. */
-  layoutTenant?: string;
 }
 
 /** A failure already explained to the user; the command exits 1 without more output. */
@@ -181,7 +179,7 @@ export async function planCommand(options: ReconcileOptions, io: TenantIo = proc
     await reportGitHubFailure("the job summary", () => writeJobSummary(markdown));
     if (options.githubComment) {
       await reportGitHubFailure("the plan", async () => {
-        const result = await new GitHubReporter(contextFromEnv()).upsertPullRequestComment(await pullRequestNumber(), markdown, options.layoutTenant);
+        const result = await new GitHubReporter(contextFromEnv()).upsertPullRequestComment(await pullRequestNumber(), markdown, layoutTenantOf(options.file));
         err(`Plan comment ${result.action}: ${result.url}`);
       });
     }
@@ -261,7 +259,7 @@ export async function driftCommand(options: ReconcileOptions, io: TenantIo = pro
     await reportGitHubFailure("the job summary", () => writeJobSummary(markdown));
     if (options.githubIssue) {
       await reportGitHubFailure("the drift report", async () => {
-        const result = await new GitHubReporter(contextFromEnv()).syncDriftIssue(markdown, drifted, options.layoutTenant);
+        const result = await new GitHubReporter(contextFromEnv()).syncDriftIssue(markdown, drifted, layoutTenantOf(options.file));
         err(driftIssueLine(result, items.length - actionableDrift(items).length));
       });
     }
@@ -471,7 +469,7 @@ export async function tenantsCommand(kind: "plan" | "apply" | "drift", options: 
     const withFile = (file: string) => ({ ...options, yes: options.yes === true, file });
     if (!selection.allTenants) {
       const { file, io } = singleTenant(selection.tenant ?? "");
-      return run({ ...withFile(file), ...(selection.tenant === undefined ? {} : { layoutTenant: selection.tenant }) }, io);
+      return run(withFile(file), io);
     }
     if (options.githubComment || options.githubIssue) {
       throw new ReportedFailure("--github-comment and --github-issue post one tenant's report: run one job per tenant with --tenant <name> (see docs/many-tenants.md)");

@@ -15,7 +15,7 @@ export const PLAN_MARKER = "<!-- entra-tokens:plan -->";
 export const DRIFT_MARKER = "<!-- entra-tokens:drift -->";
 export const DRIFT_LABEL = "entra-tokens-drift";
 
-/** One tenant's marker among many (`--tenant contoso`): each tenant keeps its own plan comment and drift issue. */
+/** One tenant's marker among many (tenants/contoso/tokens.yaml): each tenant keeps its own plan comment and drift issue. */
 const scoped = (marker: string, tenant: string | undefined) => (tenant === undefined ? marker : marker.replace(" -->", `:${tenant} -->`));
 
 export class GitHubError extends Error {}
@@ -240,17 +240,31 @@ export class GitHubReporter {
 export async function writeJobSummary(markdown: string, env: Env = process.env): Promise<boolean> {
   const path = env["GITHUB_STEP_SUMMARY"];
   if (!path) return false;
+  await appendToRunnerFile(path, `${fitToLimit(markdown, SUMMARY_LIMIT)}\n`, "the job summary", "GITHUB_STEP_SUMMARY");
+  return true;
+}
+
+/** Sets a step output (`name=value` appended to GITHUB_OUTPUT); the value is one line. */
+export async function writeStepOutput(name: string, value: string, env: Env = process.env): Promise<boolean> {
+  const path = env["GITHUB_OUTPUT"];
+  if (!path) return false;
+  if (/[\r\n]/.test(value) || !/^[A-Za-z_][\w-]*$/.test(name)) throw new GitHubError(`the step output ${escapeTerminal(name)} must be a name and a one-line value`);
+  await appendToRunnerFile(path, `${name}=${value}\n`, `the step output ${name}`, "GITHUB_OUTPUT");
+  return true;
+}
+
+/** Appends to a file the runner gave (summary, outputs). */
+async function appendToRunnerFile(path: string, text: string, what: string, setting: string): Promise<void> {
   try {
     // Appended only to a regular file: no link is followed, and a FIFO (O_NONBLOCK) is refused, not waited on.
     const handle = await fs.open(path, constants.O_WRONLY | constants.O_APPEND | constants.O_CREAT | constants.O_NOFOLLOW | constants.O_NONBLOCK, 0o644);
     try {
       if (!(await handle.stat()).isFile()) throw new Error("not a regular file");
-      await handle.appendFile(`${fitToLimit(markdown, SUMMARY_LIMIT)}\n`);
+      await handle.appendFile(text);
     } finally {
       await handle.close();
     }
   } catch (error: unknown) {
-    throw new GitHubError(`could not write the job summary to ${escapeTerminal(path)} (${escapeTerminal(error instanceof Error ? error.message : String(error))}): check GITHUB_STEP_SUMMARY`);
+    throw new GitHubError(`could not write ${what} to ${escapeTerminal(path)} (${escapeTerminal(error instanceof Error ? error.message : String(error))}): check ${setting}`);
   }
-  return true;
 }
