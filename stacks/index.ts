@@ -5,6 +5,7 @@ import { formatDiagnostic } from "../provider/desired/diagnostics.js";
 import { ALLOW_SEEDS_OUTSIDE_REPO_ENV, loadDesired } from "../provider/desired/load.js";
 import { booleanSetting } from "../provider/safety/settings.js";
 import { checkTenant, previewText } from "../provider/pulumi/preflight.js";
+import { asProgramFailure, keepFailuresFast, programFailure } from "../provider/pulumi/program-errors.js";
 import { HardwareOathToken, TokenInventory } from "../provider/pulumi/provider.js";
 import { describeSeedMismatch, seedMismatches } from "../provider/plan/seed-facts.js";
 import { seedFacts } from "../provider/seeds/facts.js";
@@ -30,12 +31,23 @@ function projectRoot(): string {
   }
 }
 
+// A failed registration's error is the SDK's own; printing its stack could take a minute (program-errors.ts).
+keepFailuresFast();
+
 export = async () => {
+  try {
+    return await stack();
+  } catch (error: unknown) {
+    throw asProgramFailure(error);
+  }
+};
+
+async function stack() {
   const config = new pulumi.Config("entra-tokens");
   const file = resolve(projectRoot(), config.get("tokensFile") ?? "tokens.yaml");
   const loaded = await loadDesired(file, { allowSeedsOutsideRepository: booleanSetting(ALLOW_SEEDS_OUTSIDE_REPO_ENV, process.env[ALLOW_SEEDS_OUTSIDE_REPO_ENV], false) });
   if (!loaded.ok) {
-    throw new Error(`${file} is invalid; nothing was changed:\n${loaded.diagnostics.map(formatDiagnostic).join("\n")}`);
+    throw programFailure(`${file} is invalid; nothing was changed:\n${loaded.diagnostics.map(formatDiagnostic).join("\n")}`);
   }
   const desired = loaded.desired;
   const dryRun = pulumi.runtime.isDryRun();
@@ -51,7 +63,7 @@ export = async () => {
     const { message, fix } = describeSeedMismatch(token, found);
     return [`${message}\n    fix: ${fix}`];
   });
-  if (mismatches.length > 0) throw new Error(`${file} disagrees with its seed files; nothing was changed:\n${mismatches.join("\n")}`);
+  if (mismatches.length > 0) throw programFailure(`${file} disagrees with its seed files; nothing was changed:\n${mismatches.join("\n")}`);
   // Once, before thousands of registrations: an unreachable Graph or a failed sign-in is one error now.
   const allowDeletes = booleanSetting(`${config.name}:allowDeletes`, config.get("allowDeletes"), false);
   const previewPlan = await checkTenant(desired, {
@@ -97,4 +109,4 @@ export = async () => {
     tokens: tokens.length,
     deviceIds: Object.fromEntries(tokens.map((t, i) => [desired.tokens[i]!.serial, t.deviceId])),
   };
-};
+}

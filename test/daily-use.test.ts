@@ -1,5 +1,5 @@
 import assert from "node:assert/strict";
-import { mkdtempSync } from "node:fs";
+import { mkdtempSync, readFileSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import type { GraphEmulator } from "../emulator/server.js";
@@ -7,7 +7,7 @@ import { runCli } from "./support/cli.js";
 import { ADMIN_APP, clientEnv, startHttpsEmulator } from "./support/emulator.js";
 import { workspace } from "./support/workspace.js";
 
-// Issue 24's daily-use conventions: a JSON error document when --format json fails early.
+// Issue 24's daily-use conventions: a JSON error document when --format json fails early, --serial/--upn targets, --quiet/--verbose.
 
 const dir = mkdtempSync(join(tmpdir(), "entra-daily-"));
 const missing = join(dir, "missing.yaml");
@@ -53,5 +53,104 @@ describe("--format json when the command fails before it has a result", function
     } finally {
       await emulator.stop();
     }
+  });
+});
+
+describe("--serial / --upn targets on plan and apply", function () {
+  this.timeout(120_000);
+  let emulator: GraphEmulator;
+  beforeEach(async () => {
+    emulator = await startHttpsEmulator();
+  });
+  afterEach(() => emulator.stop());
+
+  const pool = (count: number, assign: (i: number) => string = () => "state: available") => workspace(count, assign).file;
+
+  it("plans and applies only the chosen tokens, says so in text, Markdown and JSON, and a typo'd UPN elsewhere does not block them", async () => {
+    const file = pool(3, (i) => (i === 1 ? "state: assigned, upn: adele.vanse@contoso.com" : i === 2 ? "state: assigned, upn: adele.vance@contoso.com" : "state: available"));
+    const env = clientEnv(emulator);
+    assert.equal((await runCli(["plan", "-f", file], env)).code, 1, "the whole plan has the typo's error");
+
+    const text = await runCli(["plan", "-f", file, "--serial", "T0"], env);
+    assert.equal(text.code, 2, text.stderr);
+    assert.match(text.stdout, /^Partial plan \(--serial T0\): 1 token; the rest of tokens\.yaml is neither planned nor applied\./m);
+    assert.match(text.stdout, /create\s+T0/);
+    assert.doesNotMatch(text.stdout, /T1|T2|adele/);
+
+    const markdown = await runCli(["plan", "-f", file, "--upn", "adele.vance@contoso.com", "--format", "markdown"], env);
+    assert.equal(markdown.code, 2, markdown.stderr);
+    assert.match(markdown.stdout, /\*\*Partial plan \(--upn `adele\.vance@contoso\.com`\): 1 token;/);
+
+    const json = JSON.parse((await runCli(["plan", "-f", file, "--serial", "T0", "t2", "--format", "json"], env)).stdout);
+    assert.deepEqual(json.target, { serials: ["T0", "t2"], upns: [], tokens: 2 });
+    assert.deepEqual([...new Set(json.steps.map((s: { serial: string }) => s.serial))].sort(), ["T0", "T2"]);
+    assert.equal(json.errors.length, 0);
+
+    const applied = await runCli(["apply", "-f", file, "--serial", "T0", "--yes"], env);
+    assert.equal(applied.code, 0, applied.stderr);
+    const after = JSON.parse((await runCli(["plan", "-f", file, "--serial", "T0", "T2", "--format", "json"], env)).stdout);
+    assert.deepEqual(after.steps.map((s: { serial: string }) => s.serial), ["T2"], "T0 was created, T2 was not");
+  });
+
+  it("an unknown serial or UPN is an error with a did-you-mean, and nothing is planned", async () => {
+    const file = pool(2, (i) => (i === 1 ? "state: assigned, upn: adele.vance@contoso.com" : "state: available"));
+    const serial = await runCli(["plan", "-f", file, "--serial", "T0X"], clientEnv(emulator));
+    assert.equal(serial.code, 1);
+    assert.match(serial.stderr, /serial T0X is in neither tokens\.yaml nor the tenant \(did you mean T0\?\)/);
+    assert.equal(serial.stdout, "");
+    const upn = await runCli(["apply", "-f", file, "--upn", "adele.vanse@contoso.com", "--yes", "--format", "json"], clientEnv(emulator));
+    assert.equal(upn.code, 1);
+    assert.match(upn.stderr, /did you mean adele\.vance@contoso\.com\?/);
+    assert.equal(jsonOf(upn.stdout).error.code, "unknown-target");
+  });
+
+  it("the deletion guard holds on what the partial plan deletes", async () => {
+    const file = pool(4);
+    const env = clientEnv(emulator);
+    assert.equal((await runCli(["apply", "-f", file, "--yes"], env)).code, 0);
+    writeFileSync(file, readFileSync(file, "utf8").replace(/("T[012]", )state: available/g, "$1state: retired"));
+    const three = await runCli(["apply", "-f", file, "--serial", "T0", "T1", "T2", "T3", "--yes"], env);
+    assert.equal(three.code, 1, "3 deletes, policy.maxDeletes 2");
+    assert.match(three.stdout, /Deletion guard: this plan deletes 3 tokens/);
+    const one = await runCli(["apply", "-f", file, "--serial", "T0", "--yes"], env);
+    assert.equal(one.code, 0, one.stderr);
+    assert.equal(JSON.parse((await runCli(["plan", "-f", file, "--format", "json"], env)).stdout).summary.delete, 2, "only T0 was deleted");
+  });
+});
+
+describe("--quiet and --verbose", function () {
+  this.timeout(120_000);
+  let emulator: GraphEmulator;
+  beforeEach(async () => {
+    emulator = await startHttpsEmulator();
+  });
+  afterEach(() => emulator.stop());
+
+  it("--verbose shows each Graph answer's request-id and time on stderr, never a secret or a token", async () => {
+    const { file, secrets } = workspace(2, () => "state: available");
+    const r = await runCli(["apply", "-f", file, "--yes", "--verbose"], clientEnv(emulator));
+    assert.equal(r.code, 0, r.stderr);
+    assert.match(r.stderr, /^graph: GET \/beta\/\S+ → 200 in \d+ ms \(request-id [0-9a-f-]{36}, client-request-id [0-9a-f-]{36}\)$/m);
+    assert.match(r.stderr, /^graph: PATCH \/beta\/\S+ → 201 in \d+ ms \(request-id /m, "the writes too");
+    const output = r.stdout + r.stderr;
+    assert.ok(!output.includes(ADMIN_APP.clientSecret), "no client secret");
+    assert.doesNotMatch(output, /bearer|eyJ[\w-]+\.eyJ/i, "no access token");
+    for (const seed of secrets) assert.ok(!output.includes(seed), "no seed");
+    const plain = await runCli(["plan", "-f", file], clientEnv(emulator));
+    assert.doesNotMatch(plain.stderr, /request-id/, "not without --verbose");
+  });
+
+  it("--quiet prints the results and errors only: no progress lines", async () => {
+    const { file } = workspace(2, () => "state: available");
+    const loud = await runCli(["apply", "-f", file, "--yes"], clientEnv(emulator));
+    assert.match(loud.stderr, /create: 0\/2/, "progress lines without --quiet");
+    const { file: other } = workspace(2, (i) => `state: available, displayName: "Q${i}"`);
+    const r = await runCli(["apply", "-f", other, "--yes", "--quiet"], clientEnv(emulator));
+    assert.equal(r.code, 0, r.stderr);
+    assert.equal(r.stderr, "");
+    assert.match(r.stdout, /^Applied: /m);
+    const failed = await runCli(["plan", "-f", missing, "--quiet"]);
+    assert.equal(failed.code, 1);
+    assert.match(failed.stderr, /error: .*missing\.yaml is invalid/, "errors still shown");
   });
 });

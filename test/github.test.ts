@@ -94,6 +94,24 @@ describe("GitHub reporter against a fake GitHub REST API (real HTTP)", function 
     assert.ok(github.requests.includes("GET /user"), "asked GitHub who the token is");
   });
 
+  it("with an installation token, learns its own login from GitHub (a reaction it removes again), never from a guess", async () => {
+    await github.stop();
+    // A GitHub App's installation token: GET /user is refused, and its bot is not github-actions[bot].
+    github = await new FakeGitHub("ghs_app_installation_token", { login: "entra-bot[bot]", id: 99, type: "Bot" }).start();
+    github.comments.push({ id: 1, issue: 7, body: `looks good ${PLAN_MARKER}`, user: ATTACKER });
+    github.issues.push({ number: 3, user: ACTIONS_BOT, title: "someone else's bot", body: `${DRIFT_MARKER}\nold`, labels: [DRIFT_LABEL], state: "open" });
+    assert.equal((await new GitHubReporter(contextFor(github)).upsertPullRequestComment(7, "first")).action, "created");
+    assert.equal((await new GitHubReporter(contextFor(github)).upsertPullRequestComment(7, "second")).action, "updated", "its own comment found again");
+    assert.equal(github.comments.filter((c) => c.user.login === "entra-bot[bot]").length, 1);
+    assert.equal(github.comments.find((c) => c.id === 1)?.body, `looks good ${PLAN_MARKER}`, "the attacker's comment is not edited");
+    const reporter = new GitHubReporter(contextFor(github));
+    assert.equal((await reporter.syncDriftIssue("drift", true)).action, "opened", "an issue by another bot is not ours");
+    assert.equal((await reporter.syncDriftIssue("still drift", true)).action, "updated");
+    assert.equal(github.issues[0]?.body, `${DRIFT_MARKER}\nold`);
+    assert.ok(github.requests.includes("POST /repos/contoso/tokens/issues/7/reactions") && github.requests.some((r) => /^DELETE \/repos\/contoso\/tokens\/issues\/7\/reactions\/\d+$/.test(r)), "asked GitHub through a reaction");
+    assert.deepEqual(github.reactions, [], "no reaction left behind");
+  });
+
   it("with a user's token, adopts only what that user wrote (GET /user)", async () => {
     await github.stop();
     github = await new FakeGitHub("ghp_user_token", { login: "ops-bot", id: 7, type: "User" }, "user").start();

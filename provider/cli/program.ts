@@ -5,6 +5,7 @@ import type { ReconcileOptions, TenantSelection } from "./reconcile.js";
 import type { AddFlags } from "./lifecycle.js";
 
 import type { SeedInputFlags } from "./seeds.js";
+import { setLoudness } from "./loudness.js";
 
 export { EXIT } from "./formats.js";
 
@@ -35,6 +36,8 @@ interface CommonFlags {
   allowDeletes?: boolean;
   tenant?: string;
   allTenants?: boolean;
+  serial?: string[];
+  upn?: string[];
 }
 
 function positiveInt(value: string): number {
@@ -63,12 +66,19 @@ function delimiter(value: string): string {
 
 /** `-f/--file`: every command that reads tokens.yaml spells it the same way. */
 const fileOption = () => new Option("-f, --file <path>", "the desired-state file").default("tokens.yaml");
+/** `--quiet` / `--verbose` on the commands that talk to Graph (read by the preAction hook in buildProgram). */
+function withLoudnessOptions(command: Command): Command {
+  return command
+    .addOption(new Option("-q, --quiet", "print only results and errors: no progress, status, retry notices or preflight warnings").conflicts("verbose"))
+    .addOption(new Option("-v, --verbose", "also print each Graph answer's request-id, client-request-id and time on stderr (never a secret or token)"));
+}
+
 /** `--json`, the old spelling of `--format json`, still accepted. */
 const jsonAlias = () => new Option("--json", "same as --format json").hideHelp();
 
 /** The options plan, apply and drift share. */
 function withReconcileOptions(command: Command): Command {
-  return withTenantOptions(command, "run for every tenants/<name>/tokens.yaml, a few at once, then a summary")
+  return withLoudnessOptions(withTenantOptions(command, "run for every tenants/<name>/tokens.yaml, a few at once, then a summary"))
     .addOption(fileOption())
     .option("--seeds <files...>", "seed files to use instead of tokens.yaml `seeds`")
     .addOption(new Option("--format <format>", "output format").choices(OUTPUT_FORMATS).default("text"))
@@ -83,6 +93,13 @@ function withReconcileOptions(command: Command): Command {
         "step needs a seed (create, activate)." +
         EXIT_CODES_HELP,
     );
+}
+
+/** `--serial`/`--upn` on plan and apply: some tokens only, as `terraform -target`. */
+function withTargetOptions(command: Command): Command {
+  return command
+    .addOption(new Option("--serial <serials...>", "plan (and apply) only these tokens; the plan says it is partial").conflicts("allTenants"))
+    .addOption(new Option("--upn <upns...>", "plan (and apply) only the tokens these users hold or are given in tokens.yaml").conflicts("allTenants"));
 }
 
 /** Whether --tenant or --all-tenants chose the tenants; otherwise -f names the one file. */
@@ -109,7 +126,7 @@ function withTenantOptions(command: Command, allTenants: string): Command {
 
 /** What list, show and report share: they read tokens.yaml, the tenant and the audit log, as drift does. */
 function withFleetOptions(command: Command, allTenants: string): Command {
-  return withTenantOptions(command, allTenants)
+  return withLoudnessOptions(withTenantOptions(command, allTenants))
     .addOption(fileOption())
     .option("--since <when>", "read the directory audit log from this date or this many days back, e.g. 7d (default 30d)", sinceOption)
     .option("--graph-url <url>", "Graph base URL (env ENTRA_TOKENS_GRAPH_URL; default https://graph.microsoft.com/beta)")
@@ -152,6 +169,7 @@ function reconcileOptions(flags: CommonFlags): ReconcileOptions {
     ...(flags.graphUrl ? { graphUrl: flags.graphUrl } : {}),
     concurrency: flags.concurrency,
     allowDeletes: flags.allowDeletes === true,
+    ...(flags.serial || flags.upn ? { target: { serials: flags.serial ?? [], upns: flags.upn ?? [] } } : {}),
   };
 }
 
@@ -184,7 +202,11 @@ export function buildProgram(): Command {
     .version(readVersion())
     .exitOverride()
     .showHelpAfterError("(run with --help for usage)")
-    .addHelpText("after", EXIT_CODES_HELP);
+    .addHelpText("after", EXIT_CODES_HELP)
+    .hook("preAction", (_program, action) => {
+      const flags = action.opts();
+      setLoudness(flags["quiet"] === true ? "quiet" : flags["verbose"] === true ? "verbose" : "normal");
+    });
 
   program
     .command("validate")
@@ -208,7 +230,7 @@ export function buildProgram(): Command {
       ),
     );
 
-  withReconcileOptions(program.command("plan"))
+  withTargetOptions(withReconcileOptions(program.command("plan")))
     .description("show what apply would change in Entra; changes nothing")
     .option("--allow-deletes", "lift policy.maxDeletes for this plan")
     .option("--github-comment", "post the plan as the pull request's sticky comment (GITHUB_TOKEN, GITHUB_REPOSITORY, the PR event)")
@@ -223,7 +245,7 @@ export function buildProgram(): Command {
       ),
     );
 
-  withReconcileOptions(program.command("apply"))
+  withTargetOptions(withReconcileOptions(program.command("apply")))
     .description("converge Entra to tokens.yaml: shows the plan, asks, then applies it")
     .option("-y, --yes", "apply without asking (required in CI)")
     .option("--allow-deletes", "allow more deletions than policy.maxDeletes")
@@ -239,8 +261,7 @@ export function buildProgram(): Command {
       ),
     );
 
-  program
-    .command("migrate")
+  withLoudnessOptions(program.command("migrate"))
     .addOption(fileOption())
     .option("--seeds <files...>", "seed files to use instead of tokens.yaml `seeds`")
     .option("--graph-url <url>", "Graph base URL (env ENTRA_TOKENS_GRAPH_URL; default https://graph.microsoft.com/beta)")
@@ -408,8 +429,7 @@ export function buildProgram(): Command {
       ),
     );
 
-  program
-    .command("import")
+  withLoudnessOptions(program.command("import"))
     .description("write the tenant's tokens into tokens.yaml (a new file, or added to an existing one with comments kept); plan then has nothing to do")
     .addOption(fileOption())
     .option("--self-service", "also record pool tokens users claimed in My Security Info as theirs")

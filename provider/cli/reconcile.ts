@@ -1,11 +1,13 @@
 import { AssignError } from "../desired/assign.js";
 import { ApplyRefusedError, type ApplyReport, type ProgressEvent } from "../apply/apply.js";
 import { formatDiagnostic, githubAnnotation, workflowCommand, type Diagnostic } from "../desired/diagnostics.js";
-import type { RetryInfo } from "../graph/client.js";
+import type { ResponseInfo, RetryInfo } from "../graph/client.js";
+import { quiet, responseLine, verbose } from "./loudness.js";
 import { credentialFromEnv } from "../graph/credentials.js";
 import { GraphFailure } from "../graph/errors.js";
 import type { TokenRepository } from "../graph/repository.js";
-import type { AuditView, Desired, DriftItem, LiveState, Plan } from "../model/index.js";
+import type { AuditView, Desired, DriftItem, LiveState, Plan, PlanTarget } from "../model/index.js";
+import { TargetError } from "../plan/target.js";
 import { attachActors } from "../plan/fleet.js";
 import { auditWarning, readAudit } from "./audit.js";
 import { contextFromEnv, GitHubError, GitHubReporter, pullRequestNumber, sourceLinker, writeJobSummary } from "../github/github.js";
@@ -48,6 +50,8 @@ export interface ReconcileOptions extends ConnectionOptions {
   since?: string;
   /** drift: the HTML report to link from the drift issue and job summary (its artifact URL in Actions). */
   reportLink?: string;
+  /** plan/apply --serial/--upn: these tokens only. */
+  target?: PlanTarget;
 }
 
 /** A failure already explained to the user; the command exits 1 without more output. */
@@ -105,7 +109,10 @@ function connectionFromEnv(options: ConnectionOptions, signal?: AbortSignal, io:
     ...(graphUrlSetting ? { graphUrlSetting } : {}),
     ...(signal ? { signal } : {}),
     concurrency: options.concurrency,
-    onRetry: (info) => io.note(retryLine(info)),
+    onRetry: (info) => {
+      if (!quiet()) io.note(retryLine(info));
+    },
+    ...(verbose() ? { onResponse: (info: ResponseInfo) => io.note(responseLine(info)) } : {}),
   };
 }
 
@@ -122,8 +129,9 @@ export function contextFromOptions(options: ReconcileOptions, io: TenantIo, sign
     policy: { allowDeletes: options.allowDeletes },
     secretsRequired: false,
     now: Date.now(),
+    ...(options.target ? { target: options.target } : {}),
     // A slow Graph should not look like a hang.
-    ...(io.alone ? { whileReading: <T>(run: () => Promise<T>) => withStatus(status, "Reading the tenant from Graph…", run) } : {}),
+    ...(io.alone && !quiet() ? { whileReading: <T>(run: () => Promise<T>) => withStatus(status, "Reading the tenant from Graph…", run) } : {}),
   };
 }
 
@@ -159,7 +167,7 @@ async function computePlan(options: ReconcileOptions, io: TenantIo, secretsRequi
       secretsRequired,
       onPreflight: (warnings) => {
         const preflightText = formatPreflight(warnings);
-        if (preflightText === "") return;
+        if (preflightText === "" || quiet()) return;
         if (io.alone) process.stderr.write(preflightText);
         else io.note(preflightText.trimEnd());
       },
@@ -279,9 +287,10 @@ export async function readDrift(
   const desired = await loadValidDesired(options.file, io);
   const now = Date.now();
   const drifted = await driftTenant({ ...contextFromOptions({ ...options, format: "text", allowDeletes: false }, io), now }, desired);
-  const audit = await withStatus(status, "Reading the directory audit log…", () => readAudit(drifted.repository, desired, drifted.live, options.since));
+  const readingAudit = () => readAudit(drifted.repository, desired, drifted.live, options.since);
+  const audit = await (quiet() ? readingAudit() : withStatus(status, "Reading the directory audit log…", readingAudit));
   const warning = formatPreflight(auditWarning(audit));
-  if (warning !== "") io.note(warning.trimEnd());
+  if (warning !== "" && !quiet()) io.note(warning.trimEnd());
   return { desired, live: drifted.live, items: attachActors(drifted.items, audit, drifted.live), audit, now };
 }
 
@@ -303,6 +312,7 @@ async function confirm(plan: Plan, shown: string, desired: Desired): Promise<boo
 }
 
 function progressPrinter(signal: AbortSignal): (event: ProgressEvent) => void {
+  if (quiet()) return () => undefined;
   const tty = process.stderr.isTTY === true;
   let lastShown = -1;
   return ({ phase, done, total }) => {
@@ -359,7 +369,8 @@ async function attempt<T>(run: () => Promise<T>, note: (text: string) => void, j
       error instanceof TenantLayoutError ||
       error instanceof UnsafeWriteError ||
       error instanceof InputFileError ||
-      error instanceof SettingError;
+      error instanceof SettingError ||
+      error instanceof TargetError;
     const fileError = error instanceof Error && "code" in error && typeof error.code === "string" && "path" in error;
     if (known || fileError) {
       // Messages quote outside text (paths, serials, Graph's answers): shown escaped, never replayed.
@@ -389,6 +400,7 @@ function describeFailure(error: Error): JsonError {
     [UnsafeWriteError, "unsafe-write"],
     [InputFileError, "input-file"],
     [SettingError, "invalid-setting"],
+    [TargetError, "unknown-target"],
   ];
   const kind = kinds.find(([type]) => error instanceof type)?.[1];
   const fileCode = "code" in error && typeof error.code === "string" ? `file-${error.code.toLowerCase()}` : "failed";

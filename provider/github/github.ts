@@ -32,9 +32,6 @@ export interface GitHubContext {
   login?: string;
 }
 
-/** The author of what GitHub Actions' GITHUB_TOKEN writes (docs.github.com, "Automatic token authentication"). */
-export const ACTIONS_BOT_LOGIN = "github-actions[bot]";
-
 type Env = Readonly<Record<string, string | undefined>>;
 
 /** The standard GitHub Actions environment; outside Actions, set the same variables by hand. */
@@ -152,30 +149,47 @@ export class GitHubReporter {
   }
 
   /**
-   * The login our comments and issues carry. A user's token: GET /user names it. An installation
-   * token cannot call GET /user (403 "Resource not accessible by integration", docs.github.com
-   * REST "Get the authenticated user"); in Actions that is GITHUB_TOKEN, which writes as
-   * github-actions[bot]. A GitHub App's own token writes as `<app-slug>[bot]`: set
-   * ENTRA_TOKENS_GITHUB_LOGIN to it. A wrong guess only makes us write a new report, never adopt one.
+   * The login our comments and issues carry, from documented sources only, never guessed:
+   * ENTRA_TOKENS_GITHUB_LOGIN when set; else GET /user, which names a user's token. GITHUB_TOKEN is
+   * a GitHub App installation token (docs.github.com "Automatic token authentication"), and GET /user
+   * is not among the endpoints installation tokens may call (docs.github.com "Endpoints available
+   * for GitHub App installation access tokens": users lists /users/{username}, not /user; GitHub
+   * answers 403 "Resource not accessible by integration"). The bot login such a token writes as
+   * (`github-actions[bot]` for GITHUB_TOKEN) is not documented, so we do not assume it: we read it
+   * from what GitHub returns for our own write, a reaction on `probeIssue` (REST "Create reaction
+   * for an issue": the reaction's `user`; 200 when it was there already), removed again at once.
    */
-  private ownLogin(): Promise<string> {
+  private ownLogin(probeIssue: number): Promise<string> {
     this.login ??= this.context.login !== undefined
       ? Promise.resolve(this.context.login)
       : this.octokit.rest.users.getAuthenticated().then(
           (response) => response.data.login,
           (error: unknown) => {
-            if (field(error, "status") === 403) return ACTIONS_BOT_LOGIN;
+            if (field(error, "status") === 403) return this.loginFromReaction(probeIssue);
             throw error;
           },
         );
     return this.login;
   }
 
-  /** The first of `items` we wrote: carrying the marker and by our login (asked only when a marker is there). */
-  private async findOurs<T extends { body?: string | null; user?: { login?: string } | null }>(items: readonly T[], marker: string): Promise<T | undefined> {
+  private async loginFromReaction(issueNumber: number): Promise<string> {
+    const { owner, repo } = this.context;
+    const reaction = await this.octokit.rest.reactions.createForIssue({ owner, repo, issue_number: issueNumber, content: "eyes" });
+    await this.octokit.rest.reactions.deleteForIssue({ owner, repo, issue_number: issueNumber, reaction_id: reaction.data.id });
+    const login = reaction.data.user?.login;
+    if (!login) throw new GitHubError("GitHub did not say which account this token writes as; set ENTRA_TOKENS_GITHUB_LOGIN to it (`<app-slug>[bot]` for a GitHub App's token)");
+    return login;
+  }
+
+  /**
+   * The first of `items` we wrote: carrying the marker and by our login (asked only when a marker is
+   * there, with `probeIssue` the pull request or issue a reaction may be put on to find it out).
+   */
+  private async findOurs<T extends { body?: string | null; user?: { login?: string } | null }>(items: readonly T[], marker: string, probeIssue: (marked: T) => number): Promise<T | undefined> {
     const marked = items.filter((item) => item.body?.includes(marker) === true);
-    if (marked.length === 0) return undefined;
-    const login = await this.ownLogin();
+    const first = marked[0];
+    if (first === undefined) return undefined;
+    const login = await this.ownLogin(probeIssue(first));
     return marked.find((item) => item.user?.login === login);
   }
 
@@ -186,7 +200,7 @@ export class GitHubReporter {
     const { owner, repo } = this.context;
     try {
       const comments = await this.octokit.paginate(this.octokit.rest.issues.listComments, { owner, repo, issue_number: pullNumber, per_page: 100 });
-      const ours = await this.findOurs(comments, marker);
+      const ours = await this.findOurs(comments, marker, () => pullNumber);
       if (ours) {
         const updated = await this.octokit.rest.issues.updateComment({ owner, repo, comment_id: ours.id, body });
         return { action: "updated", url: updated.data.html_url };
@@ -206,7 +220,8 @@ export class GitHubReporter {
     const { owner, repo } = this.context;
     const issuesOnly = <T extends { pull_request?: unknown }>(list: T[]) => list.filter((issue) => issue.pull_request === undefined);
     const labelled = await this.octokit.paginate(this.octokit.rest.issues.listForRepo, { owner, repo, labels: DRIFT_LABEL, state: "open", per_page: 100 });
-    return (await this.findOurs(issuesOnly(labelled), marker)) ?? (await this.findOurs(issuesOnly(await this.octokit.paginate(this.octokit.rest.issues.listForRepo, { owner, repo, state: "open", per_page: 100 })), marker));
+    const onIssue = (issue: { number: number }) => issue.number;
+    return (await this.findOurs(issuesOnly(labelled), marker, onIssue)) ?? (await this.findOurs(issuesOnly(await this.octokit.paginate(this.octokit.rest.issues.listForRepo, { owner, repo, state: "open", per_page: 100 })), marker, onIssue));
   }
 
   /** Opens or updates the one drift issue while there is drift; closes it when drift is gone. */

@@ -257,6 +257,14 @@ export interface Plan {
   unmanagedPolicy: UnmanagedPolicy;
   /** Set when the plan deletes more than policy.maxDeletes and deletes were not allowed. */
   deletionGuard?: { deletes: number; limit: number };
+  /** Set when the plan covers only some tokens (--serial/--upn); `tokens`: how many it chose. */
+  target?: { serials: string[]; upns: string[]; tokens: number };
+}
+
+/** `--serial` / `--upn` on plan and apply: the tokens a partial plan is about. */
+export interface PlanTarget {
+  serials: readonly string[];
+  upns: readonly string[];
 }
 
 export const DRIFT_CATEGORIES = [

@@ -112,6 +112,7 @@ export function renderPlanText(plan: Plan, options: RenderOptions = {}): string 
   const paint = painter(options.color === true);
   const esc = textEscaper(options);
   const lines: string[] = tenantLine(options);
+  if (plan.target) lines.push(paint("yellow", partialLine(plan.target, (text) => esc(text))), "");
   if (hasChanges(plan)) {
     lines.push(paint("bold", `Plan: ${summaryLine(plan)}`), "");
     const serials = plan.steps.map((s) => esc(s.serial));
@@ -125,7 +126,7 @@ export function renderPlanText(plan: Plan, options: RenderOptions = {}): string 
     // Tokens with errors have no steps: "no changes" would claim the tenant matches when it may not.
     lines.push(paint("red", "Plan: nothing can be applied until the errors below are fixed."));
   } else {
-    lines.push(paint("green", "No changes: the tenant matches tokens.yaml."));
+    lines.push(paint("green", plan.target ? "No changes: these tokens match tokens.yaml." : "No changes: the tenant matches tokens.yaml."));
   }
   if (plan.errors.length > 0) {
     lines.push("", paint("red", `Errors (${plan.errors.length}): nothing is applied until they are fixed`));
@@ -145,6 +146,12 @@ export function renderPlanText(plan: Plan, options: RenderOptions = {}): string 
   return `${lines.join("\n")}\n`;
 }
 
+/** A plan of some tokens only says so first, naming what chose them. */
+function partialLine(target: NonNullable<Plan["target"]>, esc: (text: string) => string): string {
+  const chosen = [...target.serials.map((s) => `--serial ${esc(s)}`), ...target.upns.map((u) => `--upn ${esc(u)}`)].join(", ");
+  return `Partial plan (${chosen}): ${target.tokens} token${target.tokens === 1 ? "" : "s"}; the rest of tokens.yaml is neither planned nor applied.`;
+}
+
 export function deletionGuardText(guard: { deletes: number; limit: number }): string {
   return `Deletion guard: this plan deletes ${guard.deletes} tokens, more than policy.maxDeletes (${guard.limit}). Review the list, then run again with --allow-deletes, or raise policy.maxDeletes.`;
 }
@@ -161,6 +168,7 @@ function linked(p: { serial: string; location?: SourceLocation | undefined }, op
  */
 export function renderPlanMarkdown(plan: Plan, options: RenderOptions = {}): string {
   const lines: string[] = ["### entra-tokens plan", "", ...tenantLine(options).flatMap((line) => [line, "", ""])];
+  if (plan.target) lines.push(`> **${partialLine(plan.target, (text) => escapeMarkdownCode(text))}**`, "");
   if (hasChanges(plan)) {
     // Counts first, so a reviewer sees the size of the change before the detail.
     const counts = countSteps(plan);
@@ -169,7 +177,7 @@ export function renderPlanMarkdown(plan: Plan, options: RenderOptions = {}): str
   } else if (plan.errors.length > 0) {
     lines.push("**Nothing can be applied** until the errors below are fixed.");
   } else {
-    lines.push("**No changes**: the tenant matches tokens.yaml.");
+    lines.push(plan.target ? "**No changes**: these tokens match tokens.yaml." : "**No changes**: the tenant matches tokens.yaml.");
   }
   if (plan.deletionGuard) lines.push("", `> :stop_sign: ${deletionGuardText(plan.deletionGuard)}`);
   const problems = (title: string, list: PlanProblem[]) => {
@@ -204,6 +212,7 @@ export function planJson(plan: Plan): object {
     unmanaged: plan.unmanaged,
     unmanagedPolicy: plan.unmanagedPolicy,
     ...(plan.deletionGuard ? { deletionGuard: plan.deletionGuard } : {}),
+    ...(plan.target ? { target: plan.target } : {}),
   };
 }
 

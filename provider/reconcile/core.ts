@@ -3,10 +3,11 @@ import type { Diagnostic } from "../desired/diagnostics.js";
 import { loadDesired } from "../desired/load.js";
 import { readLive, withMethodLastUse } from "../graph/live.js";
 import type { TokenRepository } from "../graph/repository.js";
-import type { Desired, DriftItem, LiveState, Plan } from "../model/index.js";
+import type { Desired, DriftItem, LiveState, Plan, PlanTarget } from "../model/index.js";
 import { classifyDrift } from "../plan/drift.js";
 import { plan as makePlan } from "../plan/plan.js";
 import type { PreflightWarning } from "../plan/preflight.js";
+import { narrowPlan, targetSerials } from "../plan/target.js";
 import { seedFacts } from "../seeds/facts.js";
 import { SeedStore } from "../seeds/model.js";
 import { readSeedFacts, readSeedFiles } from "../seeds/read.js";
@@ -47,6 +48,8 @@ export interface TenantContext extends TenantConnection {
   secretsRequired: boolean;
   /** The front's clock (ms): stale notices (policy.staleAfterDays) are judged at it; none without it. */
   now?: number;
+  /** plan/apply --serial/--upn: plan (and apply) these tokens only. */
+  target?: PlanTarget;
 }
 
 export type Loaded = { ok: true; desired: Desired } | { ok: false; file: string; diagnostics: Diagnostic[] };
@@ -102,7 +105,10 @@ export async function planTenant(context: TenantContext, desired: Desired): Prom
   // activate or a change of interval or hash, so a plan without those opens no seed file.
   const everySerial = new Set(desired.tokens.map((t) => t.serial));
   const allowDeletes = context.policy.allowDeletes;
-  const optimistic = makePlan(desired, live, { seeds: everySerial, allowDeletes, ...clock(context) });
+  // --serial/--upn: the whole file is planned, then narrowed; an unknown target stops before any seed is read.
+  const chosen = context.target ? targetSerials(context.target, desired, live) : undefined;
+  const narrowed = (whole: Plan): Plan => (context.target && chosen ? narrowPlan(whole, context.target, chosen, { maxDeletes: desired.policy.maxDeletes, allowDeletes }) : whole);
+  const optimistic = narrowed(makePlan(desired, live, { seeds: everySerial, allowDeletes, ...clock(context) }));
   context.onPreflight?.(preflight);
   // apply refuses before any change; plan runs with a read-only app by design (docs/github.md), so it does not ask.
   if (context.secretsRequired) await requirePermissions(context.credential, writeNeeds(optimistic), command);
@@ -113,10 +119,10 @@ export async function planTenant(context: TenantContext, desired: Desired): Prom
     const { descriptions, unread } = await readSeedFacts(refs);
     const seeds = new Set(descriptions.map((d) => d.serial));
     const unreadSeedFiles = unread.map((u) => u.file);
-    return { desired, live, preflight, plan: makePlan(desired, live, { seeds, seedFacts: seedFacts(descriptions), unreadSeedFiles, allowDeletes, ...clock(context) }), repository, seeds: noSeeds };
+    return { desired, live, preflight, plan: narrowed(makePlan(desired, live, { seeds, seedFacts: seedFacts(descriptions), unreadSeedFiles, allowDeletes, ...clock(context) })), repository, seeds: noSeeds };
   }
   const seeds = await readSeedFiles(refs, context.secrets);
-  return { desired, live, preflight, plan: makePlan(desired, live, { seeds: seeds.serials(), seedFacts: seedFacts(seeds.all()), allowDeletes, ...clock(context) }), repository, seeds };
+  return { desired, live, preflight, plan: narrowed(makePlan(desired, live, { seeds: seeds.serials(), seedFacts: seedFacts(seeds.all()), allowDeletes, ...clock(context) })), repository, seeds };
 }
 
 /** Applies a plan planTenant made; the caller decided (confirmation, guard) that it may. */
