@@ -13,7 +13,7 @@ const sizes = (name: string, fallback: string) => (process.env[name] ?? fallback
 
 async function main(): Promise<void> {
   benchStartup();
-  for (const count of sizes("BENCH_VALIDATE_SIZES", "10000,100000")) await benchValidate(count);
+  for (const count of sizes("BENCH_VALIDATE_SIZES", "10000,100000")) benchValidate(count);
   await benchEmulatorListing(10_000);
   // Every scenario at BENCH_SIZES; the naive baseline runs up to BENCH_NAIVE_MAX and is scaled above it.
   await benchGraph(sizes("BENCH_SIZES", "1000,10000"), SCENARIOS, Number(process.env["BENCH_NAIVE_MAX"] ?? 1000));

@@ -7,7 +7,7 @@ import { runCli } from "./support/cli.js";
 import { ADMIN_APP, clientEnv, startHttpsEmulator } from "./support/emulator.js";
 import { workspace } from "./support/workspace.js";
 
-// Issue 24's daily-use conventions: a JSON error document when --format json fails early, --serial/--upn targets.
+// Issue 24's daily-use conventions: a JSON error document when --format json fails early, --serial/--upn targets, --quiet/--verbose.
 
 const dir = mkdtempSync(join(tmpdir(), "entra-daily-"));
 const missing = join(dir, "missing.yaml");
@@ -115,5 +115,42 @@ describe("--serial / --upn targets on plan and apply", function () {
     const one = await runCli(["apply", "-f", file, "--serial", "T0", "--yes"], env);
     assert.equal(one.code, 0, one.stderr);
     assert.equal(JSON.parse((await runCli(["plan", "-f", file, "--format", "json"], env)).stdout).summary.delete, 2, "only T0 was deleted");
+  });
+});
+
+describe("--quiet and --verbose", function () {
+  this.timeout(120_000);
+  let emulator: GraphEmulator;
+  beforeEach(async () => {
+    emulator = await startHttpsEmulator();
+  });
+  afterEach(() => emulator.stop());
+
+  it("--verbose shows each Graph answer's request-id and time on stderr, never a secret or a token", async () => {
+    const { file, secrets } = workspace(2, () => "state: available");
+    const r = await runCli(["apply", "-f", file, "--yes", "--verbose"], clientEnv(emulator));
+    assert.equal(r.code, 0, r.stderr);
+    assert.match(r.stderr, /^graph: GET \/beta\/\S+ → 200 in \d+ ms \(request-id [0-9a-f-]{36}, client-request-id [0-9a-f-]{36}\)$/m);
+    assert.match(r.stderr, /^graph: PATCH \/beta\/\S+ → 201 in \d+ ms \(request-id /m, "the writes too");
+    const output = r.stdout + r.stderr;
+    assert.ok(!output.includes(ADMIN_APP.clientSecret), "no client secret");
+    assert.doesNotMatch(output, /bearer|eyJ[\w-]+\.eyJ/i, "no access token");
+    for (const seed of secrets) assert.ok(!output.includes(seed), "no seed");
+    const plain = await runCli(["plan", "-f", file], clientEnv(emulator));
+    assert.doesNotMatch(plain.stderr, /request-id/, "not without --verbose");
+  });
+
+  it("--quiet prints the results and errors only: no progress lines", async () => {
+    const { file } = workspace(2, () => "state: available");
+    const loud = await runCli(["apply", "-f", file, "--yes"], clientEnv(emulator));
+    assert.match(loud.stderr, /create: 0\/2/, "progress lines without --quiet");
+    const { file: other } = workspace(2, (i) => `state: available, displayName: "Q${i}"`);
+    const r = await runCli(["apply", "-f", other, "--yes", "--quiet"], clientEnv(emulator));
+    assert.equal(r.code, 0, r.stderr);
+    assert.equal(r.stderr, "");
+    assert.match(r.stdout, /^Applied: /m);
+    const failed = await runCli(["plan", "-f", missing, "--quiet"]);
+    assert.equal(failed.code, 1);
+    assert.match(failed.stderr, /error: .*missing\.yaml is invalid/, "errors still shown");
   });
 });

@@ -1,4 +1,6 @@
 import assert from "node:assert/strict";
+import { readFileSync } from "node:fs";
+import { join } from "node:path";
 import { parseDesired } from "../provider/desired/load.js";
 import { fastRead } from "../provider/desired/fast-read.js";
 
@@ -8,7 +10,7 @@ import { fastRead } from "../provider/desired/fast-read.js";
 const HEAD = "version: 1\ndefaults: { manufacturer: Token2, model: C202 }\n";
 const VARIANTS: Record<string, string> = {
   "flow items": `${HEAD}tokens:\n  - { serial: "A1", state: available }\n  - { serial: 'B2', state: activated, upn: ann@contoso.com, displayName: "Ann's key, #1" }\n`,
-  "block items with comments": `# inventory\n${HEAD}policy:\n  unmanaged: report   # keep\n  maxDeletes: 3\ntokens:\n  # first\n  - serial: "A1"\n    state: assigned\n    upn: bob@contoso.com\n\n  - serial: "B2"\n    state: available\n    model: "C301"\n`,
+  "block items with comments": `# inventory: A & B | C, !tags, *stars, café\n${HEAD}policy:\n  unmanaged: report   # report | ignore | delete\n  maxDeletes: 3\ntokens:\n  # first\n  - serial: "A1"\n    state: assigned\n    upn: bob@contoso.com\n\n  - serial: "B2"\n    state: available\n    model: "C301"\n`,
   "items at the key's indentation, CRLF": `${HEAD}tokens:\r\n- serial: "A1"\r\n  state: available\r\n- { serial: "B2", state: available }\r\n`,
   "a flow item over two lines, tokens not last": `${HEAD}tokens:\n  - { serial: "A1",\n      state: available }\npolicy: { unmanaged: ignore }\n`,
 };
@@ -18,18 +20,28 @@ describe("tokens.yaml fast reader", () => {
     it(`reads ${name} exactly as the full reader does`, () => {
       assert.ok(fastRead(text), "the fast reader takes this file");
       const fast = parseDesired(text, "tokens.yaml");
-      // A "&" anywhere (here in a comment) sends a file through the full reader.
-      const full = parseDesired(`${text}# &\n`, "tokens.yaml");
+      // A document end marker sends a file through the full reader, and changes neither data nor positions.
+      const forced = `${text}...\n`;
+      assert.equal(fastRead(forced), undefined);
+      const full = parseDesired(forced, "tokens.yaml");
       assert.ok(fast.ok, JSON.stringify(fast));
       assert.deepEqual(fast, full);
     });
   }
+
+  it("takes the repository's example tokens.yaml, whose comments hold `|`", () => {
+    const example = readFileSync(join(__dirname, "..", "..", "tokens.yaml"), "utf8");
+    assert.ok(fastRead(example));
+    assert.deepEqual(parseDesired(example, "tokens.yaml"), parseDesired(`${example}...\n`, "tokens.yaml"));
+  });
 
   it("leaves anchors, tags, block scalars, tabs and broken YAML to the full reader", () => {
     for (const text of [
       `${HEAD}x: &a { model: C202 }\ntokens:\n  - { serial: "A1", state: available }\n`,
       `${HEAD}tokens:\n  - { serial: !!str 1, state: available }\n`,
       `${HEAD}tokens:\n  - serial: "A1"\n    state: available\n    displayName: |\n      two\n`,
+      `${HEAD}tokens:\n  - serial: "A1"\n    state: available\n    displayName: | # a comment after the indicator\n      two\n`,
+      `${HEAD}tokens:\n  - { serial: "A1", state: available, displayName: "# not a comment: *x" }\n`,
       `${HEAD}tokens:\n\t- { serial: "A1", state: available }\n`,
       `${HEAD}tokens:\n  - { serial: "A1", state: available\n`,
       `${HEAD}tokens: [{ serial: "A1", state: available }]\n`,

@@ -1,15 +1,16 @@
 import assert from "node:assert/strict";
-import { execFileSync } from "node:child_process";
+import { execFileSync, spawn } from "node:child_process";
 import { lstatSync, mkdirSync, mkdtempSync, readFileSync, readdirSync, symlinkSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
-import { runCli } from "./support/cli.js";
+import { CLI, runCli } from "./support/cli.js";
 import { workspace } from "./support/workspace.js";
 
 // Editing commands run in checkouts of other people's branches: nothing planted there (a
 // `tokens.yaml.tmp` link, a linked tokens.yaml, a FIFO, /dev/zero) may steer a write or hang a read.
 
 const available = () => "state: available";
+const PEAK_RSS = join(__dirname, "support", "peak-rss.js");
 
 describe("file safety of the editing commands", function () {
   this.timeout(60_000);
@@ -68,6 +69,44 @@ describe("file safety of the editing commands", function () {
         assert.doesNotMatch(r.stderr, /\n\s+at /, "no stack trace");
       }
     }
+  });
+
+  it("FIFOs, /dev/zero and a 40 MB users file are refused with the process's peak memory under 200 MB", async () => {
+    const { file } = workspace(2, available);
+    const dir = join(file, "..");
+    const fifo = join(dir, "pipe");
+    execFileSync("mkfifo", [fifo]);
+    const users = join(dir, "users.txt");
+    writeFileSync(users, Array.from({ length: 1_000_000 }, (_, i) => `user${String(i).padStart(7, "0")}@contoso.com`.padEnd(39, "x")).join("\n"));
+    const signIn = { AZURE_TENANT_ID: "contoso.onmicrosoft.com", AZURE_CLIENT_ID: "app", AZURE_AUTHORITY_HOST: "https://127.0.0.1:9", ENTRA_TOKENS_GRAPH_URL: "https://127.0.0.1:9/beta" };
+    const cases: { args: string[]; env?: Record<string, string> }[] = [
+      { args: ["validate", "-f", "/dev/zero"] },
+      { args: ["plan", "-f", "/dev/zero"] },
+      { args: ["retire", "T1", "--file", "/dev/zero"] },
+      { args: ["assign", "--users", "/dev/zero", "--file", file] },
+      { args: ["assign", "--users", fifo, "--file", file] },
+      { args: ["assign", "--users", users, "--file", file] },
+      { args: ["plan", "--file", file], env: { ...signIn, AZURE_FEDERATED_TOKEN_FILE: "/dev/zero" } },
+      { args: ["plan", "--file", file], env: { ...signIn, AZURE_CLIENT_CERTIFICATE_PATH: fifo } },
+    ];
+    const figures: string[] = [];
+    for (const { args, env } of cases) {
+      const peakFile = join(dir, "peak-rss");
+      const child = await new Promise<{ code: number | null; output: string }>((resolve) => {
+        const run = spawn(process.execPath, ["--require", PEAK_RSS, CLI, ...args], { env: { PATH: process.env["PATH"], NO_COLOR: "1", ENTRA_TOKENS_TEST_PEAK_RSS_FILE: peakFile, ...env }, stdio: ["ignore", "pipe", "pipe"] });
+        let output = "";
+        for (const stream of [run.stdout, run.stderr]) stream.on("data", (chunk: Buffer) => (output += chunk.toString()));
+        run.on("close", (code) => resolve({ code, output }));
+      });
+      const label = `${args.join(" ")}${env?.["AZURE_FEDERATED_TOKEN_FILE"] ? " with AZURE_FEDERATED_TOKEN_FILE=/dev/zero" : env ? " with AZURE_CLIENT_CERTIFICATE_PATH=<fifo>" : ""}`;
+      assert.equal(child.code, 1, `${label}: ${child.output}`);
+      assert.match(child.output, /not a regular file|larger than|above the/, label);
+      const peakMiB = Number(readFileSync(peakFile, "utf8"));
+      assert.ok(peakMiB > 0 && peakMiB < 200, `${label}: peak RSS ${peakMiB.toFixed(0)} MiB`);
+      figures.push(`${peakMiB.toFixed(0)} MiB  ${label.split(dir).join("<dir>")}`);
+    }
+    // The figures, for the record (a bound, not a benchmark).
+    process.stdout.write(`      peak RSS:\n${figures.map((f) => `        ${f}`).join("\n")}\n`);
   });
 
   it("two concurrent edits both land, or one fails clearly", async () => {

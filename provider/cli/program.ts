@@ -5,6 +5,7 @@ import type { ReconcileOptions, TenantSelection } from "./reconcile.js";
 import type { AddFlags } from "./lifecycle.js";
 
 import type { SeedInputFlags } from "./seeds.js";
+import { setLoudness } from "./loudness.js";
 
 export { EXIT } from "./formats.js";
 
@@ -65,12 +66,19 @@ function delimiter(value: string): string {
 
 /** `-f/--file`: every command that reads tokens.yaml spells it the same way. */
 const fileOption = () => new Option("-f, --file <path>", "the desired-state file").default("tokens.yaml");
+/** `--quiet` / `--verbose` on the commands that talk to Graph (read by the preAction hook in buildProgram). */
+function withLoudnessOptions(command: Command): Command {
+  return command
+    .addOption(new Option("-q, --quiet", "print only results and errors: no progress, status, retry notices or preflight warnings").conflicts("verbose"))
+    .addOption(new Option("-v, --verbose", "also print each Graph answer's request-id, client-request-id and time on stderr (never a secret or token)"));
+}
+
 /** `--json`, the old spelling of `--format json`, still accepted. */
 const jsonAlias = () => new Option("--json", "same as --format json").hideHelp();
 
 /** The options plan, apply and drift share. */
 function withReconcileOptions(command: Command): Command {
-  return withTenantOptions(command, "run for every tenants/<name>/tokens.yaml, a few at once, then a summary")
+  return withLoudnessOptions(withTenantOptions(command, "run for every tenants/<name>/tokens.yaml, a few at once, then a summary"))
     .addOption(fileOption())
     .option("--seeds <files...>", "seed files to use instead of tokens.yaml `seeds`")
     .addOption(new Option("--format <format>", "output format").choices(OUTPUT_FORMATS).default("text"))
@@ -118,7 +126,7 @@ function withTenantOptions(command: Command, allTenants: string): Command {
 
 /** What list, show and report share: they read tokens.yaml, the tenant and the audit log, as drift does. */
 function withFleetOptions(command: Command, allTenants: string): Command {
-  return withTenantOptions(command, allTenants)
+  return withLoudnessOptions(withTenantOptions(command, allTenants))
     .addOption(fileOption())
     .option("--since <when>", "read the directory audit log from this date or this many days back, e.g. 7d (default 30d)", sinceOption)
     .option("--graph-url <url>", "Graph base URL (env ENTRA_TOKENS_GRAPH_URL; default https://graph.microsoft.com/beta)")
@@ -194,7 +202,11 @@ export function buildProgram(): Command {
     .version(readVersion())
     .exitOverride()
     .showHelpAfterError("(run with --help for usage)")
-    .addHelpText("after", EXIT_CODES_HELP);
+    .addHelpText("after", EXIT_CODES_HELP)
+    .hook("preAction", (_program, action) => {
+      const flags = action.opts();
+      setLoudness(flags["quiet"] === true ? "quiet" : flags["verbose"] === true ? "verbose" : "normal");
+    });
 
   program
     .command("validate")
@@ -249,8 +261,7 @@ export function buildProgram(): Command {
       ),
     );
 
-  program
-    .command("migrate")
+  withLoudnessOptions(program.command("migrate"))
     .addOption(fileOption())
     .option("--seeds <files...>", "seed files to use instead of tokens.yaml `seeds`")
     .option("--graph-url <url>", "Graph base URL (env ENTRA_TOKENS_GRAPH_URL; default https://graph.microsoft.com/beta)")
@@ -288,6 +299,16 @@ export function buildProgram(): Command {
         },
       ),
     );
+
+  program
+    .command("tenants")
+    .description("the tenants of this repository (tenants/<name>/, or tokens.yaml alone) with their GitHub environments and Pulumi stack: the CI matrix")
+    .option("--changed-since <commit>", "only the tenants changed since this commit (git diff to HEAD); a change outside tenants/ touches all")
+    .option("--tenant <name>", "only this tenant")
+    .option("--github-output <name>", "also set the JSON matrix as this step output (GITHUB_OUTPUT)")
+    .addOption(new Option("--format <format>", "output format; json is one line: {\"include\": [...]} for a GitHub Actions matrix").choices(["text", "json"]).default("text"))
+    .addHelpText("after", EXIT_CODES_HELP)
+    .action(lazy(() => import("./tenants.js"), (m, flags: { changedSince?: string; tenant?: string; githubOutput?: string; format: "text" | "json" }) => m.tenantsListCommand(flags)));
 
   withFleetOptions(program.command("list"), "list every tenant of tenants/ in one table, a tenant column first")
     .description("list tokens: tokens.yaml and the tenant merged (holder, state, model, last use, drift); never a secret")
@@ -408,8 +429,7 @@ export function buildProgram(): Command {
       ),
     );
 
-  program
-    .command("import")
+  withLoudnessOptions(program.command("import"))
     .description("write the tenant's tokens into tokens.yaml (a new file, or added to an existing one with comments kept); plan then has nothing to do")
     .addOption(fileOption())
     .option("--self-service", "also record pool tokens users claimed in My Security Info as theirs")

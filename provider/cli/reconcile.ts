@@ -1,7 +1,8 @@
 import { AssignError } from "../desired/assign.js";
 import { ApplyRefusedError, type ApplyReport, type ProgressEvent } from "../apply/apply.js";
 import { formatDiagnostic, githubAnnotation, workflowCommand, type Diagnostic } from "../desired/diagnostics.js";
-import type { RetryInfo } from "../graph/client.js";
+import type { ResponseInfo, RetryInfo } from "../graph/client.js";
+import { quiet, responseLine, verbose } from "./loudness.js";
 import { credentialFromEnv } from "../graph/credentials.js";
 import { GraphFailure } from "../graph/errors.js";
 import type { TokenRepository } from "../graph/repository.js";
@@ -13,7 +14,7 @@ import { contextFromEnv, GitHubError, GitHubReporter, pullRequestNumber, sourceL
 import { actionableDrift, applyJson, driftJson, hasChanges, planJson, renderDriftMarkdown, renderDriftText, renderPlanMarkdown, renderPlanText, type RenderOptions } from "../plan/render.js";
 import { connectTenant, type TenantConnection } from "../reconcile/connection.js";
 import { applyTenant, driftTenant, loadTenantDesired, planTenant, type Planned, type TenantContext } from "../reconcile/core.js";
-import { eachTenant, overallExit, selectTenants, tenantEnv, TenantLayoutError, type TenantEntry, type TenantRun } from "../reconcile/fleet.js";
+import { eachTenant, layoutTenantOf, overallExit, selectTenants, tenantEnv, TenantLayoutError, type TenantEntry, type TenantRun } from "../reconcile/fleet.js";
 import { formatPreflight } from "../reconcile/preflight.js";
 import { tenantLabel, TenantMismatchError } from "../reconcile/tenant.js";
 import { driftIssueLine } from "../plan/wording.js";
@@ -108,7 +109,10 @@ function connectionFromEnv(options: ConnectionOptions, signal?: AbortSignal, io:
     ...(graphUrlSetting ? { graphUrlSetting } : {}),
     ...(signal ? { signal } : {}),
     concurrency: options.concurrency,
-    onRetry: (info) => io.note(retryLine(info)),
+    onRetry: (info) => {
+      if (!quiet()) io.note(retryLine(info));
+    },
+    ...(verbose() ? { onResponse: (info: ResponseInfo) => io.note(responseLine(info)) } : {}),
   };
 }
 
@@ -127,7 +131,7 @@ export function contextFromOptions(options: ReconcileOptions, io: TenantIo, sign
     now: Date.now(),
     ...(options.target ? { target: options.target } : {}),
     // A slow Graph should not look like a hang.
-    ...(io.alone ? { whileReading: <T>(run: () => Promise<T>) => withStatus(status, "Reading the tenant from Graph…", run) } : {}),
+    ...(io.alone && !quiet() ? { whileReading: <T>(run: () => Promise<T>) => withStatus(status, "Reading the tenant from Graph…", run) } : {}),
   };
 }
 
@@ -163,7 +167,7 @@ async function computePlan(options: ReconcileOptions, io: TenantIo, secretsRequi
       secretsRequired,
       onPreflight: (warnings) => {
         const preflightText = formatPreflight(warnings);
-        if (preflightText === "") return;
+        if (preflightText === "" || quiet()) return;
         if (io.alone) process.stderr.write(preflightText);
         else io.note(preflightText.trimEnd());
       },
@@ -183,7 +187,7 @@ export async function planCommand(options: ReconcileOptions, io: TenantIo = proc
     await reportGitHubFailure("the job summary", () => writeJobSummary(markdown));
     if (options.githubComment) {
       await reportGitHubFailure("the plan", async () => {
-        const result = await new GitHubReporter(contextFromEnv()).upsertPullRequestComment(await pullRequestNumber(), markdown);
+        const result = await new GitHubReporter(contextFromEnv()).upsertPullRequestComment(await pullRequestNumber(), markdown, layoutTenantOf(options.file));
         err(`Plan comment ${result.action}: ${result.url}`);
       });
     }
@@ -263,7 +267,7 @@ export async function driftCommand(options: ReconcileOptions, io: TenantIo = pro
     await reportGitHubFailure("the job summary", () => writeJobSummary(markdown));
     if (options.githubIssue) {
       await reportGitHubFailure("the drift report", async () => {
-        const result = await new GitHubReporter(contextFromEnv()).syncDriftIssue(markdown, drifted);
+        const result = await new GitHubReporter(contextFromEnv()).syncDriftIssue(markdown, drifted, layoutTenantOf(options.file));
         err(driftIssueLine(result, items.length - actionableDrift(items).length));
       });
     }
@@ -283,9 +287,10 @@ export async function readDrift(
   const desired = await loadValidDesired(options.file, io);
   const now = Date.now();
   const drifted = await driftTenant({ ...contextFromOptions({ ...options, format: "text", allowDeletes: false }, io), now }, desired);
-  const audit = await withStatus(status, "Reading the directory audit log…", () => readAudit(drifted.repository, desired, drifted.live, options.since));
+  const readingAudit = () => readAudit(drifted.repository, desired, drifted.live, options.since);
+  const audit = await (quiet() ? readingAudit() : withStatus(status, "Reading the directory audit log…", readingAudit));
   const warning = formatPreflight(auditWarning(audit));
-  if (warning !== "") io.note(warning.trimEnd());
+  if (warning !== "" && !quiet()) io.note(warning.trimEnd());
   return { desired, live: drifted.live, items: attachActors(drifted.items, audit, drifted.live), audit, now };
 }
 
@@ -307,6 +312,7 @@ async function confirm(plan: Plan, shown: string, desired: Desired): Promise<boo
 }
 
 function progressPrinter(signal: AbortSignal): (event: ProgressEvent) => void {
+  if (quiet()) return () => undefined;
   const tty = process.stderr.isTTY === true;
   let lastShown = -1;
   return ({ phase, done, total }) => {

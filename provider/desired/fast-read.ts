@@ -17,6 +17,16 @@ const MAX_SEPARATORS_PER_TOKEN = 24;
 const TOKENS_KEY = /^tokens[ ]*:[ ]*(?:#.*)?$/;
 const ITEM = /^([ ]*)-[ ]+(\S)/;
 
+/**
+ * The text without the comments that can be told for sure: a `#` at a line's start or after a space,
+ * with no quote and no other `#` before it on the line. Comments may say `report | ignore` or hold
+ * any character; the raw-character checks have already run on the whole text. A line where it
+ * cannot be told keeps its comment, which only sends the file to the full reader.
+ */
+function withoutComments(text: string): string {
+  return text.replace(/^((?:[^'"\n#]*[ ])?)#.*$/gm, "$1");
+}
+
 export interface FastRead {
   data: unknown;
   /** Where each entry of `tokens` starts (1-based line and column), in order. */
@@ -25,7 +35,7 @@ export interface FastRead {
 
 /** The parsed file and its tokens' positions, or undefined when the full reader must decide. */
 export function fastRead(text: string): FastRead | undefined {
-  if (NOT_PLAIN.test(text)) return undefined;
+  if (NOT_PLAIN.test(text) && NOT_PLAIN.test(withoutComments(text))) return undefined;
   const lines = text.split(/\r?\n/);
   const start = lines.findIndex((l) => TOKENS_KEY.test(l));
   if (start < 0) return undefined;

@@ -1,4 +1,5 @@
-import { CST, isScalar, Lexer, visit, type Document, type Node as YamlNode } from "yaml";
+import type { Document, Node as YamlNode } from "yaml";
+import { yamlLibrary } from "./yaml-library.js";
 import { allUnsafeCharacters, describeCodePoint, findUnsafeCharacter, showEscaped, type UnsafeCharacter } from "../safety/characters.js";
 import type { Diagnostic } from "./diagnostics.js";
 
@@ -87,6 +88,7 @@ export function rawCharacterDiagnostics(text: string, locate: Locate): Diagnosti
  * (iterative, unlike the composer): refused before parsing, at the first place past a limit.
  */
 function shapeDiagnostic(text: string, locate: Locate): Diagnostic | undefined {
+  const { CST, Lexer } = yamlLibrary();
   const columns: number[] = [];
   let flow = 0;
   let offset = 0;
@@ -162,6 +164,7 @@ function tagStart(text: string, valueStart: number): number {
 
 /** Checks on the parsed document, before it becomes data: tags, aliases, and what escapes produce. */
 export function hostileDocumentDiagnostics(doc: Document, text: string, locate: Locate, maxAliases: number): Diagnostic[] {
+  const { isScalar, visit } = yamlLibrary();
   const diagnostics: Diagnostic[] = [];
   let aliases = 0;
   const checkTag = (node: YamlNode) => {

@@ -1,6 +1,7 @@
 import { dirname, relative, resolve } from "node:path";
 import type { ErrorObject } from "ajv/dist/2020.js";
-import { Document, isMap, isScalar, isSeq, LineCounter, parseDocument, type Node, type Pair } from "yaml";
+import type { Document, Node, Pair } from "yaml";
+import { yamlLibrary } from "./yaml-library.js";
 import { schemaValidators } from "./schema-validator.js";
 import { plaintextSeeds } from "./seed-hygiene.js";
 import {
@@ -129,6 +130,22 @@ function tooLarge(at: { file: string; line: number; column: number }, bytes: num
   };
 }
 
+/** Offset → 1-based line and column, as the yaml library's LineCounter gives them, without loading it. */
+function lineLocator(text: string, file: string): (offset: number) => { file: string; line: number; column: number } {
+  const starts = [0];
+  for (let at = text.indexOf("\n"); at >= 0; at = text.indexOf("\n", at + 1)) starts.push(at + 1);
+  return (offset) => {
+    let low = 0;
+    let high = starts.length - 1;
+    while (low < high) {
+      const middle = (low + high + 1) >> 1;
+      if (starts[middle]! <= offset) low = middle;
+      else high = middle - 1;
+    }
+    return { file, line: low + 1, column: offset - starts[low]! + 1 };
+  };
+}
+
 /** Parses and validates tokens.yaml text. Pure: `file` only names the source in diagnostics. */
 export function parseDesired(rawText: string, file: string): LoadResult {
   if (Buffer.byteLength(rawText, "utf8") > MAX_FILE_BYTES) {
@@ -136,14 +153,7 @@ export function parseDesired(rawText: string, file: string): LoadResult {
   }
   // A BOM is invisible in editors; drop it so that columns match what the author sees.
   const text = rawText.startsWith("\uFEFF") ? rawText.slice(1) : rawText;
-  const lines = new LineCounter();
-  const locate = (offset: number) => {
-    const pos = lines.linePos(offset);
-    return { file, line: pos.line, column: pos.col };
-  };
-  // The line counter learns line starts while parsing; the text checks run first, so it is fed by hand.
-  lines.addNewLine(0);
-  for (let at = text.indexOf("\n"); at >= 0; at = text.indexOf("\n", at + 1)) lines.addNewLine(at + 1);
+  const locate = lineLocator(text, file);
   // A plain, valid file needs neither the full reader nor its value cap (its text is checked first).
   const fast = rawCharacterDiagnostics(text, locate).length === 0 ? fastRead(text) : undefined;
   if (fast && !tokenSchemaErrors(fast.data) && validateSchema(fast.data)) {
@@ -153,7 +163,7 @@ export function parseDesired(rawText: string, file: string): LoadResult {
   }
   const hostileText = hostileTextDiagnostics(text, locate);
   if (hostileText.length > 0) return { ok: false, diagnostics: hostileText };
-  const doc = parseDocument(text, { prettyErrors: false, uniqueKeys: true });
+  const doc = yamlLibrary().parseDocument(text, { prettyErrors: false, uniqueKeys: true });
 
   if (doc.errors.length > 0) {
     return { ok: false, diagnostics: doc.errors.map((e) => yamlDiagnostic(e.code, e.message, locate(e.pos[0]))) };
@@ -273,8 +283,8 @@ class SourceMap {
   /** The key of `name` inside the mapping at `path`, or the mapping itself. */
   keyAt(path: readonly (string | number)[], name: string): { file: string; line: number; column: number } {
     const parent = this.node(path);
-    if (isMap(parent)) {
-      const pair = parent.items.find((p: Pair) => isScalar(p.key) && String(p.key.value) === name);
+    if (yamlLibrary().isMap(parent)) {
+      const pair = parent.items.find((p: Pair) => yamlLibrary().isScalar(p.key) && String(p.key.value) === name);
       const range = isNodeWithRange(pair?.key) ? pair.key.range : undefined;
       if (range) return this.locate(range[0]);
     }
@@ -294,9 +304,9 @@ class SourceMap {
   sourceText(path: readonly (string | number)[]): string | undefined {
     const node = this.node(path);
     if (!node?.range) return undefined;
-    const text = isScalar(node) && node.source !== undefined && typeof node.value !== "string"
+    const text = yamlLibrary().isScalar(node) && node.source !== undefined && typeof node.value !== "string"
       ? String(node.source)
-      : isScalar(node) ? JSON.stringify(node.value) : isSeq(node) ? "a list" : isMap(node) ? "a mapping" : undefined;
+      : yamlLibrary().isScalar(node) ? JSON.stringify(node.value) : yamlLibrary().isSeq(node) ? "a list" : yamlLibrary().isMap(node) ? "a mapping" : undefined;
     if (text === undefined) return undefined;
     return text.length > MAX_VALUE_CHARS ? `${text.slice(0, MAX_VALUE_CHARS)}…` : text;
   }
@@ -304,12 +314,12 @@ class SourceMap {
   /** True when YAML turned unquoted text (00123, 1e5, yes) into a non-string scalar. */
   isUnquotedNonString(path: readonly (string | number)[]): boolean {
     const node = this.node(path);
-    return isScalar(node) && typeof node.value !== "string" && node.value !== null;
+    return yamlLibrary().isScalar(node) && typeof node.value !== "string" && node.value !== null;
   }
 
   rawSource(path: readonly (string | number)[]): string | undefined {
     const node = this.node(path);
-    return isScalar(node) && typeof node.source === "string" ? node.source : undefined;
+    return yamlLibrary().isScalar(node) && typeof node.source === "string" ? node.source : undefined;
   }
 }
 
@@ -419,7 +429,7 @@ function schemaDiagnostic(error: ErrorObject, source: SourceMap, data: unknown):
 
 function rawValue(source: SourceMap, path: readonly (string | number)[]): unknown {
   const node = source.node(path);
-  return isScalar(node) ? node.value : undefined;
+  return yamlLibrary().isScalar(node) ? node.value : undefined;
 }
 
 function stateOf(source: SourceMap, path: readonly (string | number)[]): string {

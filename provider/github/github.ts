@@ -15,6 +15,9 @@ export const PLAN_MARKER = "<!-- entra-tokens:plan -->";
 export const DRIFT_MARKER = "<!-- entra-tokens:drift -->";
 export const DRIFT_LABEL = "entra-tokens-drift";
 
+/** One tenant's marker among many (tenants/contoso/tokens.yaml): each tenant keeps its own plan comment and drift issue. */
+const scoped = (marker: string, tenant: string | undefined) => (tenant === undefined ? marker : marker.replace(" -->", `:${tenant} -->`));
+
 export class GitHubError extends Error {}
 
 /** One property of parsed outside data (an event payload, an Octokit error), unchecked until the caller checks it. */
@@ -28,9 +31,6 @@ export interface GitHubContext {
   /** Who the token writes as, when set (ENTRA_TOKENS_GITHUB_LOGIN, e.g. `my-app[bot]`); found out otherwise. */
   login?: string;
 }
-
-/** The author of what GitHub Actions' GITHUB_TOKEN writes (docs.github.com, "Automatic token authentication"). */
-export const ACTIONS_BOT_LOGIN = "github-actions[bot]";
 
 type Env = Readonly<Record<string, string | undefined>>;
 
@@ -149,40 +149,58 @@ export class GitHubReporter {
   }
 
   /**
-   * The login our comments and issues carry. A user's token: GET /user names it. An installation
-   * token cannot call GET /user (403 "Resource not accessible by integration", docs.github.com
-   * REST "Get the authenticated user"); in Actions that is GITHUB_TOKEN, which writes as
-   * github-actions[bot]. A GitHub App's own token writes as `<app-slug>[bot]`: set
-   * ENTRA_TOKENS_GITHUB_LOGIN to it. A wrong guess only makes us write a new report, never adopt one.
+   * The login our comments and issues carry, from documented sources only, never guessed:
+   * ENTRA_TOKENS_GITHUB_LOGIN when set; else GET /user, which names a user's token. GITHUB_TOKEN is
+   * a GitHub App installation token (docs.github.com "Automatic token authentication"), and GET /user
+   * is not among the endpoints installation tokens may call (docs.github.com "Endpoints available
+   * for GitHub App installation access tokens": users lists /users/{username}, not /user; GitHub
+   * answers 403 "Resource not accessible by integration"). The bot login such a token writes as
+   * (`github-actions[bot]` for GITHUB_TOKEN) is not documented, so we do not assume it: we read it
+   * from what GitHub returns for our own write, a reaction on `probeIssue` (REST "Create reaction
+   * for an issue": the reaction's `user`; 200 when it was there already), removed again at once.
    */
-  private ownLogin(): Promise<string> {
+  private ownLogin(probeIssue: number): Promise<string> {
     this.login ??= this.context.login !== undefined
       ? Promise.resolve(this.context.login)
       : this.octokit.rest.users.getAuthenticated().then(
           (response) => response.data.login,
           (error: unknown) => {
-            if (field(error, "status") === 403) return ACTIONS_BOT_LOGIN;
+            if (field(error, "status") === 403) return this.loginFromReaction(probeIssue);
             throw error;
           },
         );
     return this.login;
   }
 
-  /** The first of `items` we wrote: carrying the marker and by our login (asked only when a marker is there). */
-  private async findOurs<T extends { body?: string | null; user?: { login?: string } | null }>(items: readonly T[], marker: string): Promise<T | undefined> {
+  private async loginFromReaction(issueNumber: number): Promise<string> {
+    const { owner, repo } = this.context;
+    const reaction = await this.octokit.rest.reactions.createForIssue({ owner, repo, issue_number: issueNumber, content: "eyes" });
+    await this.octokit.rest.reactions.deleteForIssue({ owner, repo, issue_number: issueNumber, reaction_id: reaction.data.id });
+    const login = reaction.data.user?.login;
+    if (!login) throw new GitHubError("GitHub did not say which account this token writes as; set ENTRA_TOKENS_GITHUB_LOGIN to it (`<app-slug>[bot]` for a GitHub App's token)");
+    return login;
+  }
+
+  /**
+   * The first of `items` we wrote: carrying the marker and by our login (asked only when a marker is
+   * there, with `probeIssue` the pull request or issue a reaction may be put on to find it out).
+   */
+  private async findOurs<T extends { body?: string | null; user?: { login?: string } | null }>(items: readonly T[], marker: string, probeIssue: (marked: T) => number): Promise<T | undefined> {
     const marked = items.filter((item) => item.body?.includes(marker) === true);
-    if (marked.length === 0) return undefined;
-    const login = await this.ownLogin();
+    const first = marked[0];
+    if (first === undefined) return undefined;
+    const login = await this.ownLogin(probeIssue(first));
     return marked.find((item) => item.user?.login === login);
   }
 
   /** Creates the plan comment, or updates the one already there: never a second one. */
-  async upsertPullRequestComment(pullNumber: number, markdown: string): Promise<{ action: "created" | "updated"; url: string }> {
-    const body = fitToLimit(`${PLAN_MARKER}\n${markdown}`, BODY_LIMIT);
+  async upsertPullRequestComment(pullNumber: number, markdown: string, tenant?: string): Promise<{ action: "created" | "updated"; url: string }> {
+    const marker = scoped(PLAN_MARKER, tenant);
+    const body = fitToLimit(`${marker}\n${markdown}`, BODY_LIMIT);
     const { owner, repo } = this.context;
     try {
       const comments = await this.octokit.paginate(this.octokit.rest.issues.listComments, { owner, repo, issue_number: pullNumber, per_page: 100 });
-      const ours = await this.findOurs(comments, PLAN_MARKER);
+      const ours = await this.findOurs(comments, marker, () => pullNumber);
       if (ours) {
         const updated = await this.octokit.rest.issues.updateComment({ owner, repo, comment_id: ours.id, body });
         return { action: "updated", url: updated.data.html_url };
@@ -198,25 +216,27 @@ export class GitHubReporter {
    * Our open drift issue: by label first; then by marker alone, because GitHub silently drops labels
    * set by a token without push access, and a second issue every morning is what we must avoid.
    */
-  private async findDriftIssue(): Promise<{ number: number } | undefined> {
+  private async findDriftIssue(marker: string): Promise<{ number: number } | undefined> {
     const { owner, repo } = this.context;
     const issuesOnly = <T extends { pull_request?: unknown }>(list: T[]) => list.filter((issue) => issue.pull_request === undefined);
     const labelled = await this.octokit.paginate(this.octokit.rest.issues.listForRepo, { owner, repo, labels: DRIFT_LABEL, state: "open", per_page: 100 });
-    return (await this.findOurs(issuesOnly(labelled), DRIFT_MARKER)) ?? (await this.findOurs(issuesOnly(await this.octokit.paginate(this.octokit.rest.issues.listForRepo, { owner, repo, state: "open", per_page: 100 })), DRIFT_MARKER));
+    const onIssue = (issue: { number: number }) => issue.number;
+    return (await this.findOurs(issuesOnly(labelled), marker, onIssue)) ?? (await this.findOurs(issuesOnly(await this.octokit.paginate(this.octokit.rest.issues.listForRepo, { owner, repo, state: "open", per_page: 100 })), marker, onIssue));
   }
 
   /** Opens or updates the one drift issue while there is drift; closes it when drift is gone. */
-  async syncDriftIssue(markdown: string, drift: boolean): Promise<{ action: "opened" | "updated" | "closed" | "none"; url?: string }> {
+  async syncDriftIssue(markdown: string, drift: boolean, tenant?: string): Promise<{ action: "opened" | "updated" | "closed" | "none"; url?: string }> {
     const { owner, repo } = this.context;
-    const body = fitToLimit(`${DRIFT_MARKER}\n${markdown}`, BODY_LIMIT);
+    const marker = scoped(DRIFT_MARKER, tenant);
+    const body = fitToLimit(`${marker}\n${markdown}`, BODY_LIMIT);
     try {
-      const ours = await this.findDriftIssue();
+      const ours = await this.findDriftIssue(marker);
       if (drift && ours) {
         const updated = await this.octokit.rest.issues.update({ owner, repo, issue_number: ours.number, body, labels: [DRIFT_LABEL] });
         return { action: "updated", url: updated.data.html_url };
       }
       if (drift) {
-        const created = await this.octokit.rest.issues.create({ owner, repo, title: "Entra hardware tokens drifted from tokens.yaml", body, labels: [DRIFT_LABEL] });
+        const created = await this.octokit.rest.issues.create({ owner, repo, title: tenant === undefined ? "Entra hardware tokens drifted from tokens.yaml" : `Entra hardware tokens of tenant ${tenant} drifted from tenants/${tenant}/tokens.yaml`, body, labels: [DRIFT_LABEL] });
         return { action: "opened", url: created.data.html_url };
       }
       if (ours) {
@@ -235,17 +255,31 @@ export class GitHubReporter {
 export async function writeJobSummary(markdown: string, env: Env = process.env): Promise<boolean> {
   const path = env["GITHUB_STEP_SUMMARY"];
   if (!path) return false;
+  await appendToRunnerFile(path, `${fitToLimit(markdown, SUMMARY_LIMIT)}\n`, "the job summary", "GITHUB_STEP_SUMMARY");
+  return true;
+}
+
+/** Sets a step output (`name=value` appended to GITHUB_OUTPUT); the value is one line. */
+export async function writeStepOutput(name: string, value: string, env: Env = process.env): Promise<boolean> {
+  const path = env["GITHUB_OUTPUT"];
+  if (!path) return false;
+  if (/[\r\n]/.test(value) || !/^[A-Za-z_][\w-]*$/.test(name)) throw new GitHubError(`the step output ${escapeTerminal(name)} must be a name and a one-line value`);
+  await appendToRunnerFile(path, `${name}=${value}\n`, `the step output ${name}`, "GITHUB_OUTPUT");
+  return true;
+}
+
+/** Appends to a file the runner gave (summary, outputs). */
+async function appendToRunnerFile(path: string, text: string, what: string, setting: string): Promise<void> {
   try {
     // Appended only to a regular file: no link is followed, and a FIFO (O_NONBLOCK) is refused, not waited on.
     const handle = await fs.open(path, constants.O_WRONLY | constants.O_APPEND | constants.O_CREAT | constants.O_NOFOLLOW | constants.O_NONBLOCK, 0o644);
     try {
       if (!(await handle.stat()).isFile()) throw new Error("not a regular file");
-      await handle.appendFile(`${fitToLimit(markdown, SUMMARY_LIMIT)}\n`);
+      await handle.appendFile(text);
     } finally {
       await handle.close();
     }
   } catch (error: unknown) {
-    throw new GitHubError(`could not write the job summary to ${escapeTerminal(path)} (${escapeTerminal(error instanceof Error ? error.message : String(error))}): check GITHUB_STEP_SUMMARY`);
+    throw new GitHubError(`could not write ${what} to ${escapeTerminal(path)} (${escapeTerminal(error instanceof Error ? error.message : String(error))}): check ${setting}`);
   }
-  return true;
 }

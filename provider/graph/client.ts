@@ -44,6 +44,20 @@ export interface GraphClientOptions {
   onRetry?: (info: RetryInfo) => void;
   /** Once aborted, no new request is sent (those in flight finish): they fail as InterruptedError. */
   signal?: AbortSignal;
+  /** Called after each answer (every attempt), for --verbose: what was asked, what came back, how fast. */
+  onResponse?: (info: ResponseInfo) => void;
+}
+
+/** One answer Graph gave, as --verbose shows it: never a header but the two ids, never a body. */
+export interface ResponseInfo {
+  method: string;
+  /** The request's path and query on the Graph host (no credentials ever travel in it). */
+  path: string;
+  status: number;
+  ms: number;
+  /** Graph's `request-id` and `client-request-id` response headers: what Microsoft support asks for. */
+  requestId?: string;
+  clientRequestId?: string;
 }
 
 export interface RetryInfo {
@@ -106,6 +120,7 @@ class ThrottleGate {
   private nextSlot = 0;
   private lastCut = 0;
   private lastRaise = 0;
+  private lastNear = 0;
   /** Units Graph accepted, per send time, over the last few seconds. */
   private readonly accepted: { at: number; units: number }[] = [];
 
@@ -121,7 +136,7 @@ class ThrottleGate {
     for (let left = this.until - Date.now(); left > 0; left = this.until - Date.now()) await sleep(left);
     if (this.rate === Infinity) return;
     const now = Date.now();
-    if (now - this.lastRaise >= 1000 && now - this.lastCut >= 1000) {
+    if (now - this.lastRaise >= 1000 && now - this.lastCut >= 1000 && now - this.lastNear >= 1000) {
       this.rate += Math.max(1, this.rate * 0.05);
       this.lastRaise = now;
     }
@@ -141,12 +156,15 @@ class ThrottleGate {
   }
 
   /**
-   * Graph says we used more than 0.8 of a quota (`x-ms-throttle-limit-percentage`,
-   * concepts/throttling-limits.md): slow down a little before the 429s begin. Without the header
-   * (Graph sends it only near the limit, and not for every service) the 429s still pace us.
+   * Graph says we used more than 0.8 of a quota (`x-ms-throttle-limit-percentage`, 0.8 to 1.8,
+   * concepts/throttling-limits.md): stop speeding up, and slow down a little once it is spent, before
+   * the 429s begin. Without the header (Graph sends it only near the limit) the 429s still pace us.
    */
-  nearLimit(): void {
-    this.cut(0.9);
+  nearLimit(share: number): void {
+    // Hold the pace from 0.8 on; slow down only once the quota is spent, or every answer near the
+    // limit would cut again and the pace would spiral down to nothing.
+    this.lastNear = Date.now();
+    if (share >= 1) this.cut(0.9);
   }
 
   private cut(factor: number): void {
@@ -161,10 +179,10 @@ class ThrottleGate {
   }
 }
 
-/** `x-ms-throttle-limit-percentage`: 0.8 to 1.8 when present. */
-function nearLimit(value: string | null | undefined): boolean {
-  const share = Number(value);
-  return value !== null && value !== undefined && Number.isFinite(share) && share >= 0.8;
+/** `x-ms-throttle-limit-percentage` (0.8 to 1.8 when present) as a number; 0 when absent or unreadable. */
+function quotaShare(value: string | null | undefined): number {
+  const share = value === null || value === undefined ? NaN : Number(value);
+  return Number.isFinite(share) ? share : 0;
 }
 
 const PACE_WINDOW_MS = 5000;
@@ -229,6 +247,7 @@ class RetryMiddleware implements Middleware {
     private readonly onRetry: GraphClientOptions["onRetry"],
     private readonly endpoint: Endpoint,
     private readonly signal: AbortSignal | undefined,
+    private readonly onResponse: GraphClientOptions["onResponse"],
   ) {}
 
   setNext(next: Middleware): void {
@@ -247,12 +266,15 @@ class RetryMiddleware implements Middleware {
       if (this.signal?.aborted) throw new InterruptedError("not sent: the run was interrupted", "send a request");
       this.requestsSent++;
       try {
+        const started = Date.now();
         await next.execute(context);
         status = context.response?.status ?? 0;
+        if (this.onResponse) this.onResponse(responseInfo(context, status, Date.now() - started));
         // A whole request refused counts as throttled; a $batch reports its items itself.
         const throttled = isThrottle(status, context.response?.headers.get("retry-after") ?? undefined);
         if (units === 1 || throttled) this.gate.record(units, throttled ? units : 0);
-        if (nearLimit(context.response?.headers.get("x-ms-throttle-limit-percentage"))) this.gate.nearLimit();
+        const share = quotaShare(context.response?.headers.get("x-ms-throttle-limit-percentage"));
+        if (share >= 0.8) this.gate.nearLimit(share);
         if (!RETRYABLE.has(status) || attempt >= this.policy.maxRetries) return;
       } catch (error: unknown) {
         const problem = connectionProblem("Graph", this.endpoint, error);
@@ -291,7 +313,7 @@ export class GraphClient {
     const url = usableUrl("Microsoft Graph", endpoint, DEFAULT_GRAPH_URL);
     const version = url.pathname.replace(/^\/+/, "");
     this.policy = { ...DEFAULT_RETRY, ...options.retry };
-    this.retry = new RetryMiddleware(this.policy, this.gate, options.onRetry, endpoint, options.signal);
+    this.retry = new RetryMiddleware(this.policy, this.gate, options.onRetry, endpoint, options.signal, options.onResponse);
     const auth = new AuthenticationHandler(new TokenCredentialAuthenticationProvider(sharedToken(options.credential), { scopes: [GRAPH_SCOPE] }));
     auth.setNext(this.retry);
     this.retry.setNext(new HTTPMessageHandler());
@@ -384,7 +406,8 @@ export class GraphClient {
         }
         const responses = parseBatchResponses(answer, purpose);
         this.gate.record(chunk.length + 1, responses.filter((r) => isThrottle(r.status, r.retryAfter)).length);
-        if (responses.some((r) => nearLimit(r.limitPercentage))) this.gate.nearLimit();
+        const share = Math.max(0, ...responses.map((r) => quotaShare(r.limitPercentage)));
+        if (share >= 0.8) this.gate.nearLimit(share);
         for (const response of responses) {
           const index = Number(response.id);
           if (!chunk.includes(index)) continue;
@@ -546,6 +569,22 @@ function parseBatchResponses(answer: unknown, purpose: CallPurpose): BatchRespon
       ...(limitPercentage === undefined ? {} : { limitPercentage }),
     };
   });
+}
+
+function responseInfo(context: Context, status: number, ms: number): ResponseInfo {
+  const request = context.request;
+  const url = typeof request === "string" ? request : request.url;
+  let path = url;
+  try {
+    const parsed = new URL(url);
+    path = `${parsed.pathname}${parsed.search}`;
+  } catch {
+    // Not a URL: shown as it was asked.
+  }
+  const method = context.options?.method ?? (typeof request === "string" ? "GET" : request.method);
+  const requestId = context.response?.headers.get("request-id") ?? undefined;
+  const clientRequestId = context.response?.headers.get("client-request-id") ?? undefined;
+  return { method, path, status, ms, ...(requestId ? { requestId } : {}), ...(clientRequestId ? { clientRequestId } : {}) };
 }
 
 /** A collection answer's items and its @odata.nextLink. */

@@ -1,5 +1,5 @@
 import type { TokenCredential } from "@azure/identity";
-import { GraphClient, type RetryInfo } from "../graph/client.js";
+import { GraphClient, type ResponseInfo, type RetryInfo } from "../graph/client.js";
 import { TokenRepository } from "../graph/repository.js";
 
 // How a front reaches one tenant's Graph (the CLI, the Pulumi provider's session): kept apart from
@@ -15,6 +15,8 @@ export interface TenantConnection {
   /** `$batch` requests in flight at once. */
   concurrency: number;
   onRetry?: (info: RetryInfo) => void;
+  /** --verbose: each answer's request ids and timing. */
+  onResponse?: (info: ResponseInfo) => void;
   signal?: AbortSignal;
 }
 
@@ -26,6 +28,7 @@ export function connectTenant(connection: TenantConnection): TokenRepository {
     ...(connection.graphUrlSetting ? { graphUrlSetting: connection.graphUrlSetting } : {}),
     ...(connection.signal ? { signal: connection.signal } : {}),
     ...(connection.onRetry ? { onRetry: connection.onRetry } : {}),
+    ...(connection.onResponse ? { onResponse: connection.onResponse } : {}),
   });
   return new TokenRepository(client, { concurrency: connection.concurrency });
 }

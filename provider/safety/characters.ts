@@ -18,6 +18,7 @@ const CONTROL = /[\u0000-\u001F\u007F-\u009F\u2028\u2029]/u;
 const BIDI = /[\u061C\u200E\u200F\u202A-\u202E\u2066-\u2069]/u;
 // Zero-width and other default-ignorable characters that render as nothing (Unicode's Default_Ignorable_Code_Point, the visible-to-no-one part).
 const INVISIBLE = /[\u00AD\u034F\u115F\u1160\u17B4\u17B5\u180B-\u180F\u200B-\u200D\u2060-\u2064\u206A-\u206F\u3164\uFE00-\uFE0F\uFEFF\uFFA0\uFFF9-\uFFFB\u{E0000}-\u{E0FFF}]/u;
+const PRINTABLE_ASCII = /^[\x20-\x7E]*$/;
 const ANY = new RegExp(`${CONTROL.source}|${BIDI.source}|${INVISIBLE.source}`, "gu");
 
 const NAMES: Record<number, string> = {
@@ -40,6 +41,8 @@ export function describeCodePoint(codePoint: number): string {
  * for whole files whose lines they separate.
  */
 export function findUnsafeCharacter(text: string, allowLineBreaks = false): UnsafeCharacter | undefined {
+  // Printable ASCII holds none of them: most values, answered without a generator per value.
+  if (PRINTABLE_ASCII.test(text)) return undefined;
   return allUnsafeCharacters(text, allowLineBreaks).next().value ?? undefined;
 }
 

@@ -73,7 +73,8 @@ export async function readSeedFacts(files: readonly SeedFileRef[]): Promise<Seed
       const key = description.serial.toUpperCase();
       if (seen.has(key)) throw new SeedFileError(ref.path, "this serial already came from another seed file", "keep each token's seed in one file", undefined, description.serial);
       seen.add(key);
-      descriptions.push({ ...description, file: ref.path });
+      description.file = ref.path;
+      descriptions.push(description);
     }
   }
   return { descriptions, unread };
@@ -97,9 +98,12 @@ const WITH_SEEDS: RecordReader<Seed> = {
   pskc: (text, file, credentials) => readPskc(text, file, credentials).map((key) => seedFromPskc(key, file)),
 };
 
-/** A plain file holds its seeds in clear: each becomes its description and fingerprint. */
+/**
+ * A plain file (made-up seeds, `allowPlaintext`) is read whole; its facts drop the secret. No
+ * fingerprint: only the encrypted store carries one for plans.
+ */
 const FACTS_ONLY: RecordReader<SeedDescription> = {
-  plain: (seeds) => seeds.map(({ secret, ...description }) => ({ ...description, fingerprint: seedFingerprint(description.serial, secret.reveal()) })),
+  plain: (seeds) => seeds.map(({ secret: _secret, ...description }) => description),
   pskc: (text, file) => readPskcFacts(text, file).map((key) => describePskcKey(key, file)),
 };
 

@@ -1,9 +1,10 @@
-import { Uint8ArrayReader, ZipReader, type Entry } from "@zip.js/zip.js";
-import * as openpgp from "openpgp";
+import type { Entry, ZipReader } from "@zip.js/zip.js";
 import { SeedFileError, type SeedErrorCode } from "./errors.js";
 
 // Vendors ship seed files inside a password-protected zip and/or an OpenPGP message. These are
-// opened in memory only: nothing decrypted is ever written to disk.
+// opened in memory only: nothing decrypted is ever written to disk. zip.js and openpgp are loaded
+// only when a file is such a delivery: together they cost ~0.2 s of start-up that `validate` of a
+// store does not need.
 
 export interface WrapperSecrets {
   zipPassword?: string;
@@ -106,7 +107,8 @@ export async function* unwrap(bytes: Buffer, name: string, secrets: WrapperSecre
 async function* unzip(bytes: Buffer, name: string, secrets: WrapperSecrets, budget: DeliveryBudget, depth: number): AsyncGenerator<UnwrappedFile> {
   const password = secrets.zipPassword === undefined ? {} : { password: secrets.zipPassword };
   // No web workers: unpacking is counted in this thread, chunk by chunk.
-  const reader = new ZipReader(new Uint8ArrayReader(bytes), { useWebWorkers: false, ...password });
+  const zip = await import("@zip.js/zip.js");
+  const reader = new zip.ZipReader(new zip.Uint8ArrayReader(bytes), { useWebWorkers: false, ...password });
   const fail = (message: string, fix: string, code: SeedErrorCode) => new SeedFileError(name, message, fix, undefined, undefined, code);
   for await (const entry of zipEntries(reader, name)) {
     budget.addEntry(name);
@@ -180,6 +182,7 @@ function streamOf<T>(value: T): ReadableStream<T> {
 
 async function decryptPgp(bytes: Buffer, name: string, secrets: WrapperSecrets, budget: DeliveryBudget): Promise<Buffer> {
   const fail = (message: string, fix: string, code: SeedErrorCode = "pgp-decrypt") => new SeedFileError(name, message, fix, undefined, undefined, code);
+  const openpgp = await import("openpgp");
   let message;
   try {
     // Streams in and out, so that a compressed bomb inside the message is stopped at the budget.

@@ -53,6 +53,7 @@ export interface InjectedFailure {
 export class FakeGitHub {
   readonly comments: Comment[] = [];
   readonly issues: Issue[] = [];
+  readonly reactions: { id: number; issue: number; content: string; user: GitHubUser }[] = [];
   readonly requests: string[] = [];
   private failure: InjectedFailure | undefined;
   private nextId = 1000;
@@ -115,6 +116,23 @@ export class FakeGitHub {
         this.comments.push(comment);
         return send(201, { ...comment, html_url: html(`comment/${comment.id}`) });
       }
+    }
+    // REST "Create reaction for an issue" / "Delete an issue reaction": the reaction names its user;
+    // the same user and content again is 200 with the one already there, a new one 201.
+    if ((match = /^\/repos\/([^/]+)\/([^/]+)\/issues\/(\d+)\/reactions$/.exec(url.pathname)) && method === "POST") {
+      const issue = Number(match[3]);
+      const content = String(body["content"]);
+      const existing = this.reactions.find((r) => r.issue === issue && r.content === content && r.user.login === this.identity.login);
+      if (existing) return send(200, existing);
+      const reaction = { id: this.nextId++, issue, content, user: this.identity };
+      this.reactions.push(reaction);
+      return send(201, reaction);
+    }
+    if ((match = /^\/repos\/([^/]+)\/([^/]+)\/issues\/(\d+)\/reactions\/(\d+)$/.exec(url.pathname)) && method === "DELETE") {
+      const at = this.reactions.findIndex((r) => r.issue === Number(match![3]) && r.id === Number(match![4]));
+      if (at < 0) return send(404, { message: "Not Found" });
+      this.reactions.splice(at, 1);
+      return send(204);
     }
     if ((match = /^\/repos\/([^/]+)\/([^/]+)\/issues\/comments\/(\d+)$/.exec(url.pathname)) && method === "PATCH") {
       const comment = this.comments.find((c) => c.id === Number(match![3]));

@@ -1,8 +1,8 @@
-import { readFileSync } from "node:fs";
 import { loadDesired } from "../../provider/desired/load.js";
 import type { SeedFileRef } from "../../provider/model/index.js";
 import { SeedFileError } from "../../provider/seeds/errors.js";
 import { readSeedFile } from "../../provider/seeds/read.js";
+import { peakRssMiB } from "./peak-rss.js";
 
 // Run by test/hostile.test.ts in a child process with a small heap: reads each worst-case input
 // (prepared on disk by the parent) and prints what happened to it, then the peak memory.
@@ -32,16 +32,6 @@ async function run(worstCase: WorstCase): Promise<string> {
     if (error instanceof SeedFileError) return error.code;
     throw error;
   }
-}
-
-/**
- * This process's own peak resident memory. getrusage's maxRSS is no good here: Linux carries the
- * parent's peak over a fork and exec into it, so a big test runner would be measured, not us.
- */
-function peakRssMiB(): number {
-  const status = readFileSync("/proc/self/status", "utf8");
-  const kib = /^VmHWM:\s+(\d+) kB/m.exec(status)?.[1];
-  return kib === undefined ? process.resourceUsage().maxRSS / 1024 : Number(kib) / 1024;
 }
 
 async function main(): Promise<void> {
