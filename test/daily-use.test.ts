@@ -8,7 +8,7 @@ import { runCli } from "./support/cli.js";
 import { ADMIN_APP, clientEnv, startHttpsEmulator } from "./support/emulator.js";
 import { workspace } from "./support/workspace.js";
 
-// Issue 24's daily-use conventions: a JSON error document when --format json fails early, --serial/--upn targets, --quiet/--verbose, OpenPGP messages.
+// Issue 24's daily-use conventions: a JSON error document when --format json fails early, --serial/--upn targets, --quiet/--verbose, OpenPGP messages, the flag vocabulary.
 
 const dir = mkdtempSync(join(tmpdir(), "entra-daily-"));
 const missing = join(dir, "missing.yaml");
@@ -174,5 +174,36 @@ describe("seeds import --recipient with a signing-only OpenPGP key", function ()
     assert.doesNotMatch(r.stderr, /Could not find valid encryption key packet/, "not openpgp.js's own words");
     assert.doesNotMatch(r.stderr + r.stdout, new RegExp(seed));
     assert.ok(!existsSync(out), "nothing written");
+  });
+});
+
+describe("one flag vocabulary", function () {
+  this.timeout(60_000);
+
+  it("--out-format and --out-passphrase-env for files written, --input-passphrase-env for files read; the old spellings still work, out of the help", async () => {
+    const { file } = workspace(1, () => "state: available");
+    const now = await runCli(["seeds", "export", "-f", file, "--out-format", "entra-json", "--out", "-"]);
+    assert.equal(now.code, 0, now.stderr);
+    const before = await runCli(["seeds", "export", "-f", file, "--format", "entra-json", "--out", "-"]);
+    assert.equal(before.code, 0, before.stderr);
+    assert.equal(before.stdout, now.stdout);
+    assert.ok(JSON.parse(now.stdout), "entra-json");
+
+    const csv = join(dir, "vocabulary.csv");
+    writeFileSync(csv, "serial number,secret key,time interval,manufacturer,model\nW1,JBSWY3DPEHPK3PXP,30,Token2,C202\n");
+    for (const flag of ["--out-passphrase-env", "--passphrase-env"]) {
+      const r = await runCli(["seeds", "import", csv, "--out", join(dir, `store${flag}.pskc`), flag, "STORE_PW"], { STORE_PW: "a long enough passphrase" });
+      assert.equal(r.code, 0, `${flag}: ${r.stderr}`);
+    }
+    const unset = await runCli(["seeds", "import", csv, "--out", join(dir, "unset.pskc"), "--out-passphrase-env", "UNSET_PW"]);
+    assert.match(unset.stderr, /set the passphrase for the encrypted seed file in UNSET_PW \(or name another variable with --out-passphrase-env\)/);
+
+    const help = async (...args: string[]) => (await runCli([...args, "--help"])).stdout;
+    assert.match(await help("seeds", "export"), /--out-format <format>/);
+    assert.doesNotMatch(await help("seeds", "export"), /(^|\s)--format\b/);
+    assert.match(await help("seeds", "import"), /--out-passphrase-env <var>/);
+    assert.doesNotMatch(await help("seeds", "import"), /(^|\s)--passphrase-env\b/);
+    assert.match(await help("add"), /--input-passphrase-env <var>/);
+    assert.doesNotMatch(await help("add"), /(^|\s)--passphrase-env\b/);
   });
 });

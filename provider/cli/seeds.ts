@@ -200,7 +200,7 @@ export async function importCommand(files: readonly string[], input: SeedInputFl
       });
     } else {
       passphrase = process.env[output.passphraseEnv];
-      if (!passphrase) throw new ReportedFailure(`set the passphrase for the encrypted seed file in ${output.passphraseEnv} (or name another variable with --passphrase-env)`);
+      if (!passphrase) throw new ReportedFailure(`set the passphrase for the encrypted seed file in ${output.passphraseEnv} (or name another variable with --out-passphrase-env)`);
       if (passphrase.length < 12) throw new ReportedFailure(`the passphrase in ${output.passphraseEnv} is shorter than 12 characters; use a long random one (e.g. openssl rand -base64 24)`);
     }
     const seeds = await readFromFlags(files, input, (path, read) => err(`${path}: ${read.length} TOTP seeds`));
