@@ -248,7 +248,8 @@ describe("Pulumi stack through an engine-faithful harness", function () {
 
   it("keeps every secret out of the state file and the log, and signs in once per provider process", async () => {
     const dir = copyProject();
-    const engine = engineIn(dir, emulator);
+    // The engine runs 16 calls at once, as PULUMI_PARALLEL says to it and to the provider: all 7 creates fit.
+    const engine = new FakeEngine({ cwd: dir, stack: "demo", stateFile: join(dir, "state-demo.json"), env: { ...envFor(emulator), PULUMI_PARALLEL: "16" } });
     const up = await engine.up();
     assertOk(up);
     const state = readFileSync(join(dir, "state-demo.json"), "utf8");
