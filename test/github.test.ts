@@ -68,6 +68,21 @@ describe("GitHub reporter against a fake GitHub REST API (real HTTP)", function 
     assert.equal(github.issues.filter((i) => i.state === "open").length, 1);
   });
 
+  it("gives each tenant (--tenant) its own plan comment and drift issue", async () => {
+    const reporter = new GitHubReporter(contextFor(github));
+    for (const tenant of ["contoso", "fabrikam", "contoso"]) await reporter.upsertPullRequestComment(7, `plan of ${tenant}`, tenant);
+    assert.deepEqual(github.comments.map((c) => c.body.split("\n")), [["<!-- entra-tokens:plan:contoso -->", "plan of contoso"], ["<!-- entra-tokens:plan:fabrikam -->", "plan of fabrikam"]]);
+    assert.equal((await reporter.syncDriftIssue("drift", true, "contoso")).action, "opened");
+    assert.equal((await reporter.syncDriftIssue("drift", true, "fabrikam")).action, "opened");
+    assert.equal((await reporter.syncDriftIssue("drift", true)).action, "opened", "the one-tenant issue is a third");
+    assert.equal((await reporter.syncDriftIssue("clean", false, "contoso")).action, "closed");
+    assert.deepEqual(github.issues.map((i) => [i.title, i.state]), [
+      ["Entra hardware tokens of tenant contoso drifted from tenants/contoso/tokens.yaml", "closed"],
+      ["Entra hardware tokens of tenant fabrikam drifted from tenants/fabrikam/tokens.yaml", "open"],
+      ["Entra hardware tokens drifted from tokens.yaml", "open"],
+    ]);
+  });
+
   it("never adopts a comment or issue someone else wrote with our marker", async () => {
     github.comments.push({ id: 1, issue: 7, body: `looks good ${PLAN_MARKER}`, user: ATTACKER });
     github.issues.push({ number: 1, user: ATTACKER, title: "fake drift", body: `${DRIFT_MARKER}\nall fine`, labels: [DRIFT_LABEL], state: "open" });
@@ -371,7 +386,7 @@ describe("workflow files", () => {
         }
       }
     }
-    assert.equal(cliCalls, 5, "validate (text, then SARIF for code scanning), plan, report and drift");
+    assert.equal(cliCalls, 8, "the tenants matrix (pr, deploy, drift), validate (text, then SARIF for code scanning), plan, report and drift");
   });
 
   it("pr.yml uploads validate's SARIF to code scanning, pinned by commit, with security-events: write", () => {
@@ -380,7 +395,7 @@ describe("workflow files", () => {
     const upload = validate.steps.find((s) => s.uses?.startsWith("github/codeql-action/upload-sarif@"));
     assert.ok(upload, "an upload-sarif step");
     assert.match(upload.uses ?? "", /@[0-9a-f]{40}$/, "pinned by full commit SHA");
-    assert.ok(validate.steps.some((s) => /validate -f tokens\.yaml --format sarif > validate\.sarif/.test(s.run ?? "")));
+    assert.ok(validate.steps.some((s) => /validate -f "\$FILE" --format sarif > validate\.sarif/.test(s.run ?? "")));
     assert.equal((validate.permissions ?? {})["security-events"], "write");
   });
 
@@ -419,7 +434,9 @@ describe("workflow files", () => {
         if (runs.includes("--github-issue")) assert.ok(can(workflow, job, "issues"), `${name}: the drift issue needs issues: write`);
         if (/vars\.AZURE_CLIENT_ID/.test(JSON.stringify(job))) assert.ok(can(workflow, job, "id-token"), `${name}: OIDC to Entra needs id-token: write`);
         for (const step of job.steps.filter((s) => s.uses?.startsWith("pulumi/actions@"))) {
-          const stack = String(step.with?.["stack-name"]);
+          // One stack per tenant from the matrix; a new tenant's stack is created (upsert), the one-tenant layout's is "production".
+          const stack = String(step.with?.["stack-name"]).replace(/^\$\{\{ matrix\.stack \}\}$/, "production");
+          if (stack !== step.with?.["stack-name"]) assert.equal(step.with?.["upsert"], true, `${name}: a tenant's first deploy creates its stack`);
           const project = parse(readFileSync(join(ROOT, "Pulumi.yaml"), "utf8")) as { stackConfigDir?: string };
           const config = join(project.stackConfigDir ?? ".", `Pulumi.${stack}.yaml`);
           assert.ok(existsSync(join(ROOT, config)), `${name}: stack ${stack} has no ${config}`);

@@ -1,4 +1,5 @@
 import assert from "node:assert/strict";
+import { execFileSync } from "node:child_process";
 import { mkdirSync, mkdtempSync, readFileSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join, resolve } from "node:path";
@@ -146,5 +147,51 @@ describe("many tenants in one repository", function () {
     assert.deepEqual(tenantEnv(env, "fabrikam-eu"), { PATH: "/bin", AZURE_CLIENT_SECRET: "f" });
     assert.equal(tenantEnv(env, "other"), env);
     assert.deepEqual([overallExit([0, 2]), overallExit([2, 1, 0]), overallExit([0, 0])], [2, 1, 0]);
+  });
+});
+
+describe("the CI matrix (entra-tokens tenants)", function () {
+  this.timeout(60_000);
+  const git = (cwd: string, ...args: string[]) => execFileSync("git", ["-c", "user.name=t", "-c", "user.email=t@example.com", ...args], { cwd, encoding: "utf8" }).trim();
+  const matrix = async (cwd: string, ...args: string[]) => {
+    const run = await runCli(["tenants", "--format", "json", ...args], {}, undefined, cwd);
+    assert.equal(run.code, 0, run.stderr);
+    return (JSON.parse(run.stdout) as { include: { tenant: string }[] }).include;
+  };
+
+  it("has one job per changed tenant, all tenants for a shared change, each with its own environments and stack", async () => {
+    const root = tenantsRepo({ contoso: { id: TENANT, tokens: ["C1"] }, fabrikam: { id: OTHER_TENANT, tokens: ["F1"] } });
+    git(root, "init", "-q");
+    git(root, "add", ".");
+    git(root, "commit", "-qm", "two tenants");
+    const base = git(root, "rev-parse", "HEAD");
+    assert.deepEqual(await matrix(root), [
+      { tenant: "contoso", file: "tenants/contoso/tokens.yaml", readEnvironment: "entra-read-contoso", writeEnvironment: "entra-write-contoso", stack: "contoso" },
+      { tenant: "fabrikam", file: "tenants/fabrikam/tokens.yaml", readEnvironment: "entra-read-fabrikam", writeEnvironment: "entra-write-fabrikam", stack: "fabrikam" },
+    ]);
+    writeFileSync(join(root, "tenants", "fabrikam", "tokens.yaml"), readFileSync(join(root, "tenants", "fabrikam", "tokens.yaml"), "utf8").replace("F1", "F2"));
+    git(root, "commit", "-qam", "fabrikam only");
+    assert.deepEqual((await matrix(root, "--changed-since", base)).map((e) => e.tenant), ["fabrikam"]);
+    assert.deepEqual((await matrix(root, "--changed-since", git(root, "rev-parse", "HEAD"))).map((e) => e.tenant), [], "nothing changed: no job");
+    writeFileSync(join(root, "package.json"), "{}\n");
+    git(root, "add", ".");
+    git(root, "commit", "-qm", "shared code");
+    assert.deepEqual((await matrix(root, "--changed-since", base)).map((e) => e.tenant), ["contoso", "fabrikam"], "a shared change plans every tenant");
+    assert.deepEqual((await matrix(root, "--changed-since", "0".repeat(40))).length, 2, "a new branch: every tenant");
+    assert.deepEqual((await matrix(root, "--tenant", "contoso", "--changed-since", "")).map((e) => e.tenant), ["contoso"], "a run by hand for one tenant");
+    // In Actions the matrix is a step output.
+    const output = join(root, "github-output");
+    writeFileSync(output, "");
+    assert.equal((await runCli(["tenants", "--github-output", "matrix"], { GITHUB_OUTPUT: output }, undefined, root)).code, 0);
+    assert.match(readFileSync(output, "utf8"), /^matrix=\{"include":\[\{"tenant":"contoso",[^\n]*"stack":"fabrikam"\}\]\}\n$/);
+    const bad = await runCli(["tenants", "--changed-since", "main; rm -rf /"], {}, undefined, root);
+    assert.equal(bad.code, 1);
+    assert.match(bad.stderr, /--changed-since takes a full commit SHA/);
+  });
+
+  it("keeps the one-tenant layout's names: tokens.yaml, entra-read, entra-write, the production stack", async () => {
+    const root = mkdtempSync(join(tmpdir(), "entra-one-"));
+    writeFileSync(join(root, "tokens.yaml"), "version: 1\ntokens: []\n");
+    assert.deepEqual(await matrix(root), [{ tenant: "default", file: "tokens.yaml", readEnvironment: "entra-read", writeEnvironment: "entra-write", stack: "production" }]);
   });
 });

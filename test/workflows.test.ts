@@ -37,7 +37,27 @@ describe("workflows", () => {
     assert.doesNotMatch(pr, /secrets\./, "pr.yml runs the pull request's code: it may hold no secret");
     assert.doesNotMatch(pr, /SEED_PASSPHRASE/);
     assert.doesNotMatch(text("drift.yml"), /SEED_PASSPHRASE/);
-    assert.equal(field(field(field(parse(text("deploy.yml")), "jobs"), "up"), "environment"), "entra-write");
+    // Each tenant's job runs in that tenant's environment (the matrix names it): its secrets are that environment's alone.
+    assert.equal(field(field(field(parse(text("deploy.yml")), "jobs"), "up"), "environment"), "${{ matrix.writeEnvironment }}");
     assert.match(text("deploy.yml"), /branches: \[main\]/);
+  });
+
+  it("fan out over the tenants matrix, each job in its tenant's environment, never stopping the others", () => {
+    const expected: Record<string, [string, string]> = { "pr.yml": ["plan", "${{ matrix.readEnvironment }}"], "drift.yml": ["drift", "${{ matrix.readEnvironment }}"], "deploy.yml": ["up", "${{ matrix.writeEnvironment }}"] };
+    for (const [file, [jobName, environment]] of Object.entries(expected)) {
+      const jobs = field(parse(text(file)), "jobs");
+      const job = field(jobs, jobName);
+      assert.equal(field(job, "environment"), environment, `${file} ${jobName}`);
+      assert.equal(field(field(job, "strategy"), "matrix"), "${{ fromJSON(needs.tenants.outputs.matrix) }}", `${file} ${jobName}: the generated matrix`);
+      assert.equal(field(field(job, "strategy"), "fail-fast"), false, `${file} ${jobName}: one tenant's failure must not cancel the others`);
+      assert.match(JSON.stringify(field(jobs, "tenants")), /entra-tokens -- tenants --format json --github-output matrix/, `${file}: the matrix comes from entra-tokens tenants`);
+      // No tenant's secret is named by another's prefix: every secret is the job's own environment's.
+      assert.doesNotMatch(text(file), /secrets\.TENANT_|vars\.TENANT_/);
+      for (const [name, other] of Object.entries(jobs as object)) if (name !== jobName && name !== "validate") assert.equal(field(other, "environment"), undefined, `${file} ${name} holds no environment`);
+    }
+    // The deletion override: a reviewed run by hand, for that run only, never on push.
+    const deploy = text("deploy.yml");
+    assert.match(deploy, /allow-deletes:\n\s+description: [^\n]+\n\s+type: boolean\n\s+default: false/);
+    assert.match(deploy, /\$\{\{ inputs\.allow-deletes && 'entra-tokens:allowDeletes: \{ value: "true" \}' \|\| '' \}\}/);
   });
 });

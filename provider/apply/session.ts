@@ -92,6 +92,16 @@ export class GraphSession {
     return this.changes.add(change);
   }
 
+  /** What the front knows is coming, so that a gathering waits for it rather than for a quiet moment. */
+  expectChanges(more: Parameters<Coalescer<TokenChange, ChangeResult>["expect"]>[0]): void {
+    this.changes.expect(more);
+  }
+
+  /** One expected decision is made; `change` says whether a change() call follows from it. */
+  changeDecided(change: boolean): void {
+    this.changes.decided(change);
+  }
+
   /** Users by UPN or id, each looked up once per session; `null` for those that do not exist. */
   private async lookUp(keys: readonly string[]): Promise<Map<string, LiveUser | null>> {
     const missing = [...new Set(keys.map((k) => k.toLowerCase()))].filter((k) => !this.users.has(k));

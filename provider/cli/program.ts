@@ -300,6 +300,16 @@ export function buildProgram(): Command {
       ),
     );
 
+  program
+    .command("tenants")
+    .description("the tenants of this repository (tenants/<name>/, or tokens.yaml alone) with their GitHub environments and Pulumi stack: the CI matrix")
+    .option("--changed-since <commit>", "only the tenants changed since this commit (git diff to HEAD); a change outside tenants/ touches all")
+    .option("--tenant <name>", "only this tenant")
+    .option("--github-output <name>", "also set the JSON matrix as this step output (GITHUB_OUTPUT)")
+    .addOption(new Option("--format <format>", "output format; json is one line: {\"include\": [...]} for a GitHub Actions matrix").choices(["text", "json"]).default("text"))
+    .addHelpText("after", EXIT_CODES_HELP)
+    .action(lazy(() => import("./tenants.js"), (m, flags: { changedSince?: string; tenant?: string; githubOutput?: string; format: "text" | "json" }) => m.tenantsListCommand(flags)));
+
   withFleetOptions(program.command("list"), "list every tenant of tenants/ in one table, a tenant column first")
     .description("list tokens: tokens.yaml and the tenant merged (holder, state, model, last use, drift); never a secret")
     .option("--upn <upn>", "only the tokens this user holds or is given in tokens.yaml")

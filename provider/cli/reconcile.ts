@@ -14,7 +14,7 @@ import { contextFromEnv, GitHubError, GitHubReporter, pullRequestNumber, sourceL
 import { actionableDrift, applyJson, driftJson, hasChanges, planJson, renderDriftMarkdown, renderDriftText, renderPlanMarkdown, renderPlanText, type RenderOptions } from "../plan/render.js";
 import { connectTenant, type TenantConnection } from "../reconcile/connection.js";
 import { applyTenant, driftTenant, loadTenantDesired, planTenant, type Planned, type TenantContext } from "../reconcile/core.js";
-import { eachTenant, overallExit, selectTenants, tenantEnv, TenantLayoutError, type TenantEntry, type TenantRun } from "../reconcile/fleet.js";
+import { eachTenant, layoutTenantOf, overallExit, selectTenants, tenantEnv, TenantLayoutError, type TenantEntry, type TenantRun } from "../reconcile/fleet.js";
 import { formatPreflight } from "../reconcile/preflight.js";
 import { tenantLabel, TenantMismatchError } from "../reconcile/tenant.js";
 import { driftIssueLine } from "../plan/wording.js";
@@ -187,7 +187,7 @@ export async function planCommand(options: ReconcileOptions, io: TenantIo = proc
     await reportGitHubFailure("the job summary", () => writeJobSummary(markdown));
     if (options.githubComment) {
       await reportGitHubFailure("the plan", async () => {
-        const result = await new GitHubReporter(contextFromEnv()).upsertPullRequestComment(await pullRequestNumber(), markdown);
+        const result = await new GitHubReporter(contextFromEnv()).upsertPullRequestComment(await pullRequestNumber(), markdown, layoutTenantOf(options.file));
         err(`Plan comment ${result.action}: ${result.url}`);
       });
     }
@@ -267,7 +267,7 @@ export async function driftCommand(options: ReconcileOptions, io: TenantIo = pro
     await reportGitHubFailure("the job summary", () => writeJobSummary(markdown));
     if (options.githubIssue) {
       await reportGitHubFailure("the drift report", async () => {
-        const result = await new GitHubReporter(contextFromEnv()).syncDriftIssue(markdown, drifted);
+        const result = await new GitHubReporter(contextFromEnv()).syncDriftIssue(markdown, drifted, layoutTenantOf(options.file));
         err(driftIssueLine(result, items.length - actionableDrift(items).length));
       });
     }

@@ -15,6 +15,9 @@ export const PLAN_MARKER = "<!-- entra-tokens:plan -->";
 export const DRIFT_MARKER = "<!-- entra-tokens:drift -->";
 export const DRIFT_LABEL = "entra-tokens-drift";
 
+/** One tenant's marker among many (tenants/contoso/tokens.yaml): each tenant keeps its own plan comment and drift issue. */
+const scoped = (marker: string, tenant: string | undefined) => (tenant === undefined ? marker : marker.replace(" -->", `:${tenant} -->`));
+
 export class GitHubError extends Error {}
 
 /** One property of parsed outside data (an event payload, an Octokit error), unchecked until the caller checks it. */
@@ -191,12 +194,13 @@ export class GitHubReporter {
   }
 
   /** Creates the plan comment, or updates the one already there: never a second one. */
-  async upsertPullRequestComment(pullNumber: number, markdown: string): Promise<{ action: "created" | "updated"; url: string }> {
-    const body = fitToLimit(`${PLAN_MARKER}\n${markdown}`, BODY_LIMIT);
+  async upsertPullRequestComment(pullNumber: number, markdown: string, tenant?: string): Promise<{ action: "created" | "updated"; url: string }> {
+    const marker = scoped(PLAN_MARKER, tenant);
+    const body = fitToLimit(`${marker}\n${markdown}`, BODY_LIMIT);
     const { owner, repo } = this.context;
     try {
       const comments = await this.octokit.paginate(this.octokit.rest.issues.listComments, { owner, repo, issue_number: pullNumber, per_page: 100 });
-      const ours = await this.findOurs(comments, PLAN_MARKER, () => pullNumber);
+      const ours = await this.findOurs(comments, marker, () => pullNumber);
       if (ours) {
         const updated = await this.octokit.rest.issues.updateComment({ owner, repo, comment_id: ours.id, body });
         return { action: "updated", url: updated.data.html_url };
@@ -212,26 +216,27 @@ export class GitHubReporter {
    * Our open drift issue: by label first; then by marker alone, because GitHub silently drops labels
    * set by a token without push access, and a second issue every morning is what we must avoid.
    */
-  private async findDriftIssue(): Promise<{ number: number } | undefined> {
+  private async findDriftIssue(marker: string): Promise<{ number: number } | undefined> {
     const { owner, repo } = this.context;
     const issuesOnly = <T extends { pull_request?: unknown }>(list: T[]) => list.filter((issue) => issue.pull_request === undefined);
     const labelled = await this.octokit.paginate(this.octokit.rest.issues.listForRepo, { owner, repo, labels: DRIFT_LABEL, state: "open", per_page: 100 });
     const onIssue = (issue: { number: number }) => issue.number;
-    return (await this.findOurs(issuesOnly(labelled), DRIFT_MARKER, onIssue)) ?? (await this.findOurs(issuesOnly(await this.octokit.paginate(this.octokit.rest.issues.listForRepo, { owner, repo, state: "open", per_page: 100 })), DRIFT_MARKER, onIssue));
+    return (await this.findOurs(issuesOnly(labelled), marker, onIssue)) ?? (await this.findOurs(issuesOnly(await this.octokit.paginate(this.octokit.rest.issues.listForRepo, { owner, repo, state: "open", per_page: 100 })), marker, onIssue));
   }
 
   /** Opens or updates the one drift issue while there is drift; closes it when drift is gone. */
-  async syncDriftIssue(markdown: string, drift: boolean): Promise<{ action: "opened" | "updated" | "closed" | "none"; url?: string }> {
+  async syncDriftIssue(markdown: string, drift: boolean, tenant?: string): Promise<{ action: "opened" | "updated" | "closed" | "none"; url?: string }> {
     const { owner, repo } = this.context;
-    const body = fitToLimit(`${DRIFT_MARKER}\n${markdown}`, BODY_LIMIT);
+    const marker = scoped(DRIFT_MARKER, tenant);
+    const body = fitToLimit(`${marker}\n${markdown}`, BODY_LIMIT);
     try {
-      const ours = await this.findDriftIssue();
+      const ours = await this.findDriftIssue(marker);
       if (drift && ours) {
         const updated = await this.octokit.rest.issues.update({ owner, repo, issue_number: ours.number, body, labels: [DRIFT_LABEL] });
         return { action: "updated", url: updated.data.html_url };
       }
       if (drift) {
-        const created = await this.octokit.rest.issues.create({ owner, repo, title: "Entra hardware tokens drifted from tokens.yaml", body, labels: [DRIFT_LABEL] });
+        const created = await this.octokit.rest.issues.create({ owner, repo, title: tenant === undefined ? "Entra hardware tokens drifted from tokens.yaml" : `Entra hardware tokens of tenant ${tenant} drifted from tenants/${tenant}/tokens.yaml`, body, labels: [DRIFT_LABEL] });
         return { action: "opened", url: created.data.html_url };
       }
       if (ours) {
@@ -250,17 +255,31 @@ export class GitHubReporter {
 export async function writeJobSummary(markdown: string, env: Env = process.env): Promise<boolean> {
   const path = env["GITHUB_STEP_SUMMARY"];
   if (!path) return false;
+  await appendToRunnerFile(path, `${fitToLimit(markdown, SUMMARY_LIMIT)}\n`, "the job summary", "GITHUB_STEP_SUMMARY");
+  return true;
+}
+
+/** Sets a step output (`name=value` appended to GITHUB_OUTPUT); the value is one line. */
+export async function writeStepOutput(name: string, value: string, env: Env = process.env): Promise<boolean> {
+  const path = env["GITHUB_OUTPUT"];
+  if (!path) return false;
+  if (/[\r\n]/.test(value) || !/^[A-Za-z_][\w-]*$/.test(name)) throw new GitHubError(`the step output ${escapeTerminal(name)} must be a name and a one-line value`);
+  await appendToRunnerFile(path, `${name}=${value}\n`, `the step output ${name}`, "GITHUB_OUTPUT");
+  return true;
+}
+
+/** Appends to a file the runner gave (summary, outputs). */
+async function appendToRunnerFile(path: string, text: string, what: string, setting: string): Promise<void> {
   try {
     // Appended only to a regular file: no link is followed, and a FIFO (O_NONBLOCK) is refused, not waited on.
     const handle = await fs.open(path, constants.O_WRONLY | constants.O_APPEND | constants.O_CREAT | constants.O_NOFOLLOW | constants.O_NONBLOCK, 0o644);
     try {
       if (!(await handle.stat()).isFile()) throw new Error("not a regular file");
-      await handle.appendFile(`${fitToLimit(markdown, SUMMARY_LIMIT)}\n`);
+      await handle.appendFile(text);
     } finally {
       await handle.close();
     }
   } catch (error: unknown) {
-    throw new GitHubError(`could not write the job summary to ${escapeTerminal(path)} (${escapeTerminal(error instanceof Error ? error.message : String(error))}): check GITHUB_STEP_SUMMARY`);
+    throw new GitHubError(`could not write ${what} to ${escapeTerminal(path)} (${escapeTerminal(error instanceof Error ? error.message : String(error))}): check ${setting}`);
   }
-  return true;
 }

@@ -120,6 +120,7 @@ class ThrottleGate {
   private nextSlot = 0;
   private lastCut = 0;
   private lastRaise = 0;
+  private lastNear = 0;
   /** Units Graph accepted, per send time, over the last few seconds. */
   private readonly accepted: { at: number; units: number }[] = [];
 
@@ -135,7 +136,7 @@ class ThrottleGate {
     for (let left = this.until - Date.now(); left > 0; left = this.until - Date.now()) await sleep(left);
     if (this.rate === Infinity) return;
     const now = Date.now();
-    if (now - this.lastRaise >= 1000 && now - this.lastCut >= 1000) {
+    if (now - this.lastRaise >= 1000 && now - this.lastCut >= 1000 && now - this.lastNear >= 1000) {
       this.rate += Math.max(1, this.rate * 0.05);
       this.lastRaise = now;
     }
@@ -155,12 +156,15 @@ class ThrottleGate {
   }
 
   /**
-   * Graph says we used more than 0.8 of a quota (`x-ms-throttle-limit-percentage`,
-   * concepts/throttling-limits.md): slow down a little before the 429s begin. Without the header
-   * (Graph sends it only near the limit, and not for every service) the 429s still pace us.
+   * Graph says we used more than 0.8 of a quota (`x-ms-throttle-limit-percentage`, 0.8 to 1.8,
+   * concepts/throttling-limits.md): stop speeding up, and slow down a little once it is spent, before
+   * the 429s begin. Without the header (Graph sends it only near the limit) the 429s still pace us.
    */
-  nearLimit(): void {
-    this.cut(0.9);
+  nearLimit(share: number): void {
+    // Hold the pace from 0.8 on; slow down only once the quota is spent, or every answer near the
+    // limit would cut again and the pace would spiral down to nothing.
+    this.lastNear = Date.now();
+    if (share >= 1) this.cut(0.9);
   }
 
   private cut(factor: number): void {
@@ -175,10 +179,10 @@ class ThrottleGate {
   }
 }
 
-/** `x-ms-throttle-limit-percentage`: 0.8 to 1.8 when present. */
-function nearLimit(value: string | null | undefined): boolean {
-  const share = Number(value);
-  return value !== null && value !== undefined && Number.isFinite(share) && share >= 0.8;
+/** `x-ms-throttle-limit-percentage` (0.8 to 1.8 when present) as a number; 0 when absent or unreadable. */
+function quotaShare(value: string | null | undefined): number {
+  const share = value === null || value === undefined ? NaN : Number(value);
+  return Number.isFinite(share) ? share : 0;
 }
 
 const PACE_WINDOW_MS = 5000;
@@ -269,7 +273,8 @@ class RetryMiddleware implements Middleware {
         // A whole request refused counts as throttled; a $batch reports its items itself.
         const throttled = isThrottle(status, context.response?.headers.get("retry-after") ?? undefined);
         if (units === 1 || throttled) this.gate.record(units, throttled ? units : 0);
-        if (nearLimit(context.response?.headers.get("x-ms-throttle-limit-percentage"))) this.gate.nearLimit();
+        const share = quotaShare(context.response?.headers.get("x-ms-throttle-limit-percentage"));
+        if (share >= 0.8) this.gate.nearLimit(share);
         if (!RETRYABLE.has(status) || attempt >= this.policy.maxRetries) return;
       } catch (error: unknown) {
         const problem = connectionProblem("Graph", this.endpoint, error);
@@ -401,7 +406,8 @@ export class GraphClient {
         }
         const responses = parseBatchResponses(answer, purpose);
         this.gate.record(chunk.length + 1, responses.filter((r) => isThrottle(r.status, r.retryAfter)).length);
-        if (responses.some((r) => nearLimit(r.limitPercentage))) this.gate.nearLimit();
+        const share = Math.max(0, ...responses.map((r) => quotaShare(r.limitPercentage)));
+        if (share >= 0.8) this.gate.nearLimit(share);
         for (const response of responses) {
           const index = Number(response.id);
           if (!chunk.includes(index)) continue;

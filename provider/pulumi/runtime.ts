@@ -1,3 +1,4 @@
+import { availableParallelism } from "node:os";
 import { GraphSession, tokensOnly, type ChangeResult, type TokenChange } from "../apply/session.js";
 import { parseDesired } from "../desired/load.js";
 import { connectionFromProcessEnv } from "./connection-env.js";
@@ -109,6 +110,19 @@ function graph(): GraphSession {
   );
   return session;
 }
+
+/**
+ * How many Create/Update/Delete calls the engine runs at once: `--parallel`, which the provider
+ * cannot see, defaults to PULUMI_PARALLEL or 4 × CPUs (pkg/cmd/pulumi/operations/up.go
+ * defaultParallel); the plugin inherits the variable.
+ */
+function engineParallelism(): number {
+  const given = Number(process.env["PULUMI_PARALLEL"]);
+  return Number.isSafeInteger(given) && given > 0 ? given : 4 * availableParallelism();
+}
+
+/** A gathering that still expects calls runs after this long with no call and no decision (an engine run with a lower `--parallel`). */
+const GATHER_FALLBACK_MS = 500;
 
 /** The engine shows a provider's stderr lines to the user (sdk/go/common/resource/plugin/plugin.go runtrace). */
 function note(text: string): void {
@@ -231,7 +245,9 @@ export const v1: ProviderRuntimeV1 = {
   },
 
   token: {
-    async check(_olds, news) {
+    async check(olds, news) {
+      // A resource new to the stack: the engine's Create follows (there is no Diff to wait for).
+      if (Object.keys(olds).length === 0) graph().changeDecided(true);
       const { failures } = validate(news);
       const inputs: Props = { ...news };
       const secretKey = news["secretKey"];
@@ -265,6 +281,7 @@ export const v1: ProviderRuntimeV1 = {
       );
       for (const problem of verdict.warnings) warn(problem);
       const changes = verdict.steps.length > 0 || verdict.errors.length > 0 || seedChanged(olds, news);
+      graph().changeDecided(changes); // an Update follows a change
       return { changes, replaces: [], deleteBeforeReplace: false };
     },
 
@@ -321,6 +338,9 @@ export const v1: ProviderRuntimeV1 = {
       const maxDeletes = typeof news["maxDeletes"] === "number" ? news["maxDeletes"] : 0;
       const inEntra = await graph().inventory();
       const removed = [...before.keys()].filter((serial) => !after.has(serial));
+      // Every token of the run is checked next, one at a time; under policy.unmanaged: delete each
+      // removed one gets a Delete call, otherwise the engine retains it without one.
+      graph().expectChanges({ undecided: after.size, calls: unmanaged === "delete" ? removed.length : 0, parallel: engineParallelism(), fallbackMs: GATHER_FALLBACK_MS });
       const retiring = [...after].filter(([serial, state]) => state === "retired" && inEntra.has(serial)).map(([serial]) => serial);
       const deleting = [...(unmanaged === "delete" ? removed.filter((serial) => inEntra.has(serial)) : []), ...retiring];
       const adopting = [...after].filter(([serial, state]) => state !== "retired" && !before.has(serial) && inEntra.has(serial)).map(([serial]) => serial);

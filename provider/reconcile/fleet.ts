@@ -46,6 +46,12 @@ export function selectTenants(selection: { tenant?: string; all: boolean }, root
   return [found];
 }
 
+/** The tenant of the layout a tokens file belongs to (`tenants/contoso/tokens.yaml` → contoso), if any. */
+export function layoutTenantOf(file: string): string | undefined {
+  const name = /^(?:\.\/)?tenants\/([^/]+)\/tokens\.yaml$/.exec(file.replace(/\\/g, "/"))?.[1];
+  return name !== undefined && TENANT_NAME.test(name) ? name : undefined;
+}
+
 type Env = Readonly<Record<string, string | undefined>>;
 
 /** `TENANT_<NAME>_`: the prefix of one tenant's variables (`contoso-eu` → `TENANT_CONTOSO_EU_`). */

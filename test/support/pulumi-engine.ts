@@ -1,7 +1,7 @@
 import { spawn, type ChildProcess } from "node:child_process";
 import { createCipheriv, createDecipheriv, pbkdf2Sync, randomBytes } from "node:crypto";
 import { existsSync, readFileSync, statSync, writeFileSync } from "node:fs";
-import { cpus } from "node:os";
+import { availableParallelism } from "node:os";
 import { basename, dirname, isAbsolute, join, resolve } from "node:path";
 import * as grpc from "@grpc/grpc-js";
 import * as engineRpc from "@pulumi/pulumi/proto/engine_grpc_pb";
@@ -76,7 +76,7 @@ export interface EngineOptions {
   stateFile: string;
   /** The environment of the `pulumi` command; program and plugins inherit it. */
   env: NodeJS.ProcessEnv;
-  /** `--parallel`; default 4 × CPUs as the CLI. */
+  /** `--parallel`; default PULUMI_PARALLEL or 4 × CPUs, as the CLI. */
   parallel?: number;
 }
 
@@ -222,7 +222,9 @@ export class FakeEngine {
   constructor(private readonly options: EngineOptions) {
     this.project = findProject(options.cwd);
     ({ pwd: this.pwd, main: this.main } = pwdMain(this.project.root, this.project.main));
-    this.parallel = options.parallel ?? 4 * cpus().length;
+    // The CLI's default: PULUMI_PARALLEL, else 4 × CPUs (pkg/cmd/pulumi/operations/up.go defaultParallel).
+    const fromEnv = Number(options.env["PULUMI_PARALLEL"]);
+    this.parallel = options.parallel ?? (Number.isSafeInteger(fromEnv) && fromEnv > 0 ? fromEnv : 4 * availableParallelism());
   }
 
   private urn(type: string, name: string): string {
