@@ -1,9 +1,9 @@
 import assert from "node:assert/strict";
-import { readFileSync, rmSync, writeFileSync } from "node:fs";
+import { cpSync, mkdirSync, readFileSync, rmSync, writeFileSync } from "node:fs";
 import { join, resolve } from "node:path";
 import type { GraphEmulator } from "../emulator/server.js";
 import { runCli } from "./support/cli.js";
-import { clientEnv, startHttpsEmulator } from "./support/emulator.js";
+import { clientEnv, startHttpsEmulator, TENANT } from "./support/emulator.js";
 import { FakeEngine, pwdMain, type OperationResult } from "./support/pulumi-engine.js";
 import { copyProject, PROJECT_ROOT } from "./support/pulumi-project.js";
 
@@ -11,6 +11,8 @@ import { copyProject, PROJECT_ROOT } from "./support/pulumi-project.js";
 // launcher and dynamic-provider plugin, started where the engine starts them, against the emulator.
 
 const PASSPHRASE = "entra-tokens demo passphrase (public, demo only)";
+/** A second tenant's directory id (its own emulator), beside the test emulator's TENANT. */
+const OTHER_TENANT = "22222222-3333-4444-8555-666666666666";
 const TYPE = "pulumi-nodejs:dynamic/entra-tokens:HardwareOathToken";
 const DEMO_SERIALS = ["60234561", "60234562", "60234563", "60234564", "60234565", "60234566", "FT-0001"];
 
@@ -424,6 +426,36 @@ describe("Pulumi in review: the preview's plan, a deletion guard that counts wha
     assert.equal(emulator.tenant.deviceBySerial("60234566"), undefined);
     assert.equal(emulator.tenant.allDevices().length, 5);
     assertOk(await fresh.preview({ expectNoChanges: true }));
+  });
+
+  it("runs `up` for two stacks of two tenants, each from its own tokens file, and refuses a stack the other tenant's credentials", async () => {
+    const fabrikam = await startHttpsEmulator({ tenantId: OTHER_TENANT });
+    try {
+      const dir = copyProject();
+      const tenants = { contoso: { id: TENANT, serials: ["60234561", "60234562"] }, fabrikam: { id: OTHER_TENANT, serials: ["60234563"] } };
+      for (const [name, { id, serials }] of Object.entries(tenants)) {
+        mkdirSync(join(dir, "tenants", name), { recursive: true });
+        cpSync(join(dir, "demo", "seeds.pskc"), join(dir, "tenants", name, "seeds.pskc"));
+        const tokens = serials.map((serial) => `  - { serial: "${serial}", state: available }`);
+        writeFileSync(join(dir, "tenants", name, "tokens.yaml"), ["version: 1", `tenant: { id: ${id}, name: ${name} }`, "defaults: { manufacturer: Token2, model: C202 }", "seeds: [{ file: seeds.pskc, passphraseEnv: ENTRA_TOKENS_SEED_PASSPHRASE }]", "tokens:", ...tokens, ""].join("\n"));
+        // stacks/Pulumi.<tenant>.yaml names its tokens file, as docs/many-tenants.md lays it out.
+        writeFileSync(join(dir, "stacks", `Pulumi.${name}.yaml`), `config:\n  entra-tokens:tokensFile: tenants/${name}/tokens.yaml\n`);
+      }
+      const stackOf = (name: string, graph: GraphEmulator) => new FakeEngine({ cwd: dir, stack: name, stateFile: join(dir, `state-${name}.json`), env: { ...envFor(graph), ...(graph === fabrikam ? { AZURE_TENANT_ID: OTHER_TENANT } : {}) } });
+      assertOk(await stackOf("contoso", emulator).up());
+      assertOk(await stackOf("fabrikam", fabrikam).up());
+      assert.deepEqual(emulator.tenant.allDevices().map((d) => d.serialNumber).sort(), ["60234561", "60234562"]);
+      assert.deepEqual(fabrikam.tenant.allDevices().map((d) => d.serialNumber), ["60234563"]);
+      // contoso's stack with fabrikam's credentials and Graph: refused before a resource is registered.
+      rmSync(join(dir, "state-contoso.json"));
+      const wrong = await stackOf("contoso", fabrikam).up();
+      assert.equal(wrong.ok, false);
+      assert.match(wrong.errors.join("\n"), /is for tenant contoso \(11111111-2222-4333-8444-555555555555\), but the credentials sign in to tenant 22222222-3333-4444-8555-666666666666; nothing was sent to Entra/);
+      assert.deepEqual(wrong.steps.filter((s) => !s.urn.includes("::pulumi:pulumi:Stack::")), [], "no resource was registered");
+      assert.deepEqual(fabrikam.tenant.allDevices().map((d) => d.serialNumber), ["60234563"]);
+    } finally {
+      await fabrikam.stop();
+    }
   });
 
   it("fails before registering a resource when Graph cannot be reached, naming ENTRA_TOKENS_GRAPH_URL", async () => {

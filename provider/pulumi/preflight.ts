@@ -4,6 +4,7 @@ import { readLive } from "../graph/live.js";
 import type { Desired, Plan, SeedFacts } from "../model/index.js";
 import { plan as makePlan } from "../plan/plan.js";
 import { renderPlanText } from "../plan/render.js";
+import { checkSignedInTenant } from "../reconcile/tenant.js";
 
 // What the Pulumi program asks the tenant once, before it registers a resource: a run that cannot
 // reach or sign in to Graph fails here, in seconds, with one error, instead of once per resource
@@ -22,12 +23,16 @@ export interface TenantCheckOptions {
 }
 
 /**
- * In a preview, the plan (read as the CLI reads the tenant); otherwise one request proves the
+ * Refuses credentials of another tenant than tokens.yaml declares (before any Graph request). Then
+ * in a preview, the plan (read as the CLI reads the tenant); otherwise one request proves the
  * tenant is reachable, the credential signs in and devices can be read. Graph failures are thrown
  * as the typed errors of the client, naming the setting that chose the Graph URL.
  */
 export async function checkTenant(desired: Desired, options: TenantCheckOptions): Promise<Plan | undefined> {
-  const repository = GraphSession.forTenant(connectionFromProcessEnv()).repository;
+  const connection = connectionFromProcessEnv();
+  // As the CLI does: a stack whose tokens file names a tenant never converges another one.
+  if (desired.tenant) await checkSignedInTenant(connection.credential, desired.tenant, desired.file);
+  const repository = GraphSession.forTenant(connection).repository;
   if (!options.dryRun) {
     const first = desired.tokens[0];
     if (first) await repository.deviceBySerial(first.serial);
