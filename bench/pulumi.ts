@@ -98,7 +98,10 @@ export async function benchPulumi(tokens: number, parallel: number): Promise<voi
     const engine = new FakeEngine({ cwd: dir, stack: "bench", stateFile, env, parallel });
     const up = await measure(`pulumi up (from empty, --parallel ${parallel})`, emulator, () => engine.up());
     console.log(`  state: ${(statSync(stateFile).size / Math.max(1, tokens) / 1024).toFixed(1)} KB per token (${(statSync(stateFile).size / 1024 / 1024).toFixed(1)} MB)`);
-    await measure("pulumi up (no change)", emulator, () => engine.up());
+    // The provider's own CPU (its process group, from /proc) per resource, Check and Diff of every token included.
+    let noChange: OperationResult | undefined;
+    await measure("pulumi up (no change)", emulator, async () => (noChange = await engine.up()));
+    if (noChange?.providerCpuMs !== undefined) console.log(`  provider CPU, no-change up: ${(noChange.providerCpuMs / Math.max(1, tokens)).toFixed(2)} ms per resource (${(noChange.providerCpuMs / 1000).toFixed(1)} s)`);
     const refresh = await measure("pulumi refresh", emulator, () => engine.refresh());
     const destroy = await measure("pulumi destroy (policy delete)", emulator, () => engine.destroy());
     return { up, refresh, destroy };

@@ -1,6 +1,6 @@
 import { spawn, type ChildProcess } from "node:child_process";
 import { createCipheriv, createDecipheriv, pbkdf2Sync, randomBytes } from "node:crypto";
-import { existsSync, readFileSync, statSync, writeFileSync } from "node:fs";
+import { existsSync, readdirSync, readFileSync, statSync, writeFileSync } from "node:fs";
 import { availableParallelism } from "node:os";
 import { basename, dirname, isAbsolute, join, resolve } from "node:path";
 import * as grpc from "@grpc/grpc-js";
@@ -67,6 +67,8 @@ export interface OperationResult {
   diagnostics: string[];
   steps: { urn: string; name: string; op: StepOp }[];
   outputs: Props;
+  /** CPU the provider plugin's processes used (user + system), where /proc tells it (Linux); for the bench. */
+  providerCpuMs?: number;
 }
 
 export interface EngineOptions {
@@ -198,6 +200,24 @@ interface Plugin {
 
 function call<Req, Res>(client: ResourceProviderClient, method: (req: Req, callback: (error: grpc.ServiceError | null, response: Res) => void) => unknown, request: Req): Promise<Res> {
   return new Promise((resolvePromise, reject) => method.call(client, request, (error, response) => (error ? reject(error) : resolvePromise(response))));
+}
+
+/** CPU time of a process group's live processes, from /proc/<pid>/stat (utime + stime, clock ticks of 10 ms). */
+function groupCpuMs(pgid: number): number | undefined {
+  if (!existsSync("/proc/self/stat")) return undefined;
+  let ticks = 0;
+  for (const entry of readdirSync("/proc")) {
+    if (!/^\d+$/.test(entry)) continue;
+    try {
+      // Fields after the command name, which sits in parentheses and may hold spaces.
+      const text = readFileSync(`/proc/${entry}/stat`, "utf8");
+      const fields = text.slice(text.lastIndexOf(")") + 2).split(" ");
+      if (Number(fields[2]) === pgid) ticks += Number(fields[11]) + Number(fields[12]);
+    } catch {
+      // the process ended meanwhile
+    }
+  }
+  return ticks * 10;
 }
 
 function killGroup(pid: number): void {
@@ -353,18 +373,20 @@ export class FakeEngine {
     const port = await new Promise<number>((r, reject) => server.bindAsync("127.0.0.1:0", grpc.ServerCredentials.createInsecure(), (e, p) => (e ? reject(e) : r(p))));
     ctx.address = `127.0.0.1:${port}`;
     let outputs: Props = {};
+    let providerCpuMs: number | undefined;
     try {
       ctx.plugin = await this.startPlugin(ctx.address, diagnostics);
       outputs = await run(ctx);
     } catch (error: unknown) {
       errors.push(error instanceof Error ? error.message : String(error));
     } finally {
+      if (ctx.plugin?.child.pid !== undefined) providerCpuMs = groupCpuMs(ctx.plugin.child.pid);
       ctx.plugin?.client.close();
       if (ctx.plugin?.child.pid !== undefined) killGroup(ctx.plugin.child.pid);
       if (ctx.plugin) await ctx.plugin.exited;
       server.forceShutdown();
     }
-    return { ok: errors.length === 0, errors, diagnostics, steps, outputs };
+    return { ok: errors.length === 0, errors, diagnostics, steps, outputs, ...(providerCpuMs === undefined ? {} : { providerCpuMs }) };
   }
 
   private engineService(ctx: RunContext): grpc.UntypedServiceImplementation {
