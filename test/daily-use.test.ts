@@ -1,13 +1,14 @@
 import assert from "node:assert/strict";
-import { mkdtempSync, readFileSync, writeFileSync } from "node:fs";
+import { existsSync, mkdtempSync, readFileSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
+import * as openpgp from "openpgp";
 import type { GraphEmulator } from "../emulator/server.js";
 import { runCli } from "./support/cli.js";
 import { ADMIN_APP, clientEnv, startHttpsEmulator } from "./support/emulator.js";
 import { workspace } from "./support/workspace.js";
 
-// Issue 24's daily-use conventions: a JSON error document when --format json fails early, --serial/--upn targets, --quiet/--verbose.
+// Issue 24's daily-use conventions: a JSON error document when --format json fails early, --serial/--upn targets, --quiet/--verbose, OpenPGP messages, the flag vocabulary.
 
 const dir = mkdtempSync(join(tmpdir(), "entra-daily-"));
 const missing = join(dir, "missing.yaml");
@@ -152,5 +153,57 @@ describe("--quiet and --verbose", function () {
     const failed = await runCli(["plan", "-f", missing, "--quiet"]);
     assert.equal(failed.code, 1);
     assert.match(failed.stderr, /error: .*missing\.yaml is invalid/, "errors still shown");
+  });
+});
+
+describe("seeds import --recipient with a signing-only OpenPGP key", function () {
+  this.timeout(60_000);
+
+  it("says what is wrong, where, and how to fix it, before reading any seed, and writes nothing", async () => {
+    const { publicKey } = await openpgp.generateKey({ type: "ecc", curve: "curve25519Legacy", userIDs: [{ name: "Signing only" }], subkeys: [], format: "armored" });
+    const key = join(dir, "signing-only.asc");
+    writeFileSync(key, publicKey);
+    const seed = "JBSWY3DPEHPK3PXP";
+    const csv = join(dir, "in.csv");
+    writeFileSync(csv, `serial number,secret key,time interval,manufacturer,model\nS1,${seed},30,Token2,C202\n`);
+    const out = join(dir, "store.csv.asc");
+    const r = await runCli(["seeds", "import", csv, "--out", out, "--recipient", key]);
+    assert.equal(r.code, 1);
+    assert.match(r.stderr, /signing-only\.asc \(--recipient, key [0-9A-F]{40}\) holds no key that can encrypt: it has no encryption subkey/);
+    assert.match(r.stderr, /Fix: add an encryption subkey \(gpg --quick-add-key [0-9A-F]{40} cv25519 encr\)/);
+    assert.doesNotMatch(r.stderr, /Could not find valid encryption key packet/, "not openpgp.js's own words");
+    assert.doesNotMatch(r.stderr + r.stdout, new RegExp(seed));
+    assert.ok(!existsSync(out), "nothing written");
+  });
+});
+
+describe("one flag vocabulary", function () {
+  this.timeout(60_000);
+
+  it("--out-format and --out-passphrase-env for files written, --input-passphrase-env for files read; the old spellings still work, out of the help", async () => {
+    const { file } = workspace(1, () => "state: available");
+    const now = await runCli(["seeds", "export", "-f", file, "--out-format", "entra-json", "--out", "-"]);
+    assert.equal(now.code, 0, now.stderr);
+    const before = await runCli(["seeds", "export", "-f", file, "--format", "entra-json", "--out", "-"]);
+    assert.equal(before.code, 0, before.stderr);
+    assert.equal(before.stdout, now.stdout);
+    assert.ok(JSON.parse(now.stdout), "entra-json");
+
+    const csv = join(dir, "vocabulary.csv");
+    writeFileSync(csv, "serial number,secret key,time interval,manufacturer,model\nW1,JBSWY3DPEHPK3PXP,30,Token2,C202\n");
+    for (const flag of ["--out-passphrase-env", "--passphrase-env"]) {
+      const r = await runCli(["seeds", "import", csv, "--out", join(dir, `store${flag}.pskc`), flag, "STORE_PW"], { STORE_PW: "a long enough passphrase" });
+      assert.equal(r.code, 0, `${flag}: ${r.stderr}`);
+    }
+    const unset = await runCli(["seeds", "import", csv, "--out", join(dir, "unset.pskc"), "--out-passphrase-env", "UNSET_PW"]);
+    assert.match(unset.stderr, /set the passphrase for the encrypted seed file in UNSET_PW \(or name another variable with --out-passphrase-env\)/);
+
+    const help = async (...args: string[]) => (await runCli([...args, "--help"])).stdout;
+    assert.match(await help("seeds", "export"), /--out-format <format>/);
+    assert.doesNotMatch(await help("seeds", "export"), /(^|\s)--format\b/);
+    assert.match(await help("seeds", "import"), /--out-passphrase-env <var>/);
+    assert.doesNotMatch(await help("seeds", "import"), /(^|\s)--passphrase-env\b/);
+    assert.match(await help("add"), /--input-passphrase-env <var>/);
+    assert.doesNotMatch(await help("add"), /(^|\s)--passphrase-env\b/);
   });
 });

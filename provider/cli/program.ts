@@ -365,7 +365,8 @@ export function buildProgram(): Command {
       .description("read vendor seed files (Entra CSV/JSON, PSKC, custom CSV; zip/OpenPGP wrapped) and write one encrypted seed file for the repository")
       .argument("<files...>", "vendor seed files")
       .requiredOption("-o, --out <file>", "the encrypted seed file to write (e.g. seeds/2026-11.pskc); its folder is created")
-      .option("--passphrase-env <var>", "variable holding the passphrase that protects the output", DEFAULT_PASSPHRASE_ENV)
+      .option("--out-passphrase-env <var>", "variable holding the passphrase that protects the output", DEFAULT_PASSPHRASE_ENV)
+      .addOption(new Option("--passphrase-env <var>", "same as --out-passphrase-env").hideHelp())
       .option("--recipient <public-key.asc>", "encrypt to this OpenPGP public key instead of a passphrase")
       .addOption(new Option("--format <format>", "same as --input-format").choices(SEED_FORMATS).hideHelp())
       .option("--force", "replace the output file if it exists"),
@@ -374,9 +375,10 @@ export function buildProgram(): Command {
     .action(
       lazy(
         () => import("./seeds.js"),
-        (m, files: string[], flags: SeedInputFlags & { out: string; passphraseEnv: string; recipient?: string; format?: SeedInputFlags["inputFormat"]; force?: boolean }) => {
-          const { out, passphraseEnv, recipient, format, force, ...input } = flags;
-          return m.importCommand(files, { ...input, ...(input.inputFormat ?? format ? { inputFormat: input.inputFormat ?? format } : {}) }, { out, passphraseEnv, ...(recipient ? { recipient } : {}), force: force === true });
+        (m, files: string[], flags: SeedInputFlags & { out: string; outPassphraseEnv: string; passphraseEnv?: string; recipient?: string; format?: SeedInputFlags["inputFormat"]; force?: boolean }) => {
+          const { out, outPassphraseEnv, passphraseEnv, recipient, format, force, ...input } = flags;
+          const output = { out, passphraseEnv: passphraseEnv ?? outPassphraseEnv, ...(recipient ? { recipient } : {}), force: force === true };
+          return m.importCommand(files, { ...input, ...(input.inputFormat ?? format ? { inputFormat: input.inputFormat ?? format } : {}) }, output);
         },
       ),
     );
@@ -403,14 +405,16 @@ export function buildProgram(): Command {
     .command("export")
     .description("write the seeds of tokens.yaml as Entra CSV or JSON (with upn from tokens.yaml), for the portal upload")
     .addOption(fileOption())
-    .addOption(new Option("--format <format>", "output format").choices(EXPORT_FORMATS).default("entra-csv"))
+    .addOption(new Option("--out-format <format>", "the file format to write").choices(EXPORT_FORMATS).default("entra-csv"))
+    .addOption(new Option("--format <format>", "same as --out-format").choices(EXPORT_FORMATS).hideHelp())
     .requiredOption("-o, --out <file>", "the file to write (it holds secrets: mode 600; delete it after the upload); - writes to stdout")
     .option("--force", "replace the output file if it exists")
     .addHelpText("after", EXIT_CODES_HELP)
     .action(
       lazy(
         () => import("./seeds.js"),
-        (m, flags: { file: string; format: (typeof EXPORT_FORMATS)[number]; out: string; force?: boolean }) => m.exportCommand({ ...flags, force: flags.force === true }),
+        (m, flags: { file: string; outFormat: (typeof EXPORT_FORMATS)[number]; format?: (typeof EXPORT_FORMATS)[number]; out: string; force?: boolean }) =>
+          m.exportCommand({ file: flags.file, format: flags.format ?? flags.outFormat, out: flags.out, force: flags.force === true }),
       ),
     );
 
@@ -460,7 +464,8 @@ export function buildProgram(): Command {
     .addOption(new Option("--state <state>", "the state for tokens given to users").choices(["assigned", "activated"]).default("assigned"))
     .addOption(new Option("--input-format <format>", "seed file format (default: detected)").choices(SEED_FORMATS.filter((f) => f !== "custom-csv")))
     .addOption(new Option("--format <format>", "same as --input-format").choices(SEED_FORMATS.filter((f) => f !== "custom-csv")).hideHelp())
-    .option("--passphrase-env <var>", "variable holding the passphrase of a PBKDF2-protected PSKC file (e.g. ENTRA_TOKENS_SEED_PASSPHRASE)")
+    .option("--input-passphrase-env <var>", "variable holding the passphrase of a PBKDF2-protected PSKC file (e.g. ENTRA_TOKENS_SEED_PASSPHRASE)")
+    .addOption(new Option("--passphrase-env <var>", "same as --input-passphrase-env").hideHelp())
     .option("--psk-env <var>", "variable holding the pre-shared key (hex) of a PSKC file")
     .option("--zip-password-env <var>", "variable holding the zip password")
     .option("--pgp-key <file>", "armored OpenPGP private key for an encrypted file")
@@ -471,10 +476,11 @@ export function buildProgram(): Command {
     .action(
       lazy(
         () => import("./lifecycle.js"),
-        (m, seedFile: string, flags: Omit<AddFlags, "dryRun" | "format"> & { dryRun?: boolean; inputFormat?: AddFlags["format"]; format?: AddFlags["format"] }) => {
-          const { inputFormat, format, ...rest } = flags;
+        (m, seedFile: string, flags: Omit<AddFlags, "dryRun" | "format"> & { dryRun?: boolean; inputFormat?: AddFlags["format"]; format?: AddFlags["format"]; inputPassphraseEnv?: string }) => {
+          const { inputFormat, format, inputPassphraseEnv, passphraseEnv, ...rest } = flags;
           const chosen = inputFormat ?? format;
-          return m.addCommand(seedFile, { ...rest, ...(chosen ? { format: chosen } : {}), dryRun: flags.dryRun === true });
+          const passphrase = inputPassphraseEnv ?? passphraseEnv;
+          return m.addCommand(seedFile, { ...rest, ...(chosen ? { format: chosen } : {}), ...(passphrase ? { passphraseEnv: passphrase } : {}), dryRun: flags.dryRun === true });
         },
       ),
     );

@@ -189,9 +189,18 @@ export async function importCommand(files: readonly string[], input: SeedInputFl
       } catch {
         throw new ReportedFailure(`${output.recipient} is not an armored OpenPGP public key (--recipient)`);
       }
+      // Checked before any seed is read: openpgp.js would only fail at encrypt time, in its own words.
+      await encryptionKeys.getEncryptionKey().catch(() => {
+        const fingerprint = encryptionKeys?.getFingerprint().toUpperCase() ?? "<fingerprint>";
+        throw new ReportedFailure(
+          `${output.recipient} (--recipient, key ${fingerprint}) holds no key that can encrypt: it has no encryption subkey, or that subkey is expired or revoked; nothing was written. ` +
+            `Fix: add an encryption subkey (gpg --quick-add-key ${fingerprint} cv25519 encr), export the public key again (gpg --armor --export ${fingerprint} > ${output.recipient}), or protect the store with a passphrase instead of --recipient`,
+          { code: "pgp-no-encryption-key" },
+        );
+      });
     } else {
       passphrase = process.env[output.passphraseEnv];
-      if (!passphrase) throw new ReportedFailure(`set the passphrase for the encrypted seed file in ${output.passphraseEnv} (or name another variable with --passphrase-env)`);
+      if (!passphrase) throw new ReportedFailure(`set the passphrase for the encrypted seed file in ${output.passphraseEnv} (or name another variable with --out-passphrase-env)`);
       if (passphrase.length < 12) throw new ReportedFailure(`the passphrase in ${output.passphraseEnv} is shorter than 12 characters; use a long random one (e.g. openssl rand -base64 24)`);
     }
     const seeds = await readFromFlags(files, input, (path, read) => err(`${path}: ${read.length} TOTP seeds`));
