@@ -206,4 +206,18 @@ describe("one flag vocabulary", function () {
     assert.match(await help("add"), /--input-passphrase-env <var>/);
     assert.doesNotMatch(await help("add"), /(^|\s)--passphrase-env\b/);
   });
+
+  it("add reads seeds with the same flags as seeds import and seeds list: custom CSV columns included", async () => {
+    const help = (await runCli(["add", "--help"])).stdout;
+    for (const flag of ["--input-format", "--csv-serial", "--csv-secret", "--delimiter", "--accept-tamperable-seeds", "--zip-password-env"]) assert.match(help, new RegExp(`${flag}\\b`), flag);
+    const csv = join(dir, "custom.csv");
+    writeFileSync(csv, "Serial;Seed\nC1;48656c6c6f21deadbeef48656c6c6f21deadbeef\n");
+    const tokens = join(dir, "custom-tokens.yaml");
+    writeFileSync(tokens, "version: 1\ndefaults: { manufacturer: Token2, model: C202 }\ntokens: []\n");
+    const r = await runCli(["add", csv, "-f", tokens, "--csv-serial", "Serial", "--csv-secret", "Seed", "--encoding", "hex", "--delimiter", ";", "--dry-run"]);
+    // The columns were read (no usage error): the seeds in clear are then refused in the repository, as for any plaintext file.
+    assert.equal(r.code, 1);
+    assert.match(r.stderr, /seed file "custom\.csv" is not encrypted at rest/);
+    assert.doesNotMatch(r.stderr, /48656c6c6f21deadbeef/);
+  });
 });

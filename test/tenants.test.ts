@@ -48,6 +48,15 @@ describe("many tenants in one repository", function () {
 
   const fabrikamEnv = () => ({ ...clientEnv(fabrikam), AZURE_TENANT_ID: OTHER_TENANT, ...CA });
   const bothEnv = () => ({ ...CA, ...prefixed("contoso", clientEnv(contoso)), ...prefixed("fabrikam", fabrikamEnv()) });
+  /** `<command> --all-tenants` over contoso (C1) and fabrikam (F1) while fabrikam's Graph is down. */
+  const withFabrikamDown = async (command: string) => {
+    const root = tenantsRepo({ contoso: { id: TENANT, tokens: ["C1"] }, fabrikam: { id: OTHER_TENANT, tokens: ["F1"] } });
+    const env = bothEnv();
+    await fabrikam.stop();
+    const run = await runCli([command, "--all-tenants"], env, undefined, root);
+    fabrikam = await startHttpsEmulator({ tenantId: OTHER_TENANT }); // afterEach stops it
+    return run;
+  };
 
   it("plan --all-tenants shows both tenants by name, each with its own credentials and Graph", async () => {
     const root = tenantsRepo({ contoso: { id: TENANT, tokens: ["C1", "C2"] }, fabrikam: { id: OTHER_TENANT, tokens: ["F1"] } });
@@ -62,16 +71,12 @@ describe("many tenants in one repository", function () {
   });
 
   it("one tenant's Graph down leaves the other's plan intact, and the exit code says an error happened", async () => {
-    const root = tenantsRepo({ contoso: { id: TENANT, tokens: ["C1"] }, fabrikam: { id: OTHER_TENANT, tokens: ["F1"] } });
-    const env = bothEnv();
-    await fabrikam.stop();
-    const run = await runCli(["plan", "--all-tenants"], env, undefined, root);
+    const run = await withFabrikamDown("plan");
     assert.equal(run.code, 1, run.stdout);
     assert.match(run.stdout, /== tenant contoso .*: changes, exit 2 ==\nTenant: contoso .*\nPlan: 1 to create/);
     assert.match(run.stdout, /== tenant fabrikam .*: error, exit 1 ==/);
     assert.match(run.stdout, / {2}contoso {3}changes {5}exit 2\n {2}fabrikam {2}error {7}exit 1/);
     assert.match(run.stderr, /\[fabrikam\] error: /);
-    fabrikam = await startHttpsEmulator({ tenantId: OTHER_TENANT }); // afterEach stops it
   });
 
   it("a tokens.yaml declaring one tenant refuses the credentials of another, before any Graph read", async () => {
@@ -122,14 +127,10 @@ describe("many tenants in one repository", function () {
   });
 
   it("list --all-tenants with one tenant's Graph down lists the other and exits 1", async () => {
-    const root = tenantsRepo({ contoso: { id: TENANT, tokens: ["C1"] }, fabrikam: { id: OTHER_TENANT, tokens: ["F1"] } });
-    const env = bothEnv();
-    await fabrikam.stop();
-    const run = await runCli(["list", "--all-tenants"], env, undefined, root);
+    const run = await withFabrikamDown("list");
     assert.equal(run.code, 1, run.stdout);
     assert.match(run.stdout, /^TENANT +SERIAL[^\n]*\ncontoso +C1 +not in tenant[^\n]*\n\n1 token\n$/);
     assert.match(run.stderr, /\[fabrikam\] error: [^\n]+\n[^]* {2}fabrikam {2}error {7}exit 1/);
-    fabrikam = await startHttpsEmulator({ tenantId: OTHER_TENANT }); // afterEach stops it
   });
 
   it("a wrong tenant id or name in tokens.yaml is a schema error with its line", async () => {

@@ -8,7 +8,7 @@ import { assignFromPool, leaver, replaceToken, retireTokens, type LifecycleResul
 import { PermissionError } from "../graph/errors.js";
 import { readLive } from "../graph/live.js";
 import type { TokenRepository } from "../graph/repository.js";
-import type { Desired, LiveState, SeedFileRef, SeedFormat } from "../model/index.js";
+import type { Desired, LiveState, SeedFileRef } from "../model/index.js";
 import { MAX_FILE_BYTES } from "../desired/load.js";
 import { InputFileError, readInputText } from "../safety/regular-file.js";
 import { repositoryRoot, resolvesOutside } from "../safety/repository.js";
@@ -16,6 +16,7 @@ import { replaceFile } from "../safety/replace-file.js";
 import { escapeTerminal } from "../safety/escape.js";
 import { readSeedFile } from "../seeds/read.js";
 import { connect, guard, loadValidDesired, type ConnectionOptions } from "./reconcile.js";
+import { refFromFlags, type SeedInputFlags } from "./seeds.js";
 
 // import / add / assign / retire / replace / leaver: the token lifecycle as edits of tokens.yaml, each shown
 // as a diff with --dry-run, otherwise written in place for review in a pull request.
@@ -119,29 +120,17 @@ async function portalTokenLines(repository: TokenRepository, desired: Desired, l
 export interface AddFlags extends EditFlags {
   users?: string;
   state: "assigned" | "activated";
-  format?: SeedFormat;
-  passphraseEnv?: string;
-  pskEnv?: string;
-  zipPasswordEnv?: string;
-  pgpKey?: string;
-  pgpPassphraseEnv?: string;
-  pgpPasswordEnv?: string;
 }
 
-export async function addCommand(seedFile: string, flags: AddFlags): Promise<number> {
+/** `add`: the seed file is opened with the same flags as `seeds import` and `seeds list` (SeedInputFlags). */
+export async function addCommand(seedFile: string, input: SeedInputFlags, flags: AddFlags): Promise<number> {
   return guard(async () => {
     const base = dirname(resolve(flags.file));
     const inFile = (path: string) => relative(base, resolve(path)).split("\\").join("/");
-    const names = {
-      ...(flags.format ? { format: flags.format } : {}),
-      ...(flags.passphraseEnv ? { passphraseEnv: flags.passphraseEnv } : {}),
-      ...(flags.pskEnv ? { preSharedKeyEnv: flags.pskEnv } : {}),
-      ...(flags.zipPasswordEnv ? { zipPasswordEnv: flags.zipPasswordEnv } : {}),
-      ...(flags.pgpPassphraseEnv ? { pgpPassphraseEnv: flags.pgpPassphraseEnv } : {}),
-      ...(flags.pgpPasswordEnv ? { pgpPasswordEnv: flags.pgpPasswordEnv } : {}),
-    };
-    const ref: SeedFileRef = { path: seedFile, ...names, ...(flags.pgpKey ? { pgpKeyFile: flags.pgpKey } : {}) };
-    const entry: SeedEntry = { file: inFile(seedFile), ...names, ...(flags.pgpKey ? { pgpKeyFile: inFile(flags.pgpKey) } : {}) };
+    const ref: SeedFileRef = refFromFlags(seedFile, input);
+    // tokens.yaml's entry: the same names (never the secrets), its paths relative to tokens.yaml.
+    const { path: _path, pgpKeyFile, ...names } = ref;
+    const entry: SeedEntry = { file: inFile(seedFile), ...names, ...(pgpKeyFile ? { pgpKeyFile: inFile(pgpKeyFile) } : {}) };
     // Only the serials and attributes leave this function: the secrets stay in the seed file.
     const delivered = (await readSeedFile(ref)).map(({ serial, timeIntervalInSeconds, hashFunction, manufacturer, model }) => ({
       serial,

@@ -2,7 +2,6 @@ import { Command, InvalidArgumentError, Option } from "commander";
 import { FLEET_SORT_KEYS, SEED_FORMATS, type FleetSortKey } from "../model/index.js";
 import { DEFAULT_PASSPHRASE_ENV, EXIT, EXPORT_FORMATS, FLEET_FORMATS, type FleetFormat, LIST_FORMATS, OUTPUT_FORMATS, SECRET_ENCODINGS, VALIDATE_FORMATS } from "./formats.js";
 import type { ReconcileOptions, TenantSelection } from "./reconcile.js";
-import type { AddFlags } from "./lifecycle.js";
 
 import type { SeedInputFlags } from "./seeds.js";
 import { setLoudness } from "./loudness.js";
@@ -173,7 +172,7 @@ function reconcileOptions(flags: CommonFlags): ReconcileOptions {
   };
 }
 
-/** How `seeds import` and `seeds list` open vendor files: the same flags for both. */
+/** How `seeds import`, `seeds list` and `add` open vendor files: the same flags for all three. */
 function withSeedInputOptions(command: Command): Command {
   return command
     .addOption(new Option("--input-format <format>", "input format (default: detected; custom-csv when a --csv-* column is given)").choices(SEED_FORMATS))
@@ -455,32 +454,27 @@ export function buildProgram(): Command {
       ),
     );
 
-  program
-    .command("add")
-    .description("add a delivery to tokens.yaml: every serial of a seed file (or encrypted store), with the attributes it states, to the pool or to users")
-    .argument("<seed-file>", "the vendor's seed file or an encrypted store from `seeds import`")
-    .addOption(fileOption())
-    .option("--users <file>", "give the new tokens to these users, in order (`upn` or `upn,display name` per line); the rest go to the pool")
-    .addOption(new Option("--state <state>", "the state for tokens given to users").choices(["assigned", "activated"]).default("assigned"))
-    .addOption(new Option("--input-format <format>", "seed file format (default: detected)").choices(SEED_FORMATS.filter((f) => f !== "custom-csv")))
-    .addOption(new Option("--format <format>", "same as --input-format").choices(SEED_FORMATS.filter((f) => f !== "custom-csv")).hideHelp())
-    .option("--input-passphrase-env <var>", "variable holding the passphrase of a PBKDF2-protected PSKC file (e.g. ENTRA_TOKENS_SEED_PASSPHRASE)")
-    .addOption(new Option("--passphrase-env <var>", "same as --input-passphrase-env").hideHelp())
-    .option("--psk-env <var>", "variable holding the pre-shared key (hex) of a PSKC file")
-    .option("--zip-password-env <var>", "variable holding the zip password")
-    .option("--pgp-key <file>", "armored OpenPGP private key for an encrypted file")
-    .option("--pgp-passphrase-env <var>", "variable holding that key's passphrase")
-    .option("--pgp-password-env <var>", "variable holding the password of a symmetrically encrypted OpenPGP file")
-    .option("--dry-run", "show the change as a diff without writing the file")
+  withSeedInputOptions(
+    program
+      .command("add")
+      .description("add a delivery to tokens.yaml: every serial of a seed file (or encrypted store), with the attributes it states, to the pool or to users")
+      .argument("<seed-file>", "the vendor's seed file or an encrypted store from `seeds import`")
+      .addOption(fileOption())
+      .option("--users <file>", "give the new tokens to these users, in order (`upn` or `upn,display name` per line); the rest go to the pool")
+      .addOption(new Option("--state <state>", "the state for tokens given to users").choices(["assigned", "activated"]).default("assigned"))
+      .addOption(new Option("--format <format>", "same as --input-format").choices(SEED_FORMATS).hideHelp())
+      .addOption(new Option("--passphrase-env <var>", "same as --input-passphrase-env").hideHelp())
+      .option("--dry-run", "show the change as a diff without writing the file"),
+  )
     .addHelpText("after", `\nThe seed file is also added to \`seeds:\` (with the variable names, never the secrets). Its interval and hash are the tokens' truth.${EXIT_CODES_HELP}`)
     .action(
       lazy(
         () => import("./lifecycle.js"),
-        (m, seedFile: string, flags: Omit<AddFlags, "dryRun" | "format"> & { dryRun?: boolean; inputFormat?: AddFlags["format"]; format?: AddFlags["format"]; inputPassphraseEnv?: string }) => {
-          const { inputFormat, format, inputPassphraseEnv, passphraseEnv, ...rest } = flags;
-          const chosen = inputFormat ?? format;
-          const passphrase = inputPassphraseEnv ?? passphraseEnv;
-          return m.addCommand(seedFile, { ...rest, ...(chosen ? { format: chosen } : {}), ...(passphrase ? { passphraseEnv: passphrase } : {}), dryRun: flags.dryRun === true });
+        (m, seedFile: string, flags: SeedInputFlags & { file: string; users?: string; state: "assigned" | "activated"; dryRun?: boolean; format?: SeedInputFlags["inputFormat"]; passphraseEnv?: string }) => {
+          const { file, users, state, dryRun, format, passphraseEnv, ...input } = flags;
+          const inputFormat = input.inputFormat ?? format;
+          const inputPassphraseEnv = input.inputPassphraseEnv ?? passphraseEnv;
+          return m.addCommand(seedFile, { ...input, ...(inputFormat ? { inputFormat } : {}), ...(inputPassphraseEnv ? { inputPassphraseEnv } : {}) }, { file, state, dryRun: dryRun === true, ...(users ? { users } : {}) });
         },
       ),
     );

@@ -18,7 +18,7 @@ export interface DeliveredToken {
 }
 
 /** The `seeds:` entry naming the seed file (path relative to tokens.yaml), as tokens.yaml writes it. */
-export type SeedEntry = Omit<SeedFileRef, "path" | "csv"> & { file: string };
+export type SeedEntry = Omit<SeedFileRef, "path"> & { file: string };
 
 export interface DeliveryOptions {
   seedEntry: SeedEntry;
