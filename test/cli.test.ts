@@ -107,7 +107,8 @@ describe("entra-tokens exit codes: 0 success, 1 any error (usage included), 2 ch
     assert.equal((await runCli(["seeds", "import", csv, "--out", store], env)).code, 0);
     assert.equal((await runCli(["seeds", "import", csv, "--out", store], env)).code, 1, "exists, no --force");
     assert.equal((await runCli(["seeds", "list", store, "--input-passphrase-env", "ENTRA_TOKENS_SEED_PASSPHRASE"], env)).code, 0);
-    assert.equal((await runCli(["seeds", "list", store], env)).code, 1, "no passphrase named");
+    assert.equal((await runCli(["seeds", "list", store], env)).code, 0, "the default variable opens the store it wrote");
+    assert.equal((await runCli(["seeds", "list", store], {})).code, 1, "no passphrase at hand");
     const tokens = file("tokens.yaml", `version: 1\ndefaults: { manufacturer: Token2, model: C202 }\nseeds: [{ file: ${store}, passphraseEnv: ENTRA_TOKENS_SEED_PASSPHRASE }]\ntokens:\n  - { serial: EX1, state: available }\n`);
     assert.equal((await runCli(["seeds", "export", "-f", tokens, "--out", "-"], env)).code, 0);
     assert.equal((await runCli(["seeds", "export", "-f", tokens, "--out", "-"])).code, 1, "no passphrase");
@@ -219,6 +220,20 @@ describe("seeds subcommands speak of their own flags", function () {
     const secrets = exported.stdout.split(/\r?\n/).slice(1).filter(Boolean).map((line) => line.split(",")[2] ?? "");
     assert.equal(secrets.length, 7);
     for (const secret of secrets) assert.ok(secret.length >= 16 && !r.stdout.includes(secret), "a secret reached seeds list");
+  });
+
+  it("seeds list opens a store with the one default passphrase variable when it is set and no other is named", async () => {
+    const store = join(ROOT, "demo", "seeds.pskc");
+    const opened = await runCli(["seeds", "list", store], { ENTRA_TOKENS_SEED_PASSPHRASE: DEMO_PASSPHRASE });
+    assert.equal(opened.code, 0, opened.stderr);
+    assert.match(opened.stdout, /^7 seeds$/m);
+    const unset = await runCli(["seeds", "list", store], {});
+    assert.equal(unset.code, 1);
+    assert.match(unset.stderr, /protected by a passphrase.*--input-passphrase-env/);
+    const plain = mkdtempSync(join(tmpdir(), "entra-default-pass-"));
+    writeFileSync(join(plain, "made-up.csv"), `serial number,secret key\nQ1,${encodeBase32(Buffer.from("made-up-seed-for-q1!"))}\n`);
+    const csv = await runCli(["seeds", "list", join(plain, "made-up.csv")], {});
+    assert.equal(csv.code, 0, "a file that needs no passphrase does not ask for the default variable");
   });
 
   it("seeds export writes to stdout only with --out -", async () => {

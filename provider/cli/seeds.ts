@@ -11,14 +11,14 @@ import { writePskc } from "../seeds/pskc.js";
 import { append, readSeedFacts, readSeedFile, readSeedFiles } from "../seeds/read.js";
 import { escapeTerminal } from "../safety/escape.js";
 import { PLAN_FORMAT_VERSION } from "../plan/render.js";
-import { EXIT, type ExportFormat, type ListFormat } from "./formats.js";
+import { DEFAULT_PASSPHRASE_ENV, EXIT, type ExportFormat, type ListFormat } from "./formats.js";
 import { guard, loadValidDesired, ReportedFailure } from "./reconcile.js";
 import { jsonToStdout } from "./json-error.js";
 
 // seeds import / list / export: the file side of enrolment. Secrets go only into files
 // written with mode 600 (or to stdout when asked with `--out -`), never to the terminal otherwise.
 
-export { DEFAULT_PASSPHRASE_ENV } from "./formats.js";
+export { DEFAULT_PASSPHRASE_ENV };
 const err = (text: string) => process.stderr.write(`${text}\n`);
 
 /** How `seeds import` and `seeds list` open a vendor file (commander's names for the flags). */
@@ -241,7 +241,9 @@ export async function listCommand(files: readonly string[], input: SeedInputFlag
   return guard(async () => {
     // From tokens.yaml, the facts in clear: like plan, listing the store needs no secret.
     let seeds: SeedDescription[];
-    if (files.length > 0) seeds = await readFromFlags(files, input);
+    // A store is opened with the one default variable `seeds import` writes with, when it is set and
+    // no other is named (only when set: a file that needs no passphrase does not ask for it).
+    if (files.length > 0) seeds = await readFromFlags(files, input.inputPassphraseEnv === undefined && process.env[DEFAULT_PASSPHRASE_ENV] ? { ...input, inputPassphraseEnv: DEFAULT_PASSPHRASE_ENV } : input);
     else {
       const { descriptions, unread } = await readSeedFacts((await loadValidDesired(options.file)).seedFiles);
       for (const file of unread) err(`not listed: ${escapeTerminal(file.reason, 1_000)}`);
