@@ -8,7 +8,7 @@ import { checkTenant, previewText } from "../provider/pulumi/preflight.js";
 import { asProgramFailure, keepFailuresFast, programFailure } from "../provider/pulumi/program-errors.js";
 import { HardwareOathToken, TokenInventory } from "../provider/pulumi/provider.js";
 import { describeSeedMismatch, seedMismatches } from "../provider/plan/seed-facts.js";
-import { seedFacts } from "../provider/seeds/facts.js";
+import { plannerSeeds } from "../provider/seeds/facts.js";
 import { seedFingerprint } from "../provider/seeds/fingerprint.js";
 import type { SeedDescription, SeedStore } from "../provider/seeds/model.js";
 import { readSeedFacts, readSeedFiles } from "../provider/seeds/read.js";
@@ -53,12 +53,12 @@ async function stack() {
   const dryRun = pulumi.runtime.isDryRun();
   // A preview reads what the seed files state in clear; only the update itself opens the seeds.
   const store: SeedStore | undefined = dryRun ? undefined : await readSeedFiles(desired.seedFiles);
-  const { descriptions, unread } = store ? { descriptions: store.all(), unread: [] } : await readSeedFacts(desired.seedFiles);
-  const described = new Map<string, SeedDescription>(descriptions.map((d) => [d.serial.toUpperCase(), d]));
+  const read = store ? { descriptions: store.all(), unread: [] } : await readSeedFacts(desired.seedFiles);
+  const described = new Map<string, SeedDescription>(read.descriptions.map((d) => [d.serial.toUpperCase(), d]));
+  const seeds = plannerSeeds(read, projectRoot());
   // The seed file describes the physical token: a disagreement would give Entra a token whose codes never verify.
-  const facts = seedFacts(descriptions, projectRoot());
   const mismatches = desired.tokens.flatMap((token) => {
-    const found = seedMismatches(token, facts.get(token.serial.toUpperCase()));
+    const found = seedMismatches(token, seeds.seedFacts.get(token.serial.toUpperCase()));
     if (found.length === 0) return [];
     const { message, fix } = describeSeedMismatch(token, found);
     return [`${message}\n    fix: ${fix}`];
@@ -66,13 +66,7 @@ async function stack() {
   if (mismatches.length > 0) throw programFailure(`${file} disagrees with its seed files; nothing was changed:\n${mismatches.join("\n")}`);
   // Once, before thousands of registrations: an unreachable Graph or a failed sign-in is one error now.
   const allowDeletes = booleanSetting(`${config.name}:allowDeletes`, config.get("allowDeletes"), false);
-  const previewPlan = await checkTenant(desired, {
-    dryRun,
-    allowDeletes,
-    seedSerials: new Set(descriptions.map((d) => d.serial)),
-    seedFacts: facts,
-    unreadSeedFiles: unread.map((u) => u.file),
-  });
+  const previewPlan = await checkTenant(desired, { dryRun, allowDeletes, seeds });
   if (previewPlan) pulumi.log.info(previewText(previewPlan));
   // Registered first and waited for: its Check refuses a run that deletes more than policy.maxDeletes.
   const inventory = new TokenInventory("tokens", {

@@ -9,7 +9,8 @@ import { parseUsersFile } from "../provider/desired/assign.js";
 import { assignFromPool } from "../provider/desired/lifecycle.js";
 import { SeedFileError } from "../provider/seeds/errors.js";
 import { encodeBase32 } from "../provider/seeds/normalize.js";
-import { readPskc } from "../provider/seeds/pskc.js";
+import { seedFingerprint } from "../provider/seeds/fingerprint.js";
+import { readPskc, readPskcFacts, writePskc } from "../provider/seeds/pskc.js";
 import { readSeedFile } from "../provider/seeds/read.js";
 import { Secret } from "../provider/seeds/secret.js";
 import { runCli } from "./support/cli.js";
@@ -68,6 +69,17 @@ describe("seed files", () => {
       const truncated = fixture("rfc6030-figure6.xml").replace("AAECAwQFBgcICQoLDA0OD+cIHItlB3Wra1DUpxVvOx2lef1VmNPCMl8jwZqIUqGv", "AAECAwQFBgcICQoL");
       assert.throws(() => readPskc(truncated, "f6", { preSharedKey: PSK }), /bad MAC|truncated/);
       assert.throws(() => readPskc(fixture("rfc6030-figure6.xml").slice(0, 900), "cut", { preSharedKey: PSK }), SeedFileError);
+    });
+
+    it("reads the fingerprint the files we write carry, and refuses one that is not a SHA-256", async () => {
+      const secret = Buffer.from("a seed of twenty byte");
+      const fingerprint = seedFingerprint("FP-1", encodeBase32(secret));
+      const written = writePskc([{ serial: "FP-1", secret, timeInterval: 30, suite: "HMAC-SHA1", fingerprint }], "a passphrase for this test", 1000);
+      assert.deepEqual(readPskcFacts(written, "store.pskc").map((k) => k.fingerprint), [fingerprint]);
+      const [seed] = await readSeedFile({ path: file("fp.pskc", written), passphraseEnv: "FP_PASS" }, { FP_PASS: "a passphrase for this test" });
+      assert.equal(seed?.serial, "FP-1");
+      const altered = written.replace(fingerprint, "not-a-fingerprint");
+      assert.throws(() => readPskcFacts(altered, "store.pskc"), /the seed fingerprint is not 64 hex digits.*\[pskc-fingerprint\]/);
     });
 
     it("refuses XML entity tricks before parsing", () => {

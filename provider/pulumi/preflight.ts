@@ -1,9 +1,10 @@
 import { GraphSession } from "../apply/session.js";
 import { connectionFromProcessEnv } from "./connection-env.js";
 import { readLive } from "../graph/live.js";
-import type { Desired, Plan, SeedFacts } from "../model/index.js";
+import type { Desired, Plan } from "../model/index.js";
 import { plan as makePlan } from "../plan/plan.js";
 import { renderPlanText } from "../plan/render.js";
+import type { PlannerSeeds } from "../seeds/facts.js";
 import { checkSignedInTenant } from "../reconcile/tenant.js";
 
 // What the Pulumi program asks the tenant once, before it registers a resource: a run that cannot
@@ -15,11 +16,8 @@ export interface TenantCheckOptions {
   /** A preview (`pulumi preview`, or the preview half of `pulumi up`): print the plan. */
   dryRun: boolean;
   allowDeletes: boolean;
-  /** Serials whose seed file is at hand (a preview reads the files' clear facts, opening no secret). */
-  seedSerials: ReadonlySet<string>;
-  seedFacts: ReadonlyMap<string, SeedFacts>;
-  /** Seed files a preview could not read without their secret. */
-  unreadSeedFiles: readonly string[];
+  /** What the seed files say (a preview reads their clear facts, opening no secret). */
+  seeds: PlannerSeeds;
 }
 
 /**
@@ -39,7 +37,7 @@ export async function checkTenant(desired: Desired, options: TenantCheckOptions)
     return undefined;
   }
   const live = await readLive(repository, desired);
-  return makePlan(desired, live, { seeds: options.seedSerials, seedFacts: options.seedFacts, unreadSeedFiles: options.unreadSeedFiles, allowDeletes: options.allowDeletes });
+  return makePlan(desired, live, { ...options.seeds, allowDeletes: options.allowDeletes });
 }
 
 /** The plan as `entra-tokens plan` prints it, for the preview's diagnostics. */

@@ -8,7 +8,7 @@ import { classifyDrift } from "../plan/drift.js";
 import { plan as makePlan } from "../plan/plan.js";
 import type { PreflightWarning } from "../plan/preflight.js";
 import { narrowPlan, targetSerials } from "../plan/target.js";
-import { seedFacts } from "../seeds/facts.js";
+import { plannerSeeds } from "../seeds/facts.js";
 import { SeedStore } from "../seeds/model.js";
 import { readSeedFacts, readSeedFiles } from "../seeds/read.js";
 import { connectTenant, type TenantConnection } from "./connection.js";
@@ -116,13 +116,12 @@ export async function planTenant(context: TenantContext, desired: Desired): Prom
   if (!needsSeed(optimistic)) return { desired, live, preflight, plan: optimistic, repository, seeds: noSeeds };
   const refs = context.seeds ? context.seeds.map((path) => ({ path })) : desired.seedFiles;
   if (!context.secretsRequired) {
-    const { descriptions, unread } = await readSeedFacts(refs);
-    const seeds = new Set(descriptions.map((d) => d.serial));
-    const unreadSeedFiles = unread.map((u) => u.file);
-    return { desired, live, preflight, plan: narrowed(makePlan(desired, live, { seeds, seedFacts: seedFacts(descriptions), unreadSeedFiles, allowDeletes, ...clock(context) })), repository, seeds: noSeeds };
+    const planned = makePlan(desired, live, { ...plannerSeeds(await readSeedFacts(refs)), allowDeletes, ...clock(context) });
+    return { desired, live, preflight, plan: narrowed(planned), repository, seeds: noSeeds };
   }
   const seeds = await readSeedFiles(refs, context.secrets);
-  return { desired, live, preflight, plan: narrowed(makePlan(desired, live, { seeds: seeds.serials(), seedFacts: seedFacts(seeds.all()), allowDeletes, ...clock(context) })), repository, seeds };
+  const planned = makePlan(desired, live, { ...plannerSeeds({ descriptions: seeds.all(), unread: [] }), allowDeletes, ...clock(context) });
+  return { desired, live, preflight, plan: narrowed(planned), repository, seeds };
 }
 
 /** Applies a plan planTenant made; the caller decided (confirmation, guard) that it may. */

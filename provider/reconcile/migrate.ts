@@ -5,7 +5,7 @@ import type { TokenRepository } from "../graph/repository.js";
 import type { Desired, LiveState, Plan } from "../model/index.js";
 import { serialKey } from "../plan/compare.js";
 import { plan as makePlan } from "../plan/plan.js";
-import { seedFacts } from "../seeds/facts.js";
+import { plannerSeeds } from "../seeds/facts.js";
 import { SeedStore } from "../seeds/model.js";
 import { readSeedFiles } from "../seeds/read.js";
 import { connectTenant } from "./connection.js";
@@ -93,7 +93,7 @@ export async function planMigration(context: TenantContext, desired: Desired): P
   }
   await requirePermissions(context.credential, [NEEDS.writeDevices, NEEDS.writeHardwareMethods], "migrate");
   const seeds = await readSeedFiles(context.seeds ? context.seeds.map((path) => ({ path })) : desired.seedFiles, context.secrets);
-  const plan = makePlan(desired, after, { seeds: seeds.serials(), seedFacts: seedFacts(seeds.all()), allowDeletes });
+  const plan = makePlan(desired, after, { ...plannerSeeds({ descriptions: seeds.all(), unread: [] }), allowDeletes });
   return { migration: { desired, migrations, plan: onlyFor(plan, migrations) }, seeds, repository };
 }
 

@@ -1,6 +1,7 @@
 import { relative } from "node:path";
 import type { SeedFacts } from "../model/index.js";
 import type { SeedDescription } from "./model.js";
+import type { SeedFactsRead } from "./read.js";
 
 /** What the seed files state about each token (keyed by upper-case serial), for the planner and `validate`. */
 export function seedFacts(seeds: Iterable<SeedDescription>, cwd: string = process.cwd()): Map<string, SeedFacts> {
@@ -22,4 +23,20 @@ export function seedFacts(seeds: Iterable<SeedDescription>, cwd: string = proces
     });
   }
   return facts;
+}
+
+/** The planner's seed options (PlanOptions), from what was read of the seed files. */
+export interface PlannerSeeds {
+  seeds: ReadonlySet<string>;
+  seedFacts: ReadonlyMap<string, SeedFacts>;
+  unreadSeedFiles: readonly string[];
+}
+
+/** One way, for every front, from seed files read (in clear, or opened) to what the planner checks. */
+export function plannerSeeds(read: SeedFactsRead, cwd?: string): PlannerSeeds {
+  return {
+    seeds: new Set(read.descriptions.map((d) => d.serial)),
+    seedFacts: seedFacts(read.descriptions, cwd),
+    unreadSeedFiles: read.unread.map((u) => u.file),
+  };
 }

@@ -30,13 +30,27 @@ type Env = Readonly<Record<string, string | undefined>>;
 /** Reads every seed file into one store; secrets for encrypted files come from `env`. */
 export async function readSeedFiles(files: readonly SeedFileRef[], env: Env = process.env): Promise<SeedStore> {
   const store = new SeedStore();
+  for (const seed of await gather(files, (ref) => readSeedFile(ref, env))) store.add(seed);
+  return store;
+}
+
+/**
+ * Every record of every seed file, each naming its file, a serial in one file only. A file `read`
+ * answers undefined for is skipped (it was set aside as unread).
+ */
+async function gather<T extends SeedDescription>(files: readonly SeedFileRef[], read: (ref: SeedFileRef) => Promise<T[] | undefined>): Promise<T[]> {
+  const records: T[] = [];
+  const seen = new Set<string>();
   for (const ref of files) {
-    for (const seed of await readSeedFile(ref, env)) {
-      if (store.get(seed.serial)) throw new SeedFileError(ref.path, "this serial already came from another seed file", "keep each token's seed in one file", undefined, seed.serial);
-      store.add({ ...seed, file: ref.path });
+    for (const record of (await read(ref)) ?? []) {
+      const key = record.serial.toUpperCase();
+      if (seen.has(key)) throw new SeedFileError(ref.path, "this serial already came from another seed file", "keep each token's seed in one file", undefined, record.serial);
+      seen.add(key);
+      record.file = ref.path;
+      records.push(record);
     }
   }
-  return store;
+  return records;
 }
 
 /** A seed file whose facts cannot be read without a secret (a vendor's zip or OpenPGP delivery). */
@@ -57,26 +71,16 @@ export interface SeedFactsRead {
  * clear; a plain vendor file is read as it is; a wrapped delivery is unread until imported.
  */
 export async function readSeedFacts(files: readonly SeedFileRef[]): Promise<SeedFactsRead> {
-  const descriptions: SeedDescription[] = [];
   const unread: UnreadSeedFile[] = [];
-  const seen = new Set<string>();
-  for (const ref of files) {
-    let read: SeedDescription[];
+  const descriptions = await gather(files, async (ref) => {
     try {
-      read = await readDelivery(ref, undefined, FACTS_ONLY);
+      return await readDelivery(ref, undefined, FACTS_ONLY);
     } catch (error: unknown) {
       if (!(error instanceof SeedFileError) || !NEEDS_A_SECRET.has(error.code)) throw error;
       unread.push({ file: ref.path, reason: error.message });
-      continue;
+      return undefined;
     }
-    for (const description of read) {
-      const key = description.serial.toUpperCase();
-      if (seen.has(key)) throw new SeedFileError(ref.path, "this serial already came from another seed file", "keep each token's seed in one file", undefined, description.serial);
-      seen.add(key);
-      description.file = ref.path;
-      descriptions.push(description);
-    }
-  }
+  });
   return { descriptions, unread };
 }
 
