@@ -7,6 +7,7 @@ import {
   GraphFailure,
   GraphRejectedError,
   GraphUnavailableError,
+  CredentialConfigError,
   InterruptedError,
   NotFoundError,
   PermissionError,
@@ -473,6 +474,11 @@ export class GraphClient {
     // The SDK wraps what our middleware throws, keeping its name as `code` and its message.
     if (error instanceof GraphError && error.statusCode === -1 && error.code === "GraphConnectionError") return new GraphConnectionError(error.message, purpose.operation);
     if (error instanceof GraphError && error.statusCode === -1 && error.code === "InterruptedError") return new InterruptedError(error.message, purpose.operation);
+    // A credential file our guards refused: no sign-in was attempted, so no "Entra did not issue" wording.
+    if (error instanceof GraphError && error.statusCode === -1 && error.code === "CredentialConfigError") {
+      // GraphErrorHandler.constructError keeps only the name and `toString()` ("Name: message").
+      return new CredentialConfigError(String(error.body).replace(/^CredentialConfigError: /, ""), purpose.operation);
+    }
     // statusCode -1 otherwise: no HTTP answer from Graph at all, because Entra refused the sign-in.
     if (error instanceof GraphError && error.statusCode === -1) return signInFailure(`${error.message}\n${String(error.body)}`, purpose.operation);
     if (error instanceof GraphError) {
