@@ -472,11 +472,13 @@ export function tenantSummary(title: string, lines: readonly { name: string; ver
 }
 
 /**
- * plan, apply or drift over the tenants of tenants/: one tenant runs as if alone (with its own
- * variables); many run side by side, each printed as a block when done, then a summary, and the
- * overall exit code by the rules of one run (any error 1, else any change or drift 2, else 0).
+ * plan, apply or drift: of the one tokens file without a selection; else over the tenants of
+ * tenants/: one tenant runs as if alone (with its own variables); many run side by side, each
+ * printed as a block when done, then a summary, and the overall exit code by the rules of one run
+ * (any error 1, else any change or drift 2, else 0).
  */
-export async function tenantsCommand(kind: "plan" | "apply" | "drift", options: ReconcileOptions & { yes?: boolean }, selection: TenantSelection): Promise<number> {
+export async function reconcileCommand(kind: "plan" | "apply" | "drift", options: ReconcileOptions & { yes?: boolean }, selection: TenantSelection | undefined): Promise<number> {
+  if (!selection) return TENANT_COMMANDS[kind]({ ...options, yes: options.yes === true }, processIo);
   return guard(async () => {
     const run = TENANT_COMMANDS[kind];
     const withFile = (file: string) => ({ ...options, yes: options.yes === true, file });
