@@ -138,9 +138,10 @@ class ThrottleGate {
   readonly writes = new WriteQuota();
 
   async wait(units = 1, writes = 0): Promise<void> {
-    for (let left = this.until - Date.now(); left > 0; left = this.until - Date.now()) await sleep(left);
+    // A write takes its place in the write quota's queue first; a Retry-After that began meanwhile still holds it.
     const writeWait = this.writes.reserve(writes);
     if (writeWait > 0) await sleep(writeWait);
+    for (let left = this.until - Date.now(); left > 0; left = this.until - Date.now()) await sleep(left);
     if (this.rate === Infinity) return;
     const now = Date.now();
     if (now - this.lastRaise >= 1000 && now - this.lastCut >= 1000 && now - this.lastNear >= 1000) {
