@@ -223,8 +223,9 @@ async function reportGitHubFailure(what: string, run: () => Promise<unknown>): P
 export async function applyCommand(options: ReconcileOptions & { yes: boolean }, io: TenantIo = processIo): Promise<number> {
   return guard(async () => {
     const stop = new AbortController();
-    const planned = await computePlan(options, io, true, stop.signal);
-    const { plan, desired } = planned;
+    // Only what the apply needs is kept: the tenant as read is not (see applyTenant).
+    const { plan, desired, repository, seeds } = await computePlan(options, io, true, stop.signal);
+    const planned = { plan, repository, seeds };
     const json = options.format === "json";
     // With --format json stdout holds one JSON document (plan and outcome); the prompt shows the plan as text.
     // Kept only until the confirmation: at 100,000 tokens the text is tens of MB the apply does not need.
