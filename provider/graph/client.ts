@@ -7,6 +7,7 @@ import {
   GraphFailure,
   GraphRejectedError,
   GraphUnavailableError,
+  CredentialConfigError,
   InterruptedError,
   NotFoundError,
   PermissionError,
@@ -14,6 +15,7 @@ import {
   UnexpectedResponseError,
 } from "./errors.js";
 import { connectionProblem, usableUrl, type Endpoint } from "./connection.js";
+import { isWriteScope, WriteQuota } from "./write-quota.js";
 
 // Transport only: retries, paging, $batch and error typing. Which calls to make is decided elsewhere.
 
@@ -132,7 +134,13 @@ class ThrottleGate {
     return this.until <= Date.now();
   }
 
-  async wait(units = 1): Promise<void> {
+  /** Writes are spent at the write quota's pace (write-quota.ts), apart from the pace of all requests. */
+  readonly writes = new WriteQuota();
+
+  async wait(units = 1, writes = 0): Promise<void> {
+    // A write takes its place in the write quota's queue first; a Retry-After that began meanwhile still holds it.
+    const writeWait = this.writes.reserve(writes);
+    if (writeWait > 0) await sleep(writeWait);
     for (let left = this.until - Date.now(); left > 0; left = this.until - Date.now()) await sleep(left);
     if (this.rate === Infinity) return;
     const now = Date.now();
@@ -192,9 +200,12 @@ function isThrottle(status: number, retryAfter: string | undefined): boolean {
   return status === 429 || (status === 503 && retryAfter !== undefined);
 }
 
-/** Tells the retry middleware how many throttle units a request costs (a $batch: one per item, and itself). */
+/** Tells the retry middleware how many throttle units a request costs (a $batch: one per item, and itself), and how many writes. */
 class ThrottleUnits implements MiddlewareOptions {
-  constructor(readonly units: number) {}
+  constructor(
+    readonly units: number,
+    readonly writes: number,
+  ) {}
 }
 
 /** At most `size` callers at once, in the order they asked. */
@@ -217,6 +228,91 @@ export class Slots {
       else this.free++;
     }
   }
+}
+
+/** What an item of a $batch came to: its response (undefined when Graph left it out), or why its envelope failed. */
+type PackedAnswer = { response: BatchResponse | undefined } | { error: unknown };
+
+interface PackedItem {
+  item: BatchItem;
+  purpose: CallPurpose;
+  settle: (answer: PackedAnswer) => void;
+}
+
+/**
+ * Packs the items of every call that shares a set of slots into $batch envelopes of up to 20:
+ * an apply's unassignments, updates and activations travel together instead of in an envelope
+ * per kind (Graph executes each inner request on its own, concepts/json-batching.md; callers only
+ * hand over items that depend on nothing still in flight). Items handed over in the same turn of
+ * the event loop are packed before any envelope goes out; an envelope takes what is waiting when
+ * its slot frees, so items that arrive meanwhile join it.
+ */
+class BatchPacker {
+  private queue: PackedItem[] = [];
+  private head = 0;
+  /** Envelopes waiting for a slot; each takes up to 20 items when it gets one. */
+  private waiting = 0;
+  private scheduled = false;
+
+  constructor(
+    private readonly slots: Slots,
+    private readonly sendEnvelope: (entries: readonly PackedItem[]) => Promise<void>,
+  ) {}
+
+  /** Sends `items`, calling `answered(position, answer)` once for each; resolves when all are answered. */
+  send(items: readonly BatchItem[], purpose: CallPurpose, answered: (position: number, answer: PackedAnswer) => void): Promise<void> {
+    if (items.length === 0) return Promise.resolve();
+    return new Promise<void>((resolve) => {
+      let left = items.length;
+      items.forEach((item, position) => {
+        this.queue.push({
+          item,
+          purpose,
+          settle: (answer) => {
+            answered(position, answer);
+            if (--left === 0) resolve();
+          },
+        });
+      });
+      if (!this.scheduled) {
+        this.scheduled = true;
+        setImmediate(() => {
+          this.scheduled = false;
+          this.pump();
+        });
+      }
+    });
+  }
+
+  private pump(): void {
+    const needed = Math.ceil((this.queue.length - this.head) / MAX_BATCH_REQUESTS) - this.waiting;
+    for (let i = 0; i < needed; i++) {
+      this.waiting++;
+      void this.slots.run(async () => {
+        this.waiting--;
+        const entries = this.take();
+        if (entries.length > 0) await this.sendEnvelope(entries);
+      });
+    }
+  }
+
+  private take(): PackedItem[] {
+    const entries = this.queue.slice(this.head, this.head + MAX_BATCH_REQUESTS);
+    this.head += entries.length;
+    // Drop what was taken now and then, not per envelope (a 100,000-item queue would be copied each time).
+    if (this.head >= 1024 && this.head * 2 >= this.queue.length) {
+      this.queue = this.queue.slice(this.head);
+      this.head = 0;
+    }
+    return entries;
+  }
+}
+
+/** The purpose of an envelope: every operation its items serve, and every permission they need. */
+function jointPurpose(purposes: readonly CallPurpose[]): CallPurpose {
+  const operations = [...new Set(purposes.map((p) => p.operation))];
+  const permissions = [...new Set(purposes.map((p) => p.permission))];
+  return operations.length === 1 && permissions.length === 1 ? purposes[0]! : { operation: operations.join(" and "), permission: permissions.join(" and ") };
 }
 
 /**
@@ -259,10 +355,11 @@ class RetryMiddleware implements Middleware {
     if (!next) throw new Error("RetryMiddleware needs a next handler");
     const option = context.middlewareControl?.getMiddlewareOptions(ThrottleUnits);
     const units = option instanceof ThrottleUnits ? option.units : 1;
+    const writes = option instanceof ThrottleUnits ? option.writes : 0;
     for (let attempt = 0; ; attempt++) {
       let status: number | "network";
       let reason: string | undefined;
-      await this.gate.wait(units);
+      await this.gate.wait(units, writes);
       if (this.signal?.aborted) throw new InterruptedError("not sent: the run was interrupted", "send a request");
       this.requestsSent++;
       try {
@@ -272,9 +369,13 @@ class RetryMiddleware implements Middleware {
         if (this.onResponse) this.onResponse(responseInfo(context, status, Date.now() - started));
         // A whole request refused counts as throttled; a $batch reports its items itself.
         const throttled = isThrottle(status, context.response?.headers.get("retry-after") ?? undefined);
-        if (units === 1 || throttled) this.gate.record(units, throttled ? units : 0);
+        // A write refused for the write quota empties our copy of it; it says nothing of the pace of reads.
+        const writeLimited = throttled && isWriteScope(context.response?.headers.get("x-ms-throttle-scope"));
+        if (writeLimited) this.gate.writes.exhausted();
+        if (units === 1 || throttled) this.gate.record(units, throttled && !writeLimited ? units : 0);
+        // The share does not say which limit it measures; a write's is most likely the write quota, paced apart.
         const share = quotaShare(context.response?.headers.get("x-ms-throttle-limit-percentage"));
-        if (share >= 0.8) this.gate.nearLimit(share);
+        if (share >= 0.8 && writes === 0) this.gate.nearLimit(share);
         if (!RETRYABLE.has(status) || attempt >= this.policy.maxRetries) return;
       } catch (error: unknown) {
         const problem = connectionProblem("Graph", this.endpoint, error);
@@ -305,6 +406,7 @@ export class GraphClient {
   readonly graphUrl: string;
   private readonly onRetry: GraphClientOptions["onRetry"];
   private readonly gate = new ThrottleGate();
+  private readonly packers = new WeakMap<Slots, BatchPacker>();
 
   constructor(options: GraphClientOptions) {
     this.onRetry = options.onRetry;
@@ -331,9 +433,10 @@ export class GraphClient {
     return this.retry.requestsSent;
   }
 
-  async send(method: BatchItem["method"], path: string, purpose: CallPurpose, body?: unknown, units = 1, headers?: Record<string, string>): Promise<unknown> {
+  /** `writes`: what the request costs of the write quota (a $batch: its write items); one for any other write. */
+  async send(method: BatchItem["method"], path: string, purpose: CallPurpose, body?: unknown, units = 1, headers?: Record<string, string>, writes = method === "GET" ? 0 : 1): Promise<unknown> {
     const request = this.client.api(path);
-    if (units !== 1) request.middlewareOptions([new ThrottleUnits(units)]);
+    if (units !== 1 || writes !== 0) request.middlewareOptions([new ThrottleUnits(units, writes)]);
     if (headers) request.headers(headers);
     try {
       switch (method) {
@@ -362,74 +465,48 @@ export class GraphClient {
   }
 
   /**
-   * Sends items through /$batch, 20 per request, as many batches at a time as `slots` allows
-   * (shared by every phase that runs at once); items that are throttled or fail with 5xx inside a
-   * batch are sent again after their Retry-After.
+   * Sends items through /$batch, 20 per request, as many batches at a time as `slots` allows;
+   * items that are throttled or fail with 5xx inside a batch are sent again after their
+   * Retry-After. Calls sharing `slots` (the phases of an apply that run at once) share envelopes:
+   * what they hand over in the same turn of the event loop is packed together (see BatchPacker).
    */
   async batch(items: readonly BatchItem[], purpose: CallPurpose, concurrency: Slots | number = 4): Promise<BatchOutcome[]> {
-    const slots = typeof concurrency === "number" ? new Slots(concurrency) : concurrency;
+    const packer = this.packerFor(typeof concurrency === "number" ? new Slots(concurrency) : concurrency);
     const outcomes: (BatchOutcome | undefined)[] = new Array(items.length);
     let pending = items.map((_, index) => index);
     // `attempt` counts rounds that settled nothing: under heavy throttling most rounds still make
     // progress, and giving up on those would fail runs that are merely slow.
     for (let attempt = 0; pending.length > 0; ) {
       const pendingBefore = pending.length;
-      const chunks: number[][] = [];
-      for (let i = 0; i < pending.length; i += MAX_BATCH_REQUESTS) chunks.push(pending.slice(i, i + MAX_BATCH_REQUESTS));
       const retry = new Set<number>();
       const retriedStatuses = new Map<number, number>();
       let waitMs = 0;
-      await forEachConcurrently(chunks, slots.size, (chunk) => slots.run(async () => {
-        const body = {
-          requests: chunk.map((index) => {
-            const item = items[index]!;
-            // concepts/json-batching.md: a write whose target needs no body must still carry one (`{}`)
-            // and its Content-Type, or Graph refuses the whole batch.
-            const itemBody = item.body ?? (item.method === "POST" || item.method === "PATCH" ? {} : undefined);
-            return {
-              id: String(index),
-              method: item.method,
-              url: item.url,
-              ...(itemBody === undefined && item.headers === undefined ? {} : { headers: { ...item.headers, ...(itemBody === undefined ? {} : { "content-type": "application/json" }) } }),
-              ...(itemBody === undefined ? {} : { body: itemBody }),
-            };
-          }),
-        };
-        let answer: unknown;
-        try {
-          answer = await this.send("POST", "/$batch", purpose, body, chunk.length + 1);
-        } catch (error: unknown) {
-          // Interrupted before this batch went out: its items are reported as not sent.
-          if (!(error instanceof InterruptedError)) throw error;
-          for (const index of chunk) outcomes[index] = { ok: false, error };
+      let failure: unknown;
+      await packer.send(pending.map((index) => items[index]!), purpose, (position, answer) => {
+        const index = pending[position]!;
+        if ("error" in answer) {
+          // Interrupted before its batch went out: the item is reported as not sent.
+          if (answer.error instanceof InterruptedError) outcomes[index] = { ok: false, error: answer.error };
+          else failure ??= answer.error;
           return;
         }
-        const responses = parseBatchResponses(answer, purpose);
-        this.gate.record(chunk.length + 1, responses.filter((r) => isThrottle(r.status, r.retryAfter)).length);
-        const share = Math.max(0, ...responses.map((r) => quotaShare(r.limitPercentage)));
-        if (share >= 0.8) this.gate.nearLimit(share);
-        for (const response of responses) {
-          const index = Number(response.id);
-          if (!chunk.includes(index)) continue;
-          if (response.status < 400) {
-            outcomes[index] = { ok: true, status: response.status, body: response.body };
-          } else if (RETRYABLE.has(response.status) && attempt < this.policy.maxRetries) {
-            retry.add(index);
-            retriedStatuses.set(response.status, (retriedStatuses.get(response.status) ?? 0) + 1);
-            const retryAfter = retryAfterMs(response.retryAfter);
-            // Hold back the batches not yet sent, rather than let them be throttled too.
-            if (retryAfter !== undefined && retryAfter <= this.policy.maxDelayMs) this.gate.pause(retryAfter);
-            waitMs = Math.max(waitMs, retryAfter ?? backoff(this.policy, attempt));
-          } else {
-            outcomes[index] = { ok: false, error: this.typedStatus(response.status, response.body, purpose, response.requestId) };
-          }
+        const response = answer.response;
+        if (response === undefined) {
+          outcomes[index] = { ok: false, error: new UnexpectedResponseError(`Graph's $batch answer had no response for item ${index}`, purpose.operation) };
+        } else if (response.status < 400) {
+          outcomes[index] = { ok: true, status: response.status, body: response.body };
+        } else if (RETRYABLE.has(response.status) && attempt < this.policy.maxRetries) {
+          retry.add(index);
+          retriedStatuses.set(response.status, (retriedStatuses.get(response.status) ?? 0) + 1);
+          const retryAfter = retryAfterMs(response.retryAfter);
+          // Hold back the batches not yet sent, rather than let them be throttled too.
+          if (retryAfter !== undefined && retryAfter <= this.policy.maxDelayMs) this.gate.pause(retryAfter);
+          waitMs = Math.max(waitMs, retryAfter ?? backoff(this.policy, attempt));
+        } else {
+          outcomes[index] = { ok: false, error: this.typedStatus(response.status, response.body, purpose, response.requestId) };
         }
-        for (const index of chunk) {
-          if (outcomes[index] === undefined && !retry.has(index)) {
-            outcomes[index] = { ok: false, error: new UnexpectedResponseError(`Graph's $batch answer had no response for item ${index}`, purpose.operation) };
-          }
-        }
-      }));
+      });
+      if (failure !== undefined) throw failure;
       pending = [...retry].sort((a, b) => a - b);
       if (pending.length === pendingBefore) attempt++;
       if (pending.length > 0) {
@@ -448,11 +525,66 @@ export class GraphClient {
     return outcomes.map((o) => o ?? { ok: false, error: new UnexpectedResponseError("no outcome", purpose.operation) });
   }
 
+  /** One packer per set of slots: the calls that share slots share envelopes. */
+  private packerFor(slots: Slots): BatchPacker {
+    let packer = this.packers.get(slots);
+    if (!packer) {
+      packer = new BatchPacker(slots, (entries) => this.sendEnvelope(entries));
+      this.packers.set(slots, packer);
+    }
+    return packer;
+  }
+
+  /** One $batch request of up to 20 items, which may come from several calls; each item hears its own answer. */
+  private async sendEnvelope(entries: readonly PackedItem[]): Promise<void> {
+    const purpose = jointPurpose(entries.map((e) => e.purpose));
+    const body = {
+      requests: entries.map(({ item }, position) => {
+        // concepts/json-batching.md: a write whose target needs no body must still carry one (`{}`)
+        // and its Content-Type, or Graph refuses the whole batch.
+        const itemBody = item.body ?? (item.method === "POST" || item.method === "PATCH" ? {} : undefined);
+        return {
+          id: String(position),
+          method: item.method,
+          url: item.url,
+          ...(itemBody === undefined && item.headers === undefined ? {} : { headers: { ...item.headers, ...(itemBody === undefined ? {} : { "content-type": "application/json" }) } }),
+          ...(itemBody === undefined ? {} : { body: itemBody }),
+        };
+      }),
+    };
+    let responses: BatchResponse[];
+    try {
+      const writes = entries.filter(({ item }) => item.method !== "GET").length;
+      responses = parseBatchResponses(await this.send("POST", "/$batch", purpose, body, entries.length + 1, undefined, writes), purpose);
+    } catch (error: unknown) {
+      for (const entry of entries) entry.settle({ error });
+      return;
+    }
+    const throttled = responses.filter((r) => isThrottle(r.status, r.retryAfter));
+    const writeLimited = throttled.filter((r) => isWriteScope(r.throttleScope)).length;
+    if (writeLimited > 0) this.gate.writes.exhausted();
+    this.gate.record(entries.length + 1, throttled.length - writeLimited);
+    const isRead = (r: BatchResponse) => /^\d+$/.test(r.id) && entries[Number(r.id)]?.item.method === "GET";
+    const share = Math.max(0, ...responses.filter(isRead).map((r) => quotaShare(r.limitPercentage)));
+    if (share >= 0.8) this.gate.nearLimit(share);
+    const answered = new Array<BatchResponse | undefined>(entries.length);
+    for (const response of responses) {
+      const position = /^\d+$/.test(response.id) ? Number(response.id) : -1;
+      if (position < entries.length && position >= 0) answered[position] ??= response;
+    }
+    entries.forEach((entry, position) => entry.settle({ response: answered[position] }));
+  }
+
   private typed(error: unknown, purpose: CallPurpose): GraphFailure {
     if (error instanceof GraphFailure) return error;
     // The SDK wraps what our middleware throws, keeping its name as `code` and its message.
     if (error instanceof GraphError && error.statusCode === -1 && error.code === "GraphConnectionError") return new GraphConnectionError(error.message, purpose.operation);
     if (error instanceof GraphError && error.statusCode === -1 && error.code === "InterruptedError") return new InterruptedError(error.message, purpose.operation);
+    // A credential file our guards refused: no sign-in was attempted, so no "Entra did not issue" wording.
+    if (error instanceof GraphError && error.statusCode === -1 && error.code === "CredentialConfigError") {
+      // GraphErrorHandler.constructError keeps only the name and `toString()` ("Name: message").
+      return new CredentialConfigError(String(error.body).replace(/^CredentialConfigError: /, ""), purpose.operation);
+    }
     // statusCode -1 otherwise: no HTTP answer from Graph at all, because Entra refused the sign-in.
     if (error instanceof GraphError && error.statusCode === -1) return signInFailure(`${error.message}\n${String(error.body)}`, purpose.operation);
     if (error instanceof GraphError) {
@@ -541,6 +673,7 @@ interface BatchResponse {
   retryAfter?: string;
   requestId?: string;
   limitPercentage?: string;
+  throttleScope?: string;
 }
 
 function parseBatchResponses(answer: unknown, purpose: CallPurpose): BatchResponse[] {
@@ -560,6 +693,7 @@ function parseBatchResponses(answer: unknown, purpose: CallPurpose): BatchRespon
     const retryAfter = header("retry-after");
     const requestId = header("request-id");
     const limitPercentage = header("x-ms-throttle-limit-percentage");
+    const throttleScope = header("x-ms-throttle-scope");
     return {
       id: String(r.id),
       status: r.status,
@@ -567,6 +701,7 @@ function parseBatchResponses(answer: unknown, purpose: CallPurpose): BatchRespon
       ...(retryAfter === undefined ? {} : { retryAfter }),
       ...(requestId === undefined ? {} : { requestId }),
       ...(limitPercentage === undefined ? {} : { limitPercentage }),
+      ...(throttleScope === undefined ? {} : { throttleScope }),
     };
   });
 }

@@ -40,6 +40,7 @@ const READ_USERS: CallPurpose = { operation: "look up users", permission: NEEDS.
 const READ_METHODS: CallPurpose = { operation: "read users' hardware OATH methods", permission: NEEDS.readHardwareMethods.least };
 /** concept-authentication-oath-tokens.md: five "OATH hardware tokens or authenticator applications" per user, counted together. */
 const APP_METHOD_TYPES = ["#microsoft.graph.microsoftAuthenticatorAuthenticationMethod", "#microsoft.graph.softwareOathAuthenticationMethod"];
+const HARDWARE_METHOD_TYPE = "#microsoft.graph.hardwareOathAuthenticationMethod";
 
 export type ItemResult<T = undefined> = { ok: true; value: T } | { ok: false; error: GraphFailure };
 
@@ -68,6 +69,8 @@ export class TokenRepository {
   private userCount: Promise<number | undefined> | undefined;
   /** Every user of the tenant by lower-case id and UPN, once listing was the cheaper route. */
   private directory: Promise<Map<string, LiveUser>> | undefined;
+  /** Whether Graph lets this app list all of a user's methods; unknown until it answered one such list. */
+  private mayListAllMethods: boolean | undefined;
 
   constructor(
     readonly client: GraphClient,
@@ -156,35 +159,61 @@ export class TokenRepository {
   }
 
   /**
-   * The methods of these users (ids) that share Entra's five-method limit with inventory tokens:
-   * authenticator apps from GET …/authentication/methods (authentication-list-methods.md), and
-   * portal-uploaded tokens from GET …/hardwareOathMethods: a method whose id is no inventory
-   * device's (how-to-mfa-manage-oath-tokens.md, "User has two tokens with the same serial number").
-   * Two requests per user, in $batch.
+   * The methods of these users (ids) that share Entra's five-method limit with inventory tokens,
+   * in $batch. One request per user as a rule: GET …/authentication/methods lists every method the
+   * API version supports (authentication-list-methods.md), hardware OATH ones included (beta's
+   * authenticationmethods-overview.md lists hardwareOathAuthenticationMethod, which "Inherits from
+   * authenticationMethod", hardwareoathauthenticationmethod.md). That list gives no serial, so only a
+   * user holding a hardware method that is no inventory device's (a portal upload,
+   * how-to-mfa-manage-oath-tokens.md, "User has two tokens with the same serial number") costs a
+   * second request, GET …/hardwareOathMethods. An app that may not list all methods (it holds only
+   * UserAuthMethod-HardwareOATH.*) reads that list instead, once one user's list of all was refused.
    */
   async userMethods(userIds: readonly string[], inventoryIds: ReadonlySet<string>): Promise<Map<string, UserMethods>> {
     const unique = [...new Set(userIds.map((id) => id.toLowerCase()))];
-    const base = (id: string) => `/users/${encodeURIComponent(id)}/authentication`;
-    const items = unique.flatMap((id): BatchItem[] => [
-      { method: "GET", url: `${base(id)}/methods` },
-      { method: "GET", url: `${base(id)}/hardwareOathMethods` },
-    ]);
-    const outcomes = await this.run(items, READ_METHODS);
-    const result = new Map<string, UserMethods>();
+    const listAll = (ids: readonly string[]) => this.run(ids.map((id) => ({ method: "GET" as const, url: `/users/${encodeURIComponent(id)}/authentication/methods` })), READ_METHODS);
+    // Until Graph has answered one list of all methods, one user goes first: an app that may not list
+    // them (the narrowest permissions, README's) then costs no refused request for every other user.
+    let outcomes: BatchOutcome[] = [];
+    if (this.mayListAllMethods === undefined && unique.length > 1) {
+      outcomes = await listAll(unique.slice(0, 1));
+      const probe = outcomes[0]!;
+      if (probe.ok || probe.error instanceof PermissionError) this.mayListAllMethods = probe.ok;
+    }
+    const rest = unique.slice(outcomes.length);
+    const forbidden: BatchOutcome = { ok: false, error: new PermissionError(READ_METHODS.operation, NEEDS.readAllMethods.least) };
+    outcomes = outcomes.concat(this.mayListAllMethods === false ? rest.map(() => forbidden) : await listAll(rest));
+    const apps = new Map<string, string[]>();
+    const needHardwareList: string[] = [];
     unique.forEach((id, index) => {
-      const all = outcomes[2 * index]!;
-      const hardware = outcomes[2 * index + 1]!;
+      const all = outcomes[index]!;
+      if (all.ok) this.mayListAllMethods = true;
       // Listing every method needs UserAuthenticationMethod.Read.All, which an app holding only
       // UserAuthMethod-HardwareOATH.* lacks: its apps are then not counted, and the plan says so.
-      if (!all.ok && !(all.error instanceof PermissionError)) throw all.error;
-      if (!hardware.ok) throw hardware.error;
-      const apps = !all.ok ? undefined : collectionPage(all.body, READ_METHODS.operation).value.flatMap((m) => {
-        const type: unknown = typeof m === "object" && m !== null ? Reflect.get(m, "@odata.type") : undefined;
+      if (!all.ok) {
+        if (!(all.error instanceof PermissionError)) throw all.error;
+        needHardwareList.push(id);
+        return;
+      }
+      const listed = collectionPage(all.body, READ_METHODS.operation).value;
+      apps.set(id, listed.flatMap((m) => {
+        const type = typeof m === "object" && m !== null ? Reflect.get(m, "@odata.type") : undefined;
         return typeof type === "string" && APP_METHOD_TYPES.includes(type) ? [type.slice("#microsoft.graph.".length)] : [];
+      }));
+      const unknownHardware = listed.some((m) => {
+        const type = typeof m === "object" && m !== null ? Reflect.get(m, "@odata.type") : undefined;
+        const methodId = typeof m === "object" && m !== null ? Reflect.get(m, "id") : undefined;
+        return type === HARDWARE_METHOD_TYPE && (typeof methodId !== "string" || !inventoryIds.has(methodId));
       });
-      const portalTokens = portalTokensIn(hardware.body, inventoryIds);
-      result.set(id, apps === undefined ? { apps: [], appsUncounted: NEEDS.readAllMethods.least, portalTokens } : { apps, portalTokens });
+      if (unknownHardware) needHardwareList.push(id);
     });
+    const portal = needHardwareList.length === 0 ? new Map<string, { id: string; serial: string }[]>() : await this.portalTokens(needHardwareList, inventoryIds);
+    const result = new Map<string, UserMethods>();
+    for (const id of unique) {
+      const portalTokens = portal.get(id) ?? [];
+      const userApps = apps.get(id);
+      result.set(id, userApps === undefined ? { apps: [], appsUncounted: NEEDS.readAllMethods.least, portalTokens } : { apps: userApps, portalTokens });
+    }
     return result;
   }
 
@@ -267,6 +296,14 @@ export class TokenRepository {
       if (first.nextLink !== undefined) for await (const page of this.client.pages(first.nextLink, READ_USERS)) for (const item of page) found(parseUser(item));
     }
     return users;
+  }
+
+  /**
+   * Frees the listed directory (every user of the tenant, 120,000 at a 100,000-token tenant): a run
+   * that has read the users it needs keeps them in its LiveState, not twice. A later look-up lists again.
+   */
+  forgetDirectory(): void {
+    this.directory = undefined;
   }
 
   /** Whether listing the directory beats `filterUnits` of filters; asks for the user count the first time it could. */
