@@ -19,8 +19,10 @@ async function main(): Promise<void> {
   await benchEmulatorListing(10_000);
   // Every scenario at BENCH_SIZES; the naive baseline runs up to BENCH_NAIVE_MAX and is scaled above it.
   await benchGraph(sizes("BENCH_SIZES", "1000,10000"), SCENARIOS, Number(process.env["BENCH_NAIVE_MAX"] ?? 1000));
-  // The large tenant: plan and apply (converge) at BENCH_LARGE tokens, for their peak memory (issue 25: < 400 MB); no throttled run.
-  const large = (process.env["BENCH_LARGE_SCENARIOS"] ?? "no-op plan,converge").split(",").filter((s): s is Scenario => SCENARIOS.some((known) => known === s));
+  // The large tenant: plan and apply (a 1% change) at BENCH_LARGE tokens, for their peak memory
+  // (issue 25: < 400 MB); no throttled run. A converge is left to BENCH_LARGE_SCENARIOS: its 41,000
+  // writes take over 30 minutes at the write quota's 20 a second, which the client keeps to.
+  const large = (process.env["BENCH_LARGE_SCENARIOS"] ?? "no-op plan,1% change").split(",").filter((s): s is Scenario => SCENARIOS.some((known) => known === s));
   await benchGraph(sizes("BENCH_LARGE", "100000"), large, 0, false);
   // Under Graph's documented quotas (the emulator's graph-limits profile): converge and no-op plan.
   await benchGraphLimits(sizes("BENCH_LIMITS_SIZES", "10000"), ["converge", "no-op plan"]);
