@@ -1,6 +1,6 @@
 import { availableParallelism } from "node:os";
 import { GraphSession, tokensOnly, type ChangeResult, type TokenChange } from "../apply/session.js";
-import { parseDesired } from "../desired/load.js";
+import { checkDesiredData } from "../desired/load.js";
 import { connectionFromProcessEnv } from "./connection-env.js";
 import type { DesiredToken, LiveToken, LiveUser, PlanProblem, TokenAttributes, TokenState } from "../model/index.js";
 import { serialKey } from "../plan/compare.js";
@@ -139,7 +139,7 @@ const NOT_TOKEN_FIELDS = new Set(["__provider", "deviceId", "status", "userId", 
 /** The token, checked by the very loader `validate` uses (JSON is YAML), or why it is not one. */
 function validate(props: Props): { token?: DesiredToken; failures: CheckFailure[] } {
   const fields = Object.fromEntries(Object.entries(props).filter(([key, value]) => !NOT_TOKEN_FIELDS.has(key) && value !== undefined));
-  const result = parseDesired(JSON.stringify({ version: 1, tokens: [fields] }), `HardwareOathToken ${String(fields["serial"] ?? "")}`);
+  const result = checkDesiredData({ version: 1, tokens: [fields] }, `HardwareOathToken ${String(fields["serial"] ?? "")}`);
   if (result.ok) {
     const token = result.desired.tokens[0];
     return token ? { token, failures: [] } : { failures: [{ property: "serial", reason: "no token" }] };
