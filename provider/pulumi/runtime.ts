@@ -80,6 +80,8 @@ export interface ProviderRuntimeV1 {
   inventory: {
     check(olds: Props, news: Props): Promise<{ inputs: Props; failures: CheckFailure[] }>;
     diff(id: string, olds: Props, news: Props): Promise<DiffResult>;
+    /** Added after the first release: provider texts stored before do not call it. */
+    read(id: string, props: Props): Promise<{ id?: string; props?: Props }>;
     create(inputs: Props): Promise<{ id: string; outs: Props }>;
     update(id: string, olds: Props, news: Props): Promise<{ outs: Props }>;
   };
@@ -379,6 +381,15 @@ export const v1: ProviderRuntimeV1 = {
     },
     async create(inputs) {
       return { id: "tokens", outs: inputs };
+    },
+    /**
+     * Refresh: the list is tokens.yaml's, nothing in Entra to read back. The engine reads it first
+     * (it comes first in the state) and every token right after: their holders are looked up
+     * together, as `entra-tokens plan` does.
+     */
+    async read(id, props) {
+      graph().prefetchHolders(stateMap(props["tokens"]).keys());
+      return { id, props };
     },
     async update(_id, _olds, news) {
       return { outs: news };
