@@ -29,6 +29,11 @@ export interface Figures {
   topLevel: number;
   tokenRequests: number;
   throttled: number;
+  /** Of those 429s, the ones met by writes (the write quota) rather than reads (the resource-unit quota). */
+  throttledWrites: number;
+  /** Resource units Graph charged (under a quota profile), in all and before the run's first write. */
+  resourceUnits: number;
+  unitsBeforeFirstWrite: number;
   seconds: number;
   rssMb: number;
   failed: boolean;
@@ -77,14 +82,19 @@ export async function runOnce(dir: string, count: number, scenario: Scenario, fa
     // plan exits 2 and drift 2 when they find changes; only 1 is a failure.
     if (code === 1) console.error(`  (${naive ? "naive" : "entra-tokens"} ${scenario} ${count} exited 1: ${stderr.trim().split("\n").slice(-3).join(" | ")})`);
     const log: unknown = await (await fetch(`${emulator.url}/_emulator/requests`)).json();
-    const requests = typeof log === "object" && log !== null && "requests" in log && Array.isArray(log.requests) ? (log.requests as { route: string; method: string; status: number; batched: boolean }[]) : [];
+    const requests = typeof log === "object" && log !== null && "requests" in log && Array.isArray(log.requests) ? (log.requests as { route: string; method: string; status: number; batched: boolean; resourceUnits?: number }[]) : [];
     const graph = requests.filter((r) => r.route !== "token" && r.route !== "identity" && r.route !== "control");
+    const charged = (list: typeof graph) => list.reduce((sum, r) => sum + (r.resourceUnits ?? 0), 0);
+    const firstWrite = graph.findIndex((r) => r.route !== "batch" && r.method !== "GET" && r.status !== 429);
     return {
       units: graph.filter((r) => r.route !== "batch").length,
       writes: graph.filter((r) => r.route !== "batch" && r.method !== "GET" && r.status !== 429).length,
       topLevel: graph.filter((r) => !r.batched).length,
       tokenRequests: requests.filter((r) => r.route === "token").length,
       throttled: graph.filter((r) => r.status === 429).length,
+      throttledWrites: graph.filter((r) => r.status === 429 && r.method !== "GET").length,
+      resourceUnits: charged(graph),
+      unitsBeforeFirstWrite: charged(firstWrite < 0 ? graph : graph.slice(0, firstWrite)),
       seconds,
       rssMb: Number(readFileSync(rssFile, "utf8")) / 1024,
       failed: code === 1,

@@ -68,6 +68,8 @@ export interface RequestLogEntry {
   status: number;
   /** True for a request inside a $batch. */
   batched: boolean;
+  /** Under a quota profile: the resource units Graph charged (its `x-ms-resource-unit` header). */
+  resourceUnits?: number;
 }
 
 interface GraphResponse {
@@ -252,7 +254,7 @@ export class GraphEmulator {
       req.socket.destroy();
       return;
     }
-    this.requests.push({ method, route, path: url.pathname, status: response.status, batched: false });
+    this.requests.push({ method, route, path: url.pathname, status: response.status, batched: false, ...charged(response) });
     if (method !== "GET" && response.status < 400 && route !== "token" && route !== "identity") this.scheduleSave();
     send(res, response);
   }
@@ -434,7 +436,7 @@ export class GraphEmulator {
         }
       }
       statusById.set(id, response.status);
-      this.requests.push({ method, route, path: relative.split("?")[0] ?? relative, status: response.status, batched: true });
+      this.requests.push({ method, route, path: relative.split("?")[0] ?? relative, status: response.status, batched: true, ...charged(response) });
       responses.push({ id, status: response.status, headers: response.headers, ...(response.body === undefined ? {} : { body: response.body }) });
     }
     if (batchLatencyMs > 0) await new Promise((resolve) => setTimeout(resolve, batchLatencyMs));
@@ -1088,4 +1090,10 @@ function parseFilter(filter: string | null, shape: ResponseShape): ((d: Device) 
     if (match[1] === "serialNumber" && shape.serialFilter === "ignoreCase") return (d: Device) => d.serialNumber.toUpperCase() === value.toUpperCase();
     return (d: Device) => field.read(d) === value;
   });
+}
+
+/** The resource units an answer says it was charged, for the request log. */
+function charged(response: GraphResponse): { resourceUnits?: number } {
+  const units = Number(response.headers["x-ms-resource-unit"]);
+  return Number.isInteger(units) && units > 0 ? { resourceUnits: units } : {};
 }

@@ -35,6 +35,17 @@ describe("--format json when the command fails before it has a result", function
     }
   });
 
+  it("in GitHub Actions stdout stays one JSON document (no annotations in it); text output keeps its annotations", async () => {
+    for (const args of [["plan"], ["drift"], ["list"], ["seeds", "list"]]) {
+      const r = await runCli([...args, "-f", missing, "--format", "json"], { GITHUB_ACTIONS: "true" });
+      assert.equal(r.code, 1, `${args.join(" ")}: ${r.stderr}`);
+      assert.equal(jsonOf(r.stdout).error.code, "invalid-desired-state", `${args.join(" ")}: ${r.stdout}`);
+    }
+    const text = await runCli(["plan", "-f", missing], { GITHUB_ACTIONS: "true" });
+    assert.equal(text.code, 1);
+    assert.match(text.stdout, /^::error file=.*missing\.yaml/m);
+  });
+
   it("a usage error and a refused sign-in are JSON too, and the secret is not in it", async () => {
     const usage = await runCli(["plan", "--format", "json", "--bogus"]);
     assert.equal(usage.code, 1);

@@ -67,6 +67,7 @@ describe("file safety of the editing commands", function () {
         assert.equal(r.code, 1, `${variable}=${path}: ${r.stderr}`);
         assert.match(r.stderr, new RegExp(`${path.replace(/[/.]/g, "\\$&")} \\(${variable}\\) is (a named pipe \\(FIFO\\)|a device), not a regular file; nothing was read from it`), `${variable}=${path}`);
         assert.doesNotMatch(r.stderr, /\n\s+at /, "no stack trace");
+        assert.doesNotMatch(r.stderr, /Entra did not issue/, "no sign-in was tried: the file is the problem, not Entra");
       }
     }
   });

@@ -1,6 +1,7 @@
 import assert from "node:assert/strict";
 import { GraphLimits, requestCost, resourceUnitQuota } from "../emulator/quotas.js";
 import type { GraphEmulator } from "../emulator/server.js";
+import { isWriteScope, WriteQuota } from "../provider/graph/write-quota.js";
 import { ADMIN_APP, call, startHttpsEmulator, TENANT, tokenFor } from "./support/emulator.js";
 
 // The graph-limits profile: concepts/throttling-limits.md, "Identity and access service limits".
@@ -61,5 +62,27 @@ describe("emulator throttle profile graph-limits (concepts/throttling-limits.md)
     assert.equal(refused.headers["x-ms-throttle-information"], "ResourceUnitLimitExceeded");
     now += 1000;
     assert.equal((await call(emulator, admin, "GET", "/users/adele.vance@contoso.com")).status, 200, "refilled at 350 units a second");
+  });
+
+  it("the client spends writes at the write quota's pace: 3,000 at once, then one per 50 ms, emptied by a write-limit 429", () => {
+    let clock = 0;
+    const quota = new WriteQuota(() => clock);
+    assert.equal(quota.reserve(3000), 0, "a fresh app's bucket is full");
+    assert.equal(quota.reserve(20), 1000, "20 more wait for 20 refills of 50 ms");
+    assert.equal(quota.reserve(20), 2000, "and queue behind the first 20");
+    clock += 2000;
+    assert.equal(quota.reserve(0), 0, "reads never wait here");
+    assert.equal(quota.reserve(1), 50);
+    clock += 600_000;
+    assert.equal(quota.reserve(3000), 0, "refilled, but never beyond the quota");
+    assert.equal(quota.reserve(1), 50);
+    clock += 10_000;
+    quota.exhausted();
+    assert.equal(quota.reserve(1), 50, "Graph said the quota is spent (earlier work of the app): the next write waits");
+    // The page's own example scope, and the emulator's.
+    assert.ok(!isWriteScope("Tenant_Application/ReadWrite/9a3d526c-b3c1-4479-ba74-197b5c5751ae/0785ef7c-2d7a-4542-b048-95bcab406e0b"));
+    assert.ok(isWriteScope(`Tenant_Application/Write/${ADMIN_APP.clientId}/${TENANT}`));
+    assert.ok(isWriteScope(`Tenant/Write/${ADMIN_APP.clientId}/${TENANT}`));
+    assert.ok(!isWriteScope(undefined));
   });
 });

@@ -190,6 +190,20 @@ describe("token lifecycle against the emulator (HTTPS, CLI)", function () {
     noSecretsPrinted(secrets);
   });
 
+  it("import of a tenant serial with control characters is refused, shown escaped, and writes nothing", async () => {
+    const { file } = workspace(1, () => "state: available");
+    const t = emulator.tenant;
+    const hostile = t.createDevice({ serialNumber: "H1\u001b]0;pwned\u0007", manufacturer: "Contoso", model: "TOTP", secretKey: "JBSWY3DPEHPK3PXP", timeIntervalInSeconds: 30, hashFunction: "hmacsha1" }, false);
+    t.assign(MEMBERS[3]!, { device: { id: hostile.id } });
+    const before = readFileSync(file, "utf8");
+    const r = await cli(["import", "--self-service", "--file", file]);
+    // A serial no tokens.yaml may hold is refused, shown escaped, and nothing is written.
+    assert.equal(r.code, 1, r.stdout);
+    assert.match(r.stderr, /the edit would make .*tokens\.yaml invalid \(this value \(written with an escape\) holds U\+001B \(ESC\)/);
+    assert.doesNotMatch(r.stdout + r.stderr, /[\u001b\u0007]/, "no raw control character");
+    assert.equal(readFileSync(file, "utf8"), before);
+  });
+
   it("preflight: plan and apply warn when the method is disabled or a user is outside its targets, checked in $batch", async () => {
     const { file } = workspace(3, (i) => `state: assigned, upn: ${MEMBERS[i]}`);
     const t = emulator.tenant;

@@ -1,7 +1,7 @@
 import assert from "node:assert/strict";
-import { mkdtempSync } from "node:fs";
+import { mkdtempSync, readFileSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
-import { join } from "node:path";
+import { dirname, join } from "node:path";
 import type { GraphEmulator } from "../emulator/server.js";
 import { runCli } from "./support/cli.js";
 import { call, clientEnv, READER_APP, startHttpsEmulator, tokenFor, ADMIN_APP } from "./support/emulator.js";
@@ -54,6 +54,19 @@ describe("migrate: portal-uploaded tokens into the inventory", function () {
 
     assert.equal((await runCli(["migrate", "--file", file], env)).code, 0);
     assert.equal((await runCli(["plan", "--file", file], env)).code, 2, "plan goes on with the rest");
+  });
+
+  it("previews from the seed files' clear facts, as plan does: a missing seed is an error before --yes, and nothing changes", async () => {
+    const { file } = workspace(2, (i) => `state: activated, upn: ${i === 0 ? ADELE : ALEX}`);
+    const seeds = join(dirname(file), "seeds.csv");
+    writeFileSync(seeds, readFileSync(seeds, "utf8").split("\n").filter((line) => !line.includes(",T0,")).join("\n"));
+    emulator.tenant.addMethod(ADELE, { kind: "hardwareOath", serialNumber: "T0", manufacturer: "Token2", model: "C202" });
+    const preview = await runCli(["migrate", "--file", file], clientEnv(emulator));
+    assert.equal(preview.code, 1, preview.stdout + preview.stderr);
+    assert.match(preview.stdout + preview.stderr, /no seed for serial T0, needed to/);
+    assert.match(preview.stderr, /Nothing was changed: fix the errors above first/);
+    assert.deepEqual(writes(), []);
+    assert.equal(emulator.tenant.otherMethodsOf(ADELE).length, 1, "the portal token is still there");
   });
 
   it("import reports the portal tokens of the tokens' holders and does not write them (their seed is in the uploaded CSV)", async () => {

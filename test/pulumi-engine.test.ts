@@ -211,6 +211,30 @@ describe("Pulumi stack through an engine-faithful harness", function () {
     assert.doesNotMatch(up.errors.join("\n"), /\n\s+at /, up.errors.join("\n"));
   });
 
+  it("refuses, as plan does, a token beyond Entra's shared five-method limit and a serial its user holds as a portal upload, before writing either", async () => {
+    // Adele: four authenticator apps and a token tokens.yaml does not manage, so 60234561 would be her sixth method.
+    for (let i = 0; i < 4; i++) emulator.tenant.addMethod("adele.vance@contoso.com", { kind: "microsoftAuthenticator" });
+    emulator.tenant.createDevice({ serialNumber: "UNMANAGED-1", manufacturer: "Token2", model: "C202", secretKey: "JBSWY3DPEHPK3PXP", timeIntervalInSeconds: 30, assignTo: { id: emulator.tenant.user("adele.vance@contoso.com").id } }, true);
+    // Alex: 60234562 uploaded through the admin portal (how-to-mfa-manage-oath-tokens.md): among his methods, in no inventory.
+    const portal = emulator.tenant.addMethod("alex.wilber@contoso.com", { kind: "hardwareOath", serialNumber: "60234562", manufacturer: "Token2", model: "C202" });
+    const dir = copyProject();
+    const cli = await runCli(["plan", "--file", join(dir, "tokens.yaml"), "--format", "json"], envFor(emulator));
+    assert.equal(cli.code, 1, cli.stderr);
+    const refusedByPlan = (JSON.parse(cli.stdout) as { errors: { code: string; serial: string }[] }).errors.map((e) => `${e.code} ${e.serial}`).sort();
+    assert.deepEqual(refusedByPlan, ["portal-token 60234562", "too-many-tokens 60234561"], "plan refuses both");
+
+    const up = await engineIn(dir, emulator).up();
+    assert.equal(up.ok, false);
+    const errors = up.errors.join("\n");
+    assert.match(errors, /60234561[\s\S]*adele\.vance@contoso\.com already holds 5 methods[\s\S]*4 other methods \(microsoftAuthenticatorAuthenticationMethod/);
+    assert.match(errors, new RegExp(`alex\\.wilber@contoso\\.com holds a token with serial 60234562 uploaded through the admin portal \\(method id ${portal.id}\\)[\\s\\S]*entra-tokens migrate`));
+    assert.doesNotMatch(errors, /\n\s+at /, errors);
+    const serials = emulator.tenant.allDevices().map((d) => d.serialNumber);
+    assert.ok(!serials.includes("60234561") && !serials.includes("60234562"), "neither is created");
+    assert.ok(serials.includes("60234563"), "the other tokens converge");
+    assert.deepEqual(emulator.tenant.otherMethodsOf("alex.wilber@contoso.com").map((m) => m.id), [portal.id], "the portal token is left as it was");
+  });
+
   it("previews with no seed passphrase, as a pull request does, and still sees a changed seed", async () => {
     const dir = copyProject();
     assertOk(await engineIn(dir, emulator).up());

@@ -60,4 +60,14 @@ describe("workflows", () => {
     assert.match(deploy, /allow-deletes:\n\s+description: [^\n]+\n\s+type: boolean\n\s+default: false/);
     assert.match(deploy, /\$\{\{ inputs\.allow-deletes && 'entra-tokens:allowDeletes: \{ value: "true" \}' \|\| '' \}\}/);
   });
+
+  it("tell the provider the engine's parallelism: deploy's --parallel and PULUMI_PARALLEL agree", () => {
+    const steps = field(field(field(parse(text("deploy.yml")), "jobs"), "up"), "steps");
+    assert.ok(Array.isArray(steps));
+    const up = steps.find((step: unknown) => String(field(step, "uses")).startsWith("pulumi/actions@"));
+    const parallel = field(field(up, "with"), "parallel");
+    assert.equal(typeof parallel, "number");
+    // The provider cannot see --parallel; it reads PULUMI_PARALLEL (provider/pulumi/runtime.ts engineParallelism).
+    assert.equal(field(field(up, "env"), "PULUMI_PARALLEL"), String(parallel));
+  });
 });

@@ -1,3 +1,4 @@
+import { readUserMethods } from "../graph/live.js";
 import type { TokenRepository } from "../graph/repository.js";
 import type { Desired, DesiredToken, LiveToken, LiveUser, Plan, PlanProblem, Step } from "../model/index.js";
 import { serialKey } from "../plan/compare.js";
@@ -171,11 +172,12 @@ export class GraphSession {
         return holder ? [holder.id] : [];
       }),
     ]);
-    const planned = plan(
-      tokensOnly(desired),
-      { devices: live, directory: { users } },
-      { seeds: seeds.serials() },
-    );
+    // The CLI's own check: users who get a token here have their methods read (one $batch for the
+    // whole gathering), so the shared five-method limit and portal-uploaded serials refuse a change
+    // before anything is written.
+    const wanted = tokensOnly(desired);
+    const userMethods = await readUserMethods(this.repository, wanted, live, users, [...inventory.values()]);
+    const planned = plan(wanted, { devices: live, directory: { users }, ...(userMethods ? { userMethods } : {}) }, { seeds: seeds.serials() });
     const refused = new Map<string, PlanProblem[]>();
     const refuse = (problem: PlanProblem) => refused.set(serialKey(problem.serial), [...(refused.get(serialKey(problem.serial)) ?? []), problem]);
     for (const problem of planned.errors) refuse(problem);

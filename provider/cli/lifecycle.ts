@@ -81,8 +81,9 @@ export async function importCommand(flags: EditFlags & ConnectionOptions & { sel
     });
     const summary = [
       `${result.added.length} tokens from the tenant ${exists ? `added to ${flags.file}` : `in a new ${flags.file}`} (${live.devices.length} in Entra).`,
-      ...result.claimed.map((c) => `${c.serial}: claimed by ${c.upn} (self-service), recorded as theirs`),
-      ...result.unresolved.map((s) => `${s}: held by an account Graph cannot name; written as a pool token`),
+      // Serials and UPNs are the tenant's values: escaped like every other line about them.
+      ...result.claimed.map((c) => `${escapeTerminal(c.serial, 200)}: claimed by ${escapeTerminal(c.upn, 200)} (self-service), recorded as theirs`),
+      ...result.unresolved.map((s) => `${escapeTerminal(s, 200)}: held by an account Graph cannot name; written as a pool token`),
       ...portal,
     ];
     return writeEdit(flags, before, result.text, summary, !exists);

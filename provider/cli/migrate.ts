@@ -17,7 +17,7 @@ function removalLines(migrations: readonly PortalMigration[]): string {
 
 export async function migrateCommand(options: ReconcileOptions & { yes: boolean }, io: TenantIo = processIo): Promise<number> {
   return guard(async () => {
-    const desired = await loadValidDesired(options.file, io);
+    const desired = await loadValidDesired(options.file, io, options.format);
     const planned = await planMigration({ ...contextFromOptions(options, io), secretsRequired: options.yes }, desired);
     const { migrations, plan } = planned.migration;
     if (migrations.length === 0) {

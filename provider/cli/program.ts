@@ -236,11 +236,7 @@ export function buildProgram(): Command {
     .action(
       lazy(
         () => import("./reconcile.js"),
-        (m, flags: CommonFlags & { githubComment?: boolean }) => {
-          const options = { ...reconcileOptions(flags), githubComment: flags.githubComment === true };
-          const selection = tenantSelection(flags);
-          return selection ? m.tenantsCommand("plan", options, selection) : m.planCommand(options);
-        },
+        (m, flags: CommonFlags & { githubComment?: boolean }) => m.reconcileCommand("plan", { ...reconcileOptions(flags), githubComment: flags.githubComment === true }, tenantSelection(flags)),
       ),
     );
 
@@ -252,11 +248,7 @@ export function buildProgram(): Command {
     .action(
       lazy(
         () => import("./reconcile.js"),
-        (m, flags: CommonFlags & { yes?: boolean }) => {
-          const options = { ...reconcileOptions(flags), yes: flags.yes === true };
-          const selection = tenantSelection(flags);
-          return selection ? m.tenantsCommand("apply", options, selection) : m.applyCommand(options);
-        },
+        (m, flags: CommonFlags & { yes?: boolean }) => m.reconcileCommand("apply", { ...reconcileOptions(flags), yes: flags.yes === true }, tenantSelection(flags)),
       ),
     );
 
@@ -293,8 +285,7 @@ export function buildProgram(): Command {
         () => import("./reconcile.js"),
         (m, flags: CommonFlags & { githubIssue?: boolean; since?: string; reportLink?: string }) => {
           const options = { ...reconcileOptions(flags), githubIssue: flags.githubIssue === true, ...(flags.since ? { since: flags.since } : {}), ...(flags.reportLink ? { reportLink: flags.reportLink } : {}) };
-          const selection = tenantSelection(flags);
-          return selection ? m.tenantsCommand("drift", options, selection) : m.driftCommand(options);
+          return m.reconcileCommand("drift", options, tenantSelection(flags));
         },
       ),
     );

@@ -84,11 +84,12 @@ export interface TenantIo {
 
 export const processIo: TenantIo = { env: process.env, out: (text) => process.stdout.write(text), note: err, alone: true };
 
-export async function loadValidDesired(file: string, io: TenantIo = processIo): Promise<Desired> {
+/** `stdoutFormat`: what the command prints on stdout; annotations go beside text only, as a JSON document must stay parseable. */
+export async function loadValidDesired(file: string, io: TenantIo = processIo, stdoutFormat = "text"): Promise<Desired> {
   const loaded = await loadTenantDesired({ file, allowSeedsOutsideRepository: booleanSetting(ALLOW_SEEDS_OUTSIDE_REPO_ENV, io.env[ALLOW_SEEDS_OUTSIDE_REPO_ENV], false) });
   if (!loaded.ok) {
     for (const d of loaded.diagnostics) io.note(formatDiagnostic(d));
-    if (process.env["GITHUB_ACTIONS"] === "true") for (const d of loaded.diagnostics) io.out(`${githubAnnotation(d)}\n`);
+    if (stdoutFormat === "text" && process.env["GITHUB_ACTIONS"] === "true") for (const d of loaded.diagnostics) io.out(`${githubAnnotation(d)}\n`);
     throw new ReportedFailure(`${file} is invalid; nothing was sent to Entra`, {
       code: "invalid-desired-state",
       fix: `correct the problems listed, then check with \`entra-tokens validate -f ${file}\``,
@@ -160,7 +161,7 @@ function renderPlan(plan: Plan, format: OutputFormat, desired: Desired): string 
 }
 
 async function computePlan(options: ReconcileOptions, io: TenantIo, secretsRequired: boolean, signal?: AbortSignal): Promise<Planned> {
-  const desired = await loadValidDesired(options.file, io);
+  const desired = await loadValidDesired(options.file, io, options.format);
   return planTenant(
     {
       ...contextFromOptions(options, io, signal),
@@ -281,10 +282,10 @@ export async function driftCommand(options: ReconcileOptions, io: TenantIo = pro
  * view agrees with drift.
  */
 export async function readDrift(
-  options: ConnectionOptions & { file: string; since?: string },
+  options: ConnectionOptions & { file: string; since?: string; format?: string },
   io: TenantIo = processIo,
 ): Promise<{ desired: Desired; live: LiveState; items: DriftItem[]; audit: AuditView; now: number }> {
-  const desired = await loadValidDesired(options.file, io);
+  const desired = await loadValidDesired(options.file, io, options.format);
   const now = Date.now();
   const drifted = await driftTenant({ ...contextFromOptions({ ...options, format: "text", allowDeletes: false }, io), now }, desired);
   const readingAudit = () => readAudit(drifted.repository, desired, drifted.live, options.since);
@@ -471,11 +472,13 @@ export function tenantSummary(title: string, lines: readonly { name: string; ver
 }
 
 /**
- * plan, apply or drift over the tenants of tenants/: one tenant runs as if alone (with its own
- * variables); many run side by side, each printed as a block when done, then a summary, and the
- * overall exit code by the rules of one run (any error 1, else any change or drift 2, else 0).
+ * plan, apply or drift: of the one tokens file without a selection; else over the tenants of
+ * tenants/: one tenant runs as if alone (with its own variables); many run side by side, each
+ * printed as a block when done, then a summary, and the overall exit code by the rules of one run
+ * (any error 1, else any change or drift 2, else 0).
  */
-export async function tenantsCommand(kind: "plan" | "apply" | "drift", options: ReconcileOptions & { yes?: boolean }, selection: TenantSelection): Promise<number> {
+export async function reconcileCommand(kind: "plan" | "apply" | "drift", options: ReconcileOptions & { yes?: boolean }, selection: TenantSelection | undefined): Promise<number> {
+  if (!selection) return TENANT_COMMANDS[kind]({ ...options, yes: options.yes === true }, processIo);
   return guard(async () => {
     const run = TENANT_COMMANDS[kind];
     const withFile = (file: string) => ({ ...options, yes: options.yes === true, file });

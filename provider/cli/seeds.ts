@@ -12,7 +12,7 @@ import { append, readSeedFacts, readSeedFile, readSeedFiles } from "../seeds/rea
 import { escapeTerminal } from "../safety/escape.js";
 import { PLAN_FORMAT_VERSION } from "../plan/render.js";
 import { DEFAULT_PASSPHRASE_ENV, EXIT, type ExportFormat, type ListFormat } from "./formats.js";
-import { guard, loadValidDesired, ReportedFailure } from "./reconcile.js";
+import { guard, loadValidDesired, processIo, ReportedFailure } from "./reconcile.js";
 import { jsonToStdout } from "./json-error.js";
 
 // seeds import / list / export: the file side of enrolment. Secrets go only into files
@@ -245,7 +245,7 @@ export async function listCommand(files: readonly string[], input: SeedInputFlag
     // no other is named (only when set: a file that needs no passphrase does not ask for it).
     if (files.length > 0) seeds = await readFromFlags(files, input.inputPassphraseEnv === undefined && process.env[DEFAULT_PASSPHRASE_ENV] ? { ...input, inputPassphraseEnv: DEFAULT_PASSPHRASE_ENV } : input);
     else {
-      const { descriptions, unread } = await readSeedFacts((await loadValidDesired(options.file)).seedFiles);
+      const { descriptions, unread } = await readSeedFacts((await loadValidDesired(options.file, processIo, options.format)).seedFiles);
       for (const file of unread) err(`not listed: ${escapeTerminal(file.reason, 1_000)}`);
       seeds = descriptions;
     }
@@ -275,7 +275,7 @@ export async function exportCommand(options: { file: string; format: ExportForma
   return guard(async () => {
     const toStdout = options.out === "-";
     if (!toStdout) await prepareOutput(options.out, options.force);
-    const desired: Desired = await loadValidDesired(options.file);
+    const desired: Desired = await loadValidDesired(options.file, processIo, toStdout ? options.format : "text");
     const store = await readSeedFiles(desired.seedFiles);
     const rows: ExportRow[] = [];
     // A retired token is lost or broken: uploading it would bring it back into the pool.

@@ -7,6 +7,7 @@ import {
   GraphFailure,
   GraphRejectedError,
   GraphUnavailableError,
+  CredentialConfigError,
   InterruptedError,
   NotFoundError,
   PermissionError,
@@ -14,6 +15,7 @@ import {
   UnexpectedResponseError,
 } from "./errors.js";
 import { connectionProblem, usableUrl, type Endpoint } from "./connection.js";
+import { isWriteScope, WriteQuota } from "./write-quota.js";
 
 // Transport only: retries, paging, $batch and error typing. Which calls to make is decided elsewhere.
 
@@ -132,8 +134,13 @@ class ThrottleGate {
     return this.until <= Date.now();
   }
 
-  async wait(units = 1): Promise<void> {
+  /** Writes are spent at the write quota's pace (write-quota.ts), apart from the pace of all requests. */
+  readonly writes = new WriteQuota();
+
+  async wait(units = 1, writes = 0): Promise<void> {
     for (let left = this.until - Date.now(); left > 0; left = this.until - Date.now()) await sleep(left);
+    const writeWait = this.writes.reserve(writes);
+    if (writeWait > 0) await sleep(writeWait);
     if (this.rate === Infinity) return;
     const now = Date.now();
     if (now - this.lastRaise >= 1000 && now - this.lastCut >= 1000 && now - this.lastNear >= 1000) {
@@ -192,9 +199,12 @@ function isThrottle(status: number, retryAfter: string | undefined): boolean {
   return status === 429 || (status === 503 && retryAfter !== undefined);
 }
 
-/** Tells the retry middleware how many throttle units a request costs (a $batch: one per item, and itself). */
+/** Tells the retry middleware how many throttle units a request costs (a $batch: one per item, and itself), and how many writes. */
 class ThrottleUnits implements MiddlewareOptions {
-  constructor(readonly units: number) {}
+  constructor(
+    readonly units: number,
+    readonly writes: number,
+  ) {}
 }
 
 /** At most `size` callers at once, in the order they asked. */
@@ -259,10 +269,11 @@ class RetryMiddleware implements Middleware {
     if (!next) throw new Error("RetryMiddleware needs a next handler");
     const option = context.middlewareControl?.getMiddlewareOptions(ThrottleUnits);
     const units = option instanceof ThrottleUnits ? option.units : 1;
+    const writes = option instanceof ThrottleUnits ? option.writes : 0;
     for (let attempt = 0; ; attempt++) {
       let status: number | "network";
       let reason: string | undefined;
-      await this.gate.wait(units);
+      await this.gate.wait(units, writes);
       if (this.signal?.aborted) throw new InterruptedError("not sent: the run was interrupted", "send a request");
       this.requestsSent++;
       try {
@@ -272,9 +283,13 @@ class RetryMiddleware implements Middleware {
         if (this.onResponse) this.onResponse(responseInfo(context, status, Date.now() - started));
         // A whole request refused counts as throttled; a $batch reports its items itself.
         const throttled = isThrottle(status, context.response?.headers.get("retry-after") ?? undefined);
-        if (units === 1 || throttled) this.gate.record(units, throttled ? units : 0);
+        // A write refused for the write quota empties our copy of it; it says nothing of the pace of reads.
+        const writeLimited = throttled && isWriteScope(context.response?.headers.get("x-ms-throttle-scope"));
+        if (writeLimited) this.gate.writes.exhausted();
+        if (units === 1 || throttled) this.gate.record(units, throttled && !writeLimited ? units : 0);
+        // The share does not say which limit it measures; a write's is most likely the write quota, paced apart.
         const share = quotaShare(context.response?.headers.get("x-ms-throttle-limit-percentage"));
-        if (share >= 0.8) this.gate.nearLimit(share);
+        if (share >= 0.8 && writes === 0) this.gate.nearLimit(share);
         if (!RETRYABLE.has(status) || attempt >= this.policy.maxRetries) return;
       } catch (error: unknown) {
         const problem = connectionProblem("Graph", this.endpoint, error);
@@ -331,9 +346,10 @@ export class GraphClient {
     return this.retry.requestsSent;
   }
 
-  async send(method: BatchItem["method"], path: string, purpose: CallPurpose, body?: unknown, units = 1, headers?: Record<string, string>): Promise<unknown> {
+  /** `writes`: what the request costs of the write quota (a $batch: its write items); one for any other write. */
+  async send(method: BatchItem["method"], path: string, purpose: CallPurpose, body?: unknown, units = 1, headers?: Record<string, string>, writes = method === "GET" ? 0 : 1): Promise<unknown> {
     const request = this.client.api(path);
-    if (units !== 1) request.middlewareOptions([new ThrottleUnits(units)]);
+    if (units !== 1 || writes !== 0) request.middlewareOptions([new ThrottleUnits(units, writes)]);
     if (headers) request.headers(headers);
     try {
       switch (method) {
@@ -397,7 +413,8 @@ export class GraphClient {
         };
         let answer: unknown;
         try {
-          answer = await this.send("POST", "/$batch", purpose, body, chunk.length + 1);
+          const writes = chunk.filter((index) => items[index]!.method !== "GET").length;
+          answer = await this.send("POST", "/$batch", purpose, body, chunk.length + 1, undefined, writes);
         } catch (error: unknown) {
           // Interrupted before this batch went out: its items are reported as not sent.
           if (!(error instanceof InterruptedError)) throw error;
@@ -405,8 +422,12 @@ export class GraphClient {
           return;
         }
         const responses = parseBatchResponses(answer, purpose);
-        this.gate.record(chunk.length + 1, responses.filter((r) => isThrottle(r.status, r.retryAfter)).length);
-        const share = Math.max(0, ...responses.map((r) => quotaShare(r.limitPercentage)));
+        const throttled = responses.filter((r) => isThrottle(r.status, r.retryAfter));
+        const writeLimited = throttled.filter((r) => isWriteScope(r.throttleScope)).length;
+        if (writeLimited > 0) this.gate.writes.exhausted();
+        this.gate.record(chunk.length + 1, throttled.length - writeLimited);
+        const isRead = (r: BatchResponse) => items[Number(r.id)]?.method === "GET";
+        const share = Math.max(0, ...responses.filter(isRead).map((r) => quotaShare(r.limitPercentage)));
         if (share >= 0.8) this.gate.nearLimit(share);
         for (const response of responses) {
           const index = Number(response.id);
@@ -453,6 +474,11 @@ export class GraphClient {
     // The SDK wraps what our middleware throws, keeping its name as `code` and its message.
     if (error instanceof GraphError && error.statusCode === -1 && error.code === "GraphConnectionError") return new GraphConnectionError(error.message, purpose.operation);
     if (error instanceof GraphError && error.statusCode === -1 && error.code === "InterruptedError") return new InterruptedError(error.message, purpose.operation);
+    // A credential file our guards refused: no sign-in was attempted, so no "Entra did not issue" wording.
+    if (error instanceof GraphError && error.statusCode === -1 && error.code === "CredentialConfigError") {
+      // GraphErrorHandler.constructError keeps only the name and `toString()` ("Name: message").
+      return new CredentialConfigError(String(error.body).replace(/^CredentialConfigError: /, ""), purpose.operation);
+    }
     // statusCode -1 otherwise: no HTTP answer from Graph at all, because Entra refused the sign-in.
     if (error instanceof GraphError && error.statusCode === -1) return signInFailure(`${error.message}\n${String(error.body)}`, purpose.operation);
     if (error instanceof GraphError) {
@@ -541,6 +567,7 @@ interface BatchResponse {
   retryAfter?: string;
   requestId?: string;
   limitPercentage?: string;
+  throttleScope?: string;
 }
 
 function parseBatchResponses(answer: unknown, purpose: CallPurpose): BatchResponse[] {
@@ -560,6 +587,7 @@ function parseBatchResponses(answer: unknown, purpose: CallPurpose): BatchRespon
     const retryAfter = header("retry-after");
     const requestId = header("request-id");
     const limitPercentage = header("x-ms-throttle-limit-percentage");
+    const throttleScope = header("x-ms-throttle-scope");
     return {
       id: String(r.id),
       status: r.status,
@@ -567,6 +595,7 @@ function parseBatchResponses(answer: unknown, purpose: CallPurpose): BatchRespon
       ...(retryAfter === undefined ? {} : { retryAfter }),
       ...(requestId === undefined ? {} : { requestId }),
       ...(limitPercentage === undefined ? {} : { limitPercentage }),
+      ...(throttleScope === undefined ? {} : { throttleScope }),
     };
   });
 }

@@ -17,6 +17,8 @@ export abstract class GraphFailure extends Error {
 /** No usable credentials in the environment. */
 export class CredentialConfigError extends GraphFailure {
   readonly kind = "credential-config";
+  // Thrown by a credential (a refused AZURE_* file), it passes through the Graph SDK: the name finds it again.
+  override readonly name = "CredentialConfigError";
 }
 
 /** A URL setting (ENTRA_TOKENS_GRAPH_URL, --graph-url) we cannot connect to: not a URL, a bad port, not https. */

@@ -5,17 +5,32 @@ import type { TokenRepository } from "./repository.js";
  * Reads the tenant: the inventory, and every user tokens.yaml names or a token is assigned to,
  * each user fetched once. The inventory and the named users are independent reads, so they run
  * side by side; only holders nobody named are looked up afterwards, by id. Then the methods of the
- * users who would get a token (only those: two requests each), for Entra's shared five-method
- * limit and the tokens uploaded through the portal.
+ * users who would get a token (readUserMethods).
  */
 export async function readLive(repository: TokenRepository, desired: Desired): Promise<LiveState> {
   const upns = desired.tokens.flatMap((t) => (t.upn === undefined ? [] : [t.upn]));
   const [{ devices, odd }, users] = await Promise.all([repository.listInventory(), repository.resolveUsers(upns)]);
   const holders = devices.flatMap((d) => (d.assignedTo && !users.has(d.assignedTo.id.toLowerCase()) ? [d.assignedTo.id] : []));
   if (holders.length > 0) for (const [key, user] of await repository.resolveUsers(holders)) users.set(key, user);
-  const receivers = usersGettingTokens(desired, devices, users);
-  const userMethods = receivers.length === 0 ? undefined : await repository.userMethods(receivers, new Set(devices.map((d) => d.id)));
+  const userMethods = await readUserMethods(repository, desired, devices, users);
   return { devices, directory: { users }, ...(odd.length > 0 ? { oddDevices: odd } : {}), ...(userMethods ? { userMethods } : {}) };
+}
+
+/**
+ * The methods of the users `desired` gives a token they do not hold yet (only those), for Entra's
+ * shared five-method limit and the tokens uploaded through the portal; undefined when nobody gets one.
+ * Every front plans with them: the CLI for a whole file, the Pulumi session for each gathering of changes.
+ */
+export async function readUserMethods(
+  repository: TokenRepository,
+  desired: Desired,
+  devices: readonly LiveToken[],
+  users: ReadonlyMap<string, LiveUser | null>,
+  /** Every device of the inventory, those about to be deleted included: their methods are no portal tokens. */
+  inventory: readonly LiveToken[] = devices,
+): Promise<LiveState["userMethods"]> {
+  const receivers = usersGettingTokens(desired, devices, users);
+  return receivers.length === 0 ? undefined : await repository.userMethods(receivers, new Set(inventory.map((d) => d.id)));
 }
 
 /** Ids of the users tokens.yaml gives a token they do not hold yet. */

@@ -40,6 +40,7 @@ const READ_USERS: CallPurpose = { operation: "look up users", permission: NEEDS.
 const READ_METHODS: CallPurpose = { operation: "read users' hardware OATH methods", permission: NEEDS.readHardwareMethods.least };
 /** concept-authentication-oath-tokens.md: five "OATH hardware tokens or authenticator applications" per user, counted together. */
 const APP_METHOD_TYPES = ["#microsoft.graph.microsoftAuthenticatorAuthenticationMethod", "#microsoft.graph.softwareOathAuthenticationMethod"];
+const HARDWARE_METHOD_TYPE = "#microsoft.graph.hardwareOathAuthenticationMethod";
 
 export type ItemResult<T = undefined> = { ok: true; value: T } | { ok: false; error: GraphFailure };
 
@@ -156,35 +157,49 @@ export class TokenRepository {
   }
 
   /**
-   * The methods of these users (ids) that share Entra's five-method limit with inventory tokens:
-   * authenticator apps from GET …/authentication/methods (authentication-list-methods.md), and
-   * portal-uploaded tokens from GET …/hardwareOathMethods: a method whose id is no inventory
-   * device's (how-to-mfa-manage-oath-tokens.md, "User has two tokens with the same serial number").
-   * Two requests per user, in $batch.
+   * The methods of these users (ids) that share Entra's five-method limit with inventory tokens,
+   * in $batch. One request per user as a rule: GET …/authentication/methods lists every method the
+   * API version supports (authentication-list-methods.md), hardware OATH ones included (beta's
+   * authenticationmethods-overview.md lists hardwareOathAuthenticationMethod, which "Inherits from
+   * authenticationMethod", hardwareoathauthenticationmethod.md). That list gives no serial, so only a
+   * user holding a hardware method that is no inventory device's (a portal upload,
+   * how-to-mfa-manage-oath-tokens.md, "User has two tokens with the same serial number") costs a
+   * second request, GET …/hardwareOathMethods; so does every user when the app may not list all
+   * methods (it holds only UserAuthMethod-HardwareOATH.*).
    */
   async userMethods(userIds: readonly string[], inventoryIds: ReadonlySet<string>): Promise<Map<string, UserMethods>> {
     const unique = [...new Set(userIds.map((id) => id.toLowerCase()))];
-    const base = (id: string) => `/users/${encodeURIComponent(id)}/authentication`;
-    const items = unique.flatMap((id): BatchItem[] => [
-      { method: "GET", url: `${base(id)}/methods` },
-      { method: "GET", url: `${base(id)}/hardwareOathMethods` },
-    ]);
-    const outcomes = await this.run(items, READ_METHODS);
-    const result = new Map<string, UserMethods>();
+    const outcomes = await this.run(unique.map((id) => ({ method: "GET" as const, url: `/users/${encodeURIComponent(id)}/authentication/methods` })), READ_METHODS);
+    const apps = new Map<string, string[]>();
+    const needHardwareList: string[] = [];
     unique.forEach((id, index) => {
-      const all = outcomes[2 * index]!;
-      const hardware = outcomes[2 * index + 1]!;
+      const all = outcomes[index]!;
       // Listing every method needs UserAuthenticationMethod.Read.All, which an app holding only
       // UserAuthMethod-HardwareOATH.* lacks: its apps are then not counted, and the plan says so.
-      if (!all.ok && !(all.error instanceof PermissionError)) throw all.error;
-      if (!hardware.ok) throw hardware.error;
-      const apps = !all.ok ? undefined : collectionPage(all.body, READ_METHODS.operation).value.flatMap((m) => {
-        const type: unknown = typeof m === "object" && m !== null ? Reflect.get(m, "@odata.type") : undefined;
+      if (!all.ok) {
+        if (!(all.error instanceof PermissionError)) throw all.error;
+        needHardwareList.push(id);
+        return;
+      }
+      const listed = collectionPage(all.body, READ_METHODS.operation).value;
+      apps.set(id, listed.flatMap((m) => {
+        const type = typeof m === "object" && m !== null ? Reflect.get(m, "@odata.type") : undefined;
         return typeof type === "string" && APP_METHOD_TYPES.includes(type) ? [type.slice("#microsoft.graph.".length)] : [];
+      }));
+      const unknownHardware = listed.some((m) => {
+        const type = typeof m === "object" && m !== null ? Reflect.get(m, "@odata.type") : undefined;
+        const methodId = typeof m === "object" && m !== null ? Reflect.get(m, "id") : undefined;
+        return type === HARDWARE_METHOD_TYPE && (typeof methodId !== "string" || !inventoryIds.has(methodId));
       });
-      const portalTokens = portalTokensIn(hardware.body, inventoryIds);
-      result.set(id, apps === undefined ? { apps: [], appsUncounted: NEEDS.readAllMethods.least, portalTokens } : { apps, portalTokens });
+      if (unknownHardware) needHardwareList.push(id);
     });
+    const portal = needHardwareList.length === 0 ? new Map<string, { id: string; serial: string }[]>() : await this.portalTokens(needHardwareList, inventoryIds);
+    const result = new Map<string, UserMethods>();
+    for (const id of unique) {
+      const portalTokens = portal.get(id) ?? [];
+      const userApps = apps.get(id);
+      result.set(id, userApps === undefined ? { apps: [], appsUncounted: NEEDS.readAllMethods.least, portalTokens } : { apps: userApps, portalTokens });
+    }
     return result;
   }
 

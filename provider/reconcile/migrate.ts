@@ -7,7 +7,7 @@ import { serialKey } from "../plan/compare.js";
 import { plan as makePlan } from "../plan/plan.js";
 import { plannerSeeds } from "../seeds/facts.js";
 import { SeedStore } from "../seeds/model.js";
-import { readSeedFiles } from "../seeds/read.js";
+import { readSeedFacts, readSeedFiles } from "../seeds/read.js";
 import { connectTenant } from "./connection.js";
 import type { TenantContext } from "./core.js";
 import { READ_NEEDS, requirePermissions } from "./permissions.js";
@@ -76,7 +76,7 @@ function onlyFor(plan: Plan, migrations: readonly PortalMigration[]): Plan {
 
 /**
  * Reads the tenant and plans the migration. Seeds are opened only when `context.secretsRequired`
- * (the run that migrates); a preview plans as if every seed were at hand, as `plan` does.
+ * (the run that migrates); a preview plans from the seed files' clear facts, as `plan` does.
  */
 export async function planMigration(context: TenantContext, desired: Desired): Promise<PlannedMigration> {
   if (desired.tenant) await checkSignedInTenant(context.credential, desired.tenant, desired.file);
@@ -86,13 +86,15 @@ export async function planMigration(context: TenantContext, desired: Desired): P
   const migrations = portalMigrations(desired, live);
   const after = withoutPortalTokens(live, migrations);
   const allowDeletes = context.policy.allowDeletes;
-  if (!context.secretsRequired || migrations.length === 0) {
-    const seeds = new SeedStore();
-    const plan = makePlan(desired, after, { seeds: new Set(desired.tokens.map((t) => t.serial)), allowDeletes });
-    return { migration: { desired, migrations, plan: onlyFor(plan, migrations) }, seeds, repository };
+  if (migrations.length === 0) return { migration: { desired, migrations, plan: onlyFor(makePlan(desired, after, { seeds: new Set(), allowDeletes }), migrations) }, seeds: new SeedStore(), repository };
+  const refs = context.seeds ? context.seeds.map((path) => ({ path })) : desired.seedFiles;
+  if (!context.secretsRequired) {
+    // The preview reads the seed files' clear facts, as plan does: a missing, mismatched or unchecked seed shows before --yes.
+    const plan = makePlan(desired, after, { ...plannerSeeds(await readSeedFacts(refs)), allowDeletes });
+    return { migration: { desired, migrations, plan: onlyFor(plan, migrations) }, seeds: new SeedStore(), repository };
   }
   await requirePermissions(context.credential, [NEEDS.writeDevices, NEEDS.writeHardwareMethods], "migrate");
-  const seeds = await readSeedFiles(context.seeds ? context.seeds.map((path) => ({ path })) : desired.seedFiles, context.secrets);
+  const seeds = await readSeedFiles(refs, context.secrets);
   const plan = makePlan(desired, after, { ...plannerSeeds({ descriptions: seeds.all(), unread: [] }), allowDeletes });
   return { migration: { desired, migrations, plan: onlyFor(plan, migrations) }, seeds, repository };
 }
