@@ -390,6 +390,44 @@ async function planCounts(dir: string, emulator: GraphEmulator): Promise<Record<
   return Object.fromEntries(["create", "assign", "activate", "update", "unassign", "delete"].map((k) => [k, summary[k] ?? -1]));
 }
 
+describe("Pulumi's Graph cost against the CLI's", function () {
+  this.timeout(300_000);
+  let emulator: GraphEmulator;
+  before(async () => {
+    emulator = await startHttpsEmulator();
+  });
+  after(async () => {
+    await emulator.stop();
+  });
+
+  it("refreshes a stack with the user look-ups `entra-tokens plan` makes, though the engine reads its tokens a few at a time", async () => {
+    // 40 tokens of 40 people, already assigned in Entra (the stack adopts them).
+    const lines = ["version: 1", "defaults: { manufacturer: Token2, model: C202 }", "tokens:"];
+    for (let i = 0; i < 40; i++) {
+      const upn = `holder${i}@contoso.com`;
+      const user = emulator.tenant.addUser({ userPrincipalName: upn });
+      const device = emulator.tenant.createDevice({ serialNumber: `RF-${i}`, manufacturer: "Token2", model: "C202", secretKey: "JBSWY3DPEHPK3PXP", timeIntervalInSeconds: 30 }, false);
+      emulator.tenant.assign(user.id, { device: { id: device.id } });
+      lines.push(`  - { serial: RF-${i}, state: assigned, upn: ${upn} }`);
+    }
+    const dir = copyProject();
+    writeFileSync(join(dir, "tokens.yaml"), `${lines.join("\n")}\n`);
+    // Four Reads at a time, as PULUMI_PARALLEL tells the engine and the provider.
+    const engine = new FakeEngine({ cwd: dir, stack: "demo", stateFile: join(dir, "state-demo.json"), env: { ...envFor(emulator), PULUMI_PARALLEL: "4" } });
+    assertOk(await engine.up());
+    const userLookups = () => emulator.requests.filter((r) => r.route === "listUsers" || r.route === "getUser").length;
+    emulator.requests.length = 0;
+    const refreshed = await engine.refresh();
+    assertOk(refreshed);
+    assert.deepEqual(refreshed.steps.filter((s) => s.op !== "same"), []);
+    const byRefresh = userLookups();
+    emulator.requests.length = 0;
+    const plan = await runCli(["plan", "--file", join(dir, "tokens.yaml")], envFor(emulator));
+    assert.equal(plan.code, 0, plan.stderr);
+    assert.ok(byRefresh <= userLookups(), `refresh looked users up in ${byRefresh} requests, plan in ${userLookups()}`);
+  });
+});
+
 describe("Pulumi in review: the preview's plan, a deletion guard that counts what Entra holds, fast failures", function () {
   this.timeout(300_000);
   let emulator: GraphEmulator;
