@@ -39,9 +39,13 @@ describe("least privilege: the UserAuthMethod-HardwareOATH permissions", functio
   it("plan and apply work with UserAuthMethod-HardwareOATH.* alone; plan says the authenticator apps were not counted", async () => {
     const { file } = workspace(6, mixed);
     const env = clientEnv(emulator, HARDWARE_ONLY);
+    emulator.requests.length = 0;
     const planned = await runCli(["plan", "--file", file], env);
     assert.equal(planned.code, 2, planned.stderr);
     assert.match(planned.stdout, /authenticator apps were not counted.*UserAuthenticationMethod\.Read\.All/);
+    // One user's list of all methods is refused; every user who gets a token then costs one read, of their hardware methods.
+    const reads = (route: string) => emulator.requests.filter((r) => r.route === route).map((r) => r.status);
+    assert.deepEqual([reads("listAllMethods"), reads("listMethods")], [[403], [200, 200]], "Alex and Megan get tokens");
     const applied = await runCli(["apply", "--yes", "--file", file], env);
     assert.equal(applied.code, 0, applied.stderr + applied.stdout);
     assert.equal(emulator.tenant.allDevices().length, 6);

@@ -89,14 +89,29 @@ export async function applyPlan(plan: Plan, repository: TokenRepository, options
       return false;
     });
 
-  const runPhase = async (phase: StepKind, ready: Promise<unknown> = Promise.resolve()): Promise<void> => {
-    // A phase waits for what it depends on even when it has nothing to do, so that the phases after it wait too.
-    await ready;
+  /**
+   * A phase's steps wait for `ready`, or, given `waitsFor`, only the steps of those serials do: the
+   * others start at once and share $batch envelopes with the phases already running. A phase waits
+   * for what it depends on even when it has nothing to do, so that the phases after it wait too.
+   */
+  const runPhase = async (phase: StepKind, ready: Promise<unknown> = Promise.resolve(), waitsFor?: ReadonlySet<string>): Promise<void> => {
     const all = plan.steps.filter((s) => s.kind === phase);
+    const waiting = waitsFor === undefined ? all : all.filter((s) => waitsFor.has(key(s.serial)));
+    const done = [0, 0];
+    const progressOf = (part: 0 | 1) => (count: number) => {
+      done[part] = count;
+      options.onProgress?.({ phase, done: Math.min(done[0]! + done[1]!, all.length), total: all.length });
+    };
+    if (all.length > 0) progressOf(0)(0);
+    await Promise.all([
+      waiting.length === all.length ? undefined : runSteps(phase, all.filter((s) => !waitsFor?.has(key(s.serial))), progressOf(0)),
+      ready.then(() => runSteps(phase, waiting, progressOf(1))),
+    ]);
+  };
+
+  const runSteps = async (phase: StepKind, all: readonly Step[], progress: (done: number) => void): Promise<void> => {
     if (all.length === 0 || options.signal?.aborted) return;
     const runnable = withoutFailed(all);
-    const progress = (done: number) => options.onProgress?.({ phase, done: Math.min(done, runnable.length), total: runnable.length });
-    progress(0);
     switch (phase) {
       case "unassign": {
         const steps = runnable.filter((s): s is Extract<Step, { kind: "unassign" }> => s.kind === "unassign");
@@ -200,14 +215,16 @@ export async function applyPlan(plan: Plan, repository: TokenRepository, options
 
   // Phases wait only for what Graph's rules make them depend on, and otherwise overlap:
   // unassigning frees tokens and users' seats (at most 5 each) for everything after it; Graph
-  // changes attributes only of unassigned tokens, so an update precedes its token's assign;
+  // changes attributes and deletes only of unassigned tokens, so an update or delete of a token
+  // being unassigned waits for that (the others go at once), and an update precedes its token's assign;
   // deletes touch unmanaged tokens and creates new serials, except where a device is deleted to be
   // created again with a new seed (the Pulumi update of a changed seed): then creates wait for the
   // deletes. An activation waits for its token's create or assign, while tokens already held can be
   // activated from the start.
+  const unassigning = new Set(plan.steps.filter((s) => s.kind === "unassign").map((s) => key(s.serial)));
   const unassigned = runPhase("unassign");
-  const updated = runPhase("update", unassigned);
-  const deleted = runPhase("delete", unassigned);
+  const updated = runPhase("update", unassigned, unassigning);
+  const deleted = runPhase("delete", unassigned, unassigning);
   const deletedSerials = new Set(plan.steps.filter((s) => s.kind === "delete").map((s) => key(s.serial)));
   const recreates = plan.steps.some((s) => s.kind === "create" && deletedSerials.has(key(s.serial)));
   const created = runPhase("create", recreates ? deleted : unassigned);

@@ -251,11 +251,11 @@ export class GitHubReporter {
   }
 }
 
-/** Appends to the Actions job summary when running in Actions. */
-export async function writeJobSummary(markdown: string, env: Env = process.env): Promise<boolean> {
+/** Appends to the Actions job summary when running in Actions; a function is rendered only then. */
+export async function writeJobSummary(markdown: string | (() => string), env: Env = process.env): Promise<boolean> {
   const path = env["GITHUB_STEP_SUMMARY"];
   if (!path) return false;
-  await appendToRunnerFile(path, `${fitToLimit(markdown, SUMMARY_LIMIT)}\n`, "the job summary", "GITHUB_STEP_SUMMARY");
+  await appendToRunnerFile(path, `${fitToLimit(typeof markdown === "string" ? markdown : markdown(), SUMMARY_LIMIT)}\n`, "the job summary", "GITHUB_STEP_SUMMARY");
   return true;
 }
 

@@ -138,9 +138,10 @@ class ThrottleGate {
   readonly writes = new WriteQuota();
 
   async wait(units = 1, writes = 0): Promise<void> {
-    for (let left = this.until - Date.now(); left > 0; left = this.until - Date.now()) await sleep(left);
+    // A write takes its place in the write quota's queue first; a Retry-After that began meanwhile still holds it.
     const writeWait = this.writes.reserve(writes);
     if (writeWait > 0) await sleep(writeWait);
+    for (let left = this.until - Date.now(); left > 0; left = this.until - Date.now()) await sleep(left);
     if (this.rate === Infinity) return;
     const now = Date.now();
     if (now - this.lastRaise >= 1000 && now - this.lastCut >= 1000 && now - this.lastNear >= 1000) {
@@ -227,6 +228,91 @@ export class Slots {
       else this.free++;
     }
   }
+}
+
+/** What an item of a $batch came to: its response (undefined when Graph left it out), or why its envelope failed. */
+type PackedAnswer = { response: BatchResponse | undefined } | { error: unknown };
+
+interface PackedItem {
+  item: BatchItem;
+  purpose: CallPurpose;
+  settle: (answer: PackedAnswer) => void;
+}
+
+/**
+ * Packs the items of every call that shares a set of slots into $batch envelopes of up to 20:
+ * an apply's unassignments, updates and activations travel together instead of in an envelope
+ * per kind (Graph executes each inner request on its own, concepts/json-batching.md; callers only
+ * hand over items that depend on nothing still in flight). Items handed over in the same turn of
+ * the event loop are packed before any envelope goes out; an envelope takes what is waiting when
+ * its slot frees, so items that arrive meanwhile join it.
+ */
+class BatchPacker {
+  private queue: PackedItem[] = [];
+  private head = 0;
+  /** Envelopes waiting for a slot; each takes up to 20 items when it gets one. */
+  private waiting = 0;
+  private scheduled = false;
+
+  constructor(
+    private readonly slots: Slots,
+    private readonly sendEnvelope: (entries: readonly PackedItem[]) => Promise<void>,
+  ) {}
+
+  /** Sends `items`, calling `answered(position, answer)` once for each; resolves when all are answered. */
+  send(items: readonly BatchItem[], purpose: CallPurpose, answered: (position: number, answer: PackedAnswer) => void): Promise<void> {
+    if (items.length === 0) return Promise.resolve();
+    return new Promise<void>((resolve) => {
+      let left = items.length;
+      items.forEach((item, position) => {
+        this.queue.push({
+          item,
+          purpose,
+          settle: (answer) => {
+            answered(position, answer);
+            if (--left === 0) resolve();
+          },
+        });
+      });
+      if (!this.scheduled) {
+        this.scheduled = true;
+        setImmediate(() => {
+          this.scheduled = false;
+          this.pump();
+        });
+      }
+    });
+  }
+
+  private pump(): void {
+    const needed = Math.ceil((this.queue.length - this.head) / MAX_BATCH_REQUESTS) - this.waiting;
+    for (let i = 0; i < needed; i++) {
+      this.waiting++;
+      void this.slots.run(async () => {
+        this.waiting--;
+        const entries = this.take();
+        if (entries.length > 0) await this.sendEnvelope(entries);
+      });
+    }
+  }
+
+  private take(): PackedItem[] {
+    const entries = this.queue.slice(this.head, this.head + MAX_BATCH_REQUESTS);
+    this.head += entries.length;
+    // Drop what was taken now and then, not per envelope (a 100,000-item queue would be copied each time).
+    if (this.head >= 1024 && this.head * 2 >= this.queue.length) {
+      this.queue = this.queue.slice(this.head);
+      this.head = 0;
+    }
+    return entries;
+  }
+}
+
+/** The purpose of an envelope: every operation its items serve, and every permission they need. */
+function jointPurpose(purposes: readonly CallPurpose[]): CallPurpose {
+  const operations = [...new Set(purposes.map((p) => p.operation))];
+  const permissions = [...new Set(purposes.map((p) => p.permission))];
+  return operations.length === 1 && permissions.length === 1 ? purposes[0]! : { operation: operations.join(" and "), permission: permissions.join(" and ") };
 }
 
 /**
@@ -320,6 +406,7 @@ export class GraphClient {
   readonly graphUrl: string;
   private readonly onRetry: GraphClientOptions["onRetry"];
   private readonly gate = new ThrottleGate();
+  private readonly packers = new WeakMap<Slots, BatchPacker>();
 
   constructor(options: GraphClientOptions) {
     this.onRetry = options.onRetry;
@@ -378,79 +465,48 @@ export class GraphClient {
   }
 
   /**
-   * Sends items through /$batch, 20 per request, as many batches at a time as `slots` allows
-   * (shared by every phase that runs at once); items that are throttled or fail with 5xx inside a
-   * batch are sent again after their Retry-After.
+   * Sends items through /$batch, 20 per request, as many batches at a time as `slots` allows;
+   * items that are throttled or fail with 5xx inside a batch are sent again after their
+   * Retry-After. Calls sharing `slots` (the phases of an apply that run at once) share envelopes:
+   * what they hand over in the same turn of the event loop is packed together (see BatchPacker).
    */
   async batch(items: readonly BatchItem[], purpose: CallPurpose, concurrency: Slots | number = 4): Promise<BatchOutcome[]> {
-    const slots = typeof concurrency === "number" ? new Slots(concurrency) : concurrency;
+    const packer = this.packerFor(typeof concurrency === "number" ? new Slots(concurrency) : concurrency);
     const outcomes: (BatchOutcome | undefined)[] = new Array(items.length);
     let pending = items.map((_, index) => index);
     // `attempt` counts rounds that settled nothing: under heavy throttling most rounds still make
     // progress, and giving up on those would fail runs that are merely slow.
     for (let attempt = 0; pending.length > 0; ) {
       const pendingBefore = pending.length;
-      const chunks: number[][] = [];
-      for (let i = 0; i < pending.length; i += MAX_BATCH_REQUESTS) chunks.push(pending.slice(i, i + MAX_BATCH_REQUESTS));
       const retry = new Set<number>();
       const retriedStatuses = new Map<number, number>();
       let waitMs = 0;
-      await forEachConcurrently(chunks, slots.size, (chunk) => slots.run(async () => {
-        const body = {
-          requests: chunk.map((index) => {
-            const item = items[index]!;
-            // concepts/json-batching.md: a write whose target needs no body must still carry one (`{}`)
-            // and its Content-Type, or Graph refuses the whole batch.
-            const itemBody = item.body ?? (item.method === "POST" || item.method === "PATCH" ? {} : undefined);
-            return {
-              id: String(index),
-              method: item.method,
-              url: item.url,
-              ...(itemBody === undefined && item.headers === undefined ? {} : { headers: { ...item.headers, ...(itemBody === undefined ? {} : { "content-type": "application/json" }) } }),
-              ...(itemBody === undefined ? {} : { body: itemBody }),
-            };
-          }),
-        };
-        let answer: unknown;
-        try {
-          const writes = chunk.filter((index) => items[index]!.method !== "GET").length;
-          answer = await this.send("POST", "/$batch", purpose, body, chunk.length + 1, undefined, writes);
-        } catch (error: unknown) {
-          // Interrupted before this batch went out: its items are reported as not sent.
-          if (!(error instanceof InterruptedError)) throw error;
-          for (const index of chunk) outcomes[index] = { ok: false, error };
+      let failure: unknown;
+      await packer.send(pending.map((index) => items[index]!), purpose, (position, answer) => {
+        const index = pending[position]!;
+        if ("error" in answer) {
+          // Interrupted before its batch went out: the item is reported as not sent.
+          if (answer.error instanceof InterruptedError) outcomes[index] = { ok: false, error: answer.error };
+          else failure ??= answer.error;
           return;
         }
-        const responses = parseBatchResponses(answer, purpose);
-        const throttled = responses.filter((r) => isThrottle(r.status, r.retryAfter));
-        const writeLimited = throttled.filter((r) => isWriteScope(r.throttleScope)).length;
-        if (writeLimited > 0) this.gate.writes.exhausted();
-        this.gate.record(chunk.length + 1, throttled.length - writeLimited);
-        const isRead = (r: BatchResponse) => items[Number(r.id)]?.method === "GET";
-        const share = Math.max(0, ...responses.filter(isRead).map((r) => quotaShare(r.limitPercentage)));
-        if (share >= 0.8) this.gate.nearLimit(share);
-        for (const response of responses) {
-          const index = Number(response.id);
-          if (!chunk.includes(index)) continue;
-          if (response.status < 400) {
-            outcomes[index] = { ok: true, status: response.status, body: response.body };
-          } else if (RETRYABLE.has(response.status) && attempt < this.policy.maxRetries) {
-            retry.add(index);
-            retriedStatuses.set(response.status, (retriedStatuses.get(response.status) ?? 0) + 1);
-            const retryAfter = retryAfterMs(response.retryAfter);
-            // Hold back the batches not yet sent, rather than let them be throttled too.
-            if (retryAfter !== undefined && retryAfter <= this.policy.maxDelayMs) this.gate.pause(retryAfter);
-            waitMs = Math.max(waitMs, retryAfter ?? backoff(this.policy, attempt));
-          } else {
-            outcomes[index] = { ok: false, error: this.typedStatus(response.status, response.body, purpose, response.requestId) };
-          }
+        const response = answer.response;
+        if (response === undefined) {
+          outcomes[index] = { ok: false, error: new UnexpectedResponseError(`Graph's $batch answer had no response for item ${index}`, purpose.operation) };
+        } else if (response.status < 400) {
+          outcomes[index] = { ok: true, status: response.status, body: response.body };
+        } else if (RETRYABLE.has(response.status) && attempt < this.policy.maxRetries) {
+          retry.add(index);
+          retriedStatuses.set(response.status, (retriedStatuses.get(response.status) ?? 0) + 1);
+          const retryAfter = retryAfterMs(response.retryAfter);
+          // Hold back the batches not yet sent, rather than let them be throttled too.
+          if (retryAfter !== undefined && retryAfter <= this.policy.maxDelayMs) this.gate.pause(retryAfter);
+          waitMs = Math.max(waitMs, retryAfter ?? backoff(this.policy, attempt));
+        } else {
+          outcomes[index] = { ok: false, error: this.typedStatus(response.status, response.body, purpose, response.requestId) };
         }
-        for (const index of chunk) {
-          if (outcomes[index] === undefined && !retry.has(index)) {
-            outcomes[index] = { ok: false, error: new UnexpectedResponseError(`Graph's $batch answer had no response for item ${index}`, purpose.operation) };
-          }
-        }
-      }));
+      });
+      if (failure !== undefined) throw failure;
       pending = [...retry].sort((a, b) => a - b);
       if (pending.length === pendingBefore) attempt++;
       if (pending.length > 0) {
@@ -467,6 +523,56 @@ export class GraphClient {
       }
     }
     return outcomes.map((o) => o ?? { ok: false, error: new UnexpectedResponseError("no outcome", purpose.operation) });
+  }
+
+  /** One packer per set of slots: the calls that share slots share envelopes. */
+  private packerFor(slots: Slots): BatchPacker {
+    let packer = this.packers.get(slots);
+    if (!packer) {
+      packer = new BatchPacker(slots, (entries) => this.sendEnvelope(entries));
+      this.packers.set(slots, packer);
+    }
+    return packer;
+  }
+
+  /** One $batch request of up to 20 items, which may come from several calls; each item hears its own answer. */
+  private async sendEnvelope(entries: readonly PackedItem[]): Promise<void> {
+    const purpose = jointPurpose(entries.map((e) => e.purpose));
+    const body = {
+      requests: entries.map(({ item }, position) => {
+        // concepts/json-batching.md: a write whose target needs no body must still carry one (`{}`)
+        // and its Content-Type, or Graph refuses the whole batch.
+        const itemBody = item.body ?? (item.method === "POST" || item.method === "PATCH" ? {} : undefined);
+        return {
+          id: String(position),
+          method: item.method,
+          url: item.url,
+          ...(itemBody === undefined && item.headers === undefined ? {} : { headers: { ...item.headers, ...(itemBody === undefined ? {} : { "content-type": "application/json" }) } }),
+          ...(itemBody === undefined ? {} : { body: itemBody }),
+        };
+      }),
+    };
+    let responses: BatchResponse[];
+    try {
+      const writes = entries.filter(({ item }) => item.method !== "GET").length;
+      responses = parseBatchResponses(await this.send("POST", "/$batch", purpose, body, entries.length + 1, undefined, writes), purpose);
+    } catch (error: unknown) {
+      for (const entry of entries) entry.settle({ error });
+      return;
+    }
+    const throttled = responses.filter((r) => isThrottle(r.status, r.retryAfter));
+    const writeLimited = throttled.filter((r) => isWriteScope(r.throttleScope)).length;
+    if (writeLimited > 0) this.gate.writes.exhausted();
+    this.gate.record(entries.length + 1, throttled.length - writeLimited);
+    const isRead = (r: BatchResponse) => /^\d+$/.test(r.id) && entries[Number(r.id)]?.item.method === "GET";
+    const share = Math.max(0, ...responses.filter(isRead).map((r) => quotaShare(r.limitPercentage)));
+    if (share >= 0.8) this.gate.nearLimit(share);
+    const answered = new Array<BatchResponse | undefined>(entries.length);
+    for (const response of responses) {
+      const position = /^\d+$/.test(response.id) ? Number(response.id) : -1;
+      if (position < entries.length && position >= 0) answered[position] ??= response;
+    }
+    entries.forEach((entry, position) => entry.settle({ response: answered[position] }));
   }
 
   private typed(error: unknown, purpose: CallPurpose): GraphFailure {

@@ -69,6 +69,8 @@ export class TokenRepository {
   private userCount: Promise<number | undefined> | undefined;
   /** Every user of the tenant by lower-case id and UPN, once listing was the cheaper route. */
   private directory: Promise<Map<string, LiveUser>> | undefined;
+  /** Whether Graph lets this app list all of a user's methods; unknown until it answered one such list. */
+  private mayListAllMethods: boolean | undefined;
 
   constructor(
     readonly client: GraphClient,
@@ -164,16 +166,28 @@ export class TokenRepository {
    * authenticationMethod", hardwareoathauthenticationmethod.md). That list gives no serial, so only a
    * user holding a hardware method that is no inventory device's (a portal upload,
    * how-to-mfa-manage-oath-tokens.md, "User has two tokens with the same serial number") costs a
-   * second request, GET …/hardwareOathMethods; so does every user when the app may not list all
-   * methods (it holds only UserAuthMethod-HardwareOATH.*).
+   * second request, GET …/hardwareOathMethods. An app that may not list all methods (it holds only
+   * UserAuthMethod-HardwareOATH.*) reads that list instead, once one user's list of all was refused.
    */
   async userMethods(userIds: readonly string[], inventoryIds: ReadonlySet<string>): Promise<Map<string, UserMethods>> {
     const unique = [...new Set(userIds.map((id) => id.toLowerCase()))];
-    const outcomes = await this.run(unique.map((id) => ({ method: "GET" as const, url: `/users/${encodeURIComponent(id)}/authentication/methods` })), READ_METHODS);
+    const listAll = (ids: readonly string[]) => this.run(ids.map((id) => ({ method: "GET" as const, url: `/users/${encodeURIComponent(id)}/authentication/methods` })), READ_METHODS);
+    // Until Graph has answered one list of all methods, one user goes first: an app that may not list
+    // them (the narrowest permissions, README's) then costs no refused request for every other user.
+    let outcomes: BatchOutcome[] = [];
+    if (this.mayListAllMethods === undefined && unique.length > 1) {
+      outcomes = await listAll(unique.slice(0, 1));
+      const probe = outcomes[0]!;
+      if (probe.ok || probe.error instanceof PermissionError) this.mayListAllMethods = probe.ok;
+    }
+    const rest = unique.slice(outcomes.length);
+    const forbidden: BatchOutcome = { ok: false, error: new PermissionError(READ_METHODS.operation, NEEDS.readAllMethods.least) };
+    outcomes = outcomes.concat(this.mayListAllMethods === false ? rest.map(() => forbidden) : await listAll(rest));
     const apps = new Map<string, string[]>();
     const needHardwareList: string[] = [];
     unique.forEach((id, index) => {
       const all = outcomes[index]!;
+      if (all.ok) this.mayListAllMethods = true;
       // Listing every method needs UserAuthenticationMethod.Read.All, which an app holding only
       // UserAuthMethod-HardwareOATH.* lacks: its apps are then not counted, and the plan says so.
       if (!all.ok) {
@@ -282,6 +296,14 @@ export class TokenRepository {
       if (first.nextLink !== undefined) for await (const page of this.client.pages(first.nextLink, READ_USERS)) for (const item of page) found(parseUser(item));
     }
     return users;
+  }
+
+  /**
+   * Frees the listed directory (every user of the tenant, 120,000 at a 100,000-token tenant): a run
+   * that has read the users it needs keeps them in its LiveState, not twice. A later look-up lists again.
+   */
+  forgetDirectory(): void {
+    this.directory = undefined;
   }
 
   /** Whether listing the directory beats `filterUnits` of filters; asks for the user count the first time it could. */

@@ -100,6 +100,7 @@ export async function planTenant(context: TenantContext, desired: Desired): Prom
   const command = context.secretsRequired ? "apply" : "plan";
   await requirePermissions(context.credential, READ_NEEDS, command);
   const live = await reading(context, () => readLive(repository, desired));
+  repository.forgetDirectory();
   const preflight = await runPreflight(repository, desired, live, context.concurrency);
   // Plan first as if every seed were at hand: every seed check of the planner guards a create, an
   // activate or a change of interval or hash, so a plan without those opens no seed file.
@@ -124,8 +125,12 @@ export async function planTenant(context: TenantContext, desired: Desired): Prom
   return { desired, live, preflight, plan: narrowed(planned), repository, seeds };
 }
 
-/** Applies a plan planTenant made; the caller decided (confirmation, guard) that it may. */
-export function applyTenant(planned: Planned, options: { onProgress?: (event: ProgressEvent) => void; signal?: AbortSignal } = {}): Promise<ApplyReport> {
+/**
+ * Applies a plan planTenant made; the caller decided (confirmation, guard) that it may. It needs
+ * only the plan, the session and the seeds: a caller that keeps no more lets the tenant as read
+ * (users, their methods) be freed while the apply runs.
+ */
+export function applyTenant(planned: Pick<Planned, "plan" | "repository" | "seeds">, options: { onProgress?: (event: ProgressEvent) => void; signal?: AbortSignal } = {}): Promise<ApplyReport> {
   return applyPlan(planned.plan, planned.repository, { seeds: planned.seeds, ...options });
 }
 
