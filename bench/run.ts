@@ -3,7 +3,7 @@ import { benchPlan } from "./plan.js";
 import { benchEmulatorListing } from "./emulator.js";
 import { benchGraph, THROTTLE_UNIT } from "./graph.js";
 import { benchGraphLimits } from "./graph-limits.js";
-import { benchPulumi } from "./pulumi.js";
+import { benchPulumi, benchPulumiLarge } from "./pulumi.js";
 import { benchStartup } from "./startup.js";
 import type { Scenario } from "./tenant.js";
 import { benchValidate } from "./validate.js";
@@ -28,6 +28,8 @@ async function main(): Promise<void> {
   await benchGraphLimits(sizes("BENCH_LIMITS_SIZES", "10000"), ["converge", "no-op plan"]);
   // The Pulumi path through the engine harness at the documented --parallel, beside the CLI.
   await benchPulumi(Number(process.env["BENCH_PULUMI_TOKENS"] ?? 2_000), 100);
+  // The Pulumi path's large stack: state size and a no-change preview.
+  for (const count of sizes("BENCH_PULUMI_LARGE", "10000")) await benchPulumiLarge(count);
   // Last: its garbage would inflate the runs' peak RSS.
   benchPlan(100_000);
 }
