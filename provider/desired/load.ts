@@ -238,6 +238,21 @@ function admittedBySchema(data: unknown): TokensFile | undefined {
 }
 
 /**
+ * A document already parsed, such as the Pulumi provider's inputs: a valid one skips the reader
+ * (once per call, thousands of times in a run); anything else, or any character beyond printable
+ * ASCII (the full reader's character and look-alike checks work on its document), gets exactly
+ * the diagnostics `parseDesired` gives for its JSON text.
+ */
+export function checkDesiredData(data: unknown, file: string): LoadResult {
+  const text = JSON.stringify(data);
+  if (/^[\x20-\x7E]*$/.test(text) && !tokenSchemaErrors(data) && validateSchema(data)) {
+    const result = semanticChecks(data, file, { at: () => ({ file, line: 1, column: 1 }) });
+    if (result.ok) return result;
+  }
+  return parseDesired(text, file);
+}
+
+/**
  * Schema errors of a file whose tokens are invalid, found token by token. ajv with allErrors
  * concatenates its error list once per failing array item, so 100,000 invalid tokens checked in
  * one call take minutes (quadratic); checked one by one they take a second. Undefined when every
