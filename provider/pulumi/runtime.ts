@@ -405,7 +405,8 @@ export const v1: ProviderRuntimeV1 = {
      * together, as `entra-tokens plan` does.
      */
     async read(id, props) {
-      graph().prefetchHolders(stateMap(props["tokens"]).keys());
+      // Once the credentials are known to be the stack's tenant's, like every request.
+      void connected().then((ready) => ready.prefetchHolders(stateMap(props["tokens"]).keys()), () => undefined);
       return { id, props };
     },
     async update(_id, _olds, news) {
