@@ -89,6 +89,30 @@ function benchProject(tokens: number): string {
   return dir;
 }
 
+/**
+ * A no-change preview: the harness's seconds (program, engine and provider: Check and Diff run one
+ * at a time) and the provider's own CPU per resource (its process group, from /proc: start-up,
+ * then Check and Diff of every token).
+ */
+async function noChangePreview(emulator: GraphEmulator, engine: FakeEngine, tokens: number): Promise<void> {
+  let preview: OperationResult | undefined;
+  await measure("pulumi preview (no change)", emulator, async () => (preview = await engine.preview()));
+  if (preview?.providerCpuMs !== undefined) console.log(`  provider CPU, no-change preview: ${(preview.providerCpuMs / Math.max(1, tokens)).toFixed(2)} ms per resource (${(preview.providerCpuMs / 1000).toFixed(1)} s)`);
+}
+
+/** The large stack: up from empty, its state's size and a no-change preview. */
+export async function benchPulumiLarge(tokens: number): Promise<void> {
+  console.log(`pulumi at ${tokens} tokens (half activated), 50 ms Graph latency, --parallel 100:`);
+  await withEmulator(tokens, async (emulator, env) => {
+    const dir = benchProject(tokens);
+    const stateFile = join(dir, "state.json");
+    const engine = new FakeEngine({ cwd: dir, stack: "bench", stateFile, env, parallel: 100 });
+    await measure("pulumi up (from empty, --parallel 100)", emulator, () => engine.up());
+    console.log(`  state: ${(statSync(stateFile).size / Math.max(1, tokens) / 1024).toFixed(1)} KB per token (${(statSync(stateFile).size / 1024 / 1024).toFixed(1)} MB)`);
+    await noChangePreview(emulator, engine, tokens);
+  });
+}
+
 /** Up from empty, no-change up, refresh, destroy at `tokens` tokens, Pulumi (documented --parallel) beside the CLI. */
 export async function benchPulumi(tokens: number, parallel: number): Promise<void> {
   console.log(`pulumi vs CLI, ${tokens} tokens (half activated), 50 ms Graph latency; units count requests inside $batch:`);
@@ -98,10 +122,8 @@ export async function benchPulumi(tokens: number, parallel: number): Promise<voi
     const engine = new FakeEngine({ cwd: dir, stack: "bench", stateFile, env, parallel });
     const up = await measure(`pulumi up (from empty, --parallel ${parallel})`, emulator, () => engine.up());
     console.log(`  state: ${(statSync(stateFile).size / Math.max(1, tokens) / 1024).toFixed(1)} KB per token (${(statSync(stateFile).size / 1024 / 1024).toFixed(1)} MB)`);
-    // The provider's own CPU (its process group, from /proc) per resource, Check and Diff of every token included.
-    let noChange: OperationResult | undefined;
-    await measure("pulumi up (no change)", emulator, async () => (noChange = await engine.up()));
-    if (noChange?.providerCpuMs !== undefined) console.log(`  provider CPU, no-change up: ${(noChange.providerCpuMs / Math.max(1, tokens)).toFixed(2)} ms per resource (${(noChange.providerCpuMs / 1000).toFixed(1)} s)`);
+    await measure("pulumi up (no change)", emulator, () => engine.up());
+    await noChangePreview(emulator, engine, tokens);
     const refresh = await measure("pulumi refresh", emulator, () => engine.refresh());
     const destroy = await measure("pulumi destroy (policy delete)", emulator, () => engine.destroy());
     return { up, refresh, destroy };

@@ -9,7 +9,6 @@ import { asProgramFailure, keepFailuresFast, programFailure } from "../provider/
 import { HardwareOathToken, TokenInventory } from "../provider/pulumi/provider.js";
 import { describeSeedMismatch, seedMismatches } from "../provider/plan/seed-facts.js";
 import { plannerSeeds } from "../provider/seeds/facts.js";
-import { seedFingerprint } from "../provider/seeds/fingerprint.js";
 import type { SeedDescription, SeedStore } from "../provider/seeds/model.js";
 import { readSeedFacts, readSeedFiles } from "../provider/seeds/read.js";
 
@@ -80,7 +79,8 @@ async function stack() {
   const tokens = desired.tokens.map((token) => {
     const seed = store?.get(token.serial);
     const description = described.get(token.serial.toUpperCase());
-    const fingerprint = seed ? seedFingerprint(seed.serial, seed.secret.reveal()) : description?.fingerprint;
+    // With the seed at hand the provider computes its fingerprint: the state keeps one copy, not two.
+    const fingerprint = seed ? undefined : description?.fingerprint;
     return new HardwareOathToken(
       token.serial,
       {

@@ -4,7 +4,7 @@ import { tmpdir } from "node:os";
 import { join } from "node:path";
 import type { Diagnostic } from "../provider/desired/diagnostics.js";
 import { githubAnnotation } from "../provider/desired/diagnostics.js";
-import { loadDesired, MAX_FILE_BYTES } from "../provider/desired/load.js";
+import { checkDesiredData, loadDesired, MAX_FILE_BYTES, parseDesired } from "../provider/desired/load.js";
 
 const dir = mkdtempSync(join(tmpdir(), "entra-tokens-desired-"));
 let counter = 0;
@@ -178,4 +178,23 @@ describe("tokens.yaml loading", () => {
     const line = githubAnnotation({ file: "a,b.yaml", line: 3, column: 4, code: "schema", message: "50% bad\nnext", fix: "do x" });
     assert.equal(line, "::error file=a%2Cb.yaml,line=3,col=4,title=tokens.yaml%3A schema::50%25 bad%0Anext. Fix: do x");
   });
+});
+
+describe("an already parsed document (the Pulumi provider's inputs)", () => {
+  const token = { serial: "FT-1", state: "assigned", upn: "adele.vance@contoso.com", manufacturer: "Token2", model: "C202", timeIntervalInSeconds: 30, hashFunction: "hmacsha1" };
+  const cases: Record<string, unknown> = {
+    valid: { version: 1, tokens: [token] },
+    "an unknown state": { version: 1, tokens: [{ ...token, state: "lost" }] },
+    "a upn on an available token": { version: 1, tokens: [{ ...token, state: "available" }] },
+    "an invisible character": { version: 1, tokens: [{ ...token, upn: "adele.vance\u200b@contoso.com" }] },
+    "a look-alike letter": { version: 1, tokens: [{ ...token, upn: "adele.v\u0430nce@contoso.com" }] },
+  };
+  for (const [name, data] of Object.entries(cases)) {
+    it(`gets what the reader gives for its JSON text: ${name}`, () => {
+      // A document has no lines: a valid one's tokens are those of the text, positions aside.
+      const withoutPositions = (result: ReturnType<typeof parseDesired>) => (result.ok ? { ...result, desired: { ...result.desired, tokens: result.desired.tokens.map(({ location: _, ...rest }) => rest) } } : result);
+      assert.deepEqual(withoutPositions(checkDesiredData(data, "inputs")), withoutPositions(parseDesired(JSON.stringify(data), "inputs")));
+      assert.equal(checkDesiredData(data, "inputs").ok, name === "valid");
+    });
+  }
 });

@@ -316,51 +316,63 @@ describe("Pulumi stack through an engine-faithful harness", function () {
   });
 });
 
-describe("Pulumi state written by this version", function () {
-  this.timeout(300_000);
-  // test/fixtures/pulumi-state-v1: the state (and the tenant it describes) that `pulumi up` of the
-  // demo stack wrote with the provider text of the first release. Every later version must still
-  // read, refresh, update and delete it: that text calls the runtime's `v1` interface forever.
-  const FIXTURE = join(PROJECT_ROOT, "test", "fixtures", "pulumi-state-v1");
-  let emulator: GraphEmulator;
+// State that earlier versions wrote, with the tenant it describes. Every later version must still
+// read, refresh, update and delete it: its provider text calls the runtime's `v1` interface forever.
+// - pulumi-state-v1: `pulumi up` of the demo stack with the first release.
+// - pulumi-state-v1-seed-fingerprints: the same with the last version that stored the long provider
+//   text, one of its tokens adopted (seed fingerprints among the inputs, `adopted` and `userId`
+//   among the outputs).
+for (const fixture of ["pulumi-state-v1", "pulumi-state-v1-seed-fingerprints"]) {
+  describe(`Pulumi state of an earlier version (${fixture})`, function () {
+    this.timeout(300_000);
+    const FIXTURE = join(PROJECT_ROOT, "test", "fixtures", fixture);
+    let emulator: GraphEmulator;
 
-  before(async () => {
-    emulator = await startHttpsEmulator({ snapshot: JSON.parse(readFileSync(join(FIXTURE, "tenant-snapshot.json"), "utf8")) });
+    before(async () => {
+      emulator = await startHttpsEmulator({ snapshot: JSON.parse(readFileSync(join(FIXTURE, "tenant-snapshot.json"), "utf8")) });
+    });
+    after(async () => {
+      await emulator.stop();
+    });
+
+    it("is read, refreshed, updated and deleted by this version", async () => {
+      const dir = copyProject();
+      writeFileSync(join(dir, "state-demo.json"), readFileSync(join(FIXTURE, "state.json")));
+      const engine = engineIn(dir, emulator);
+      const adoptedBefore = engine.loadState().resources.filter((r) => r.outputs["adopted"] === true).map((r) => r.id);
+      const refreshed = await engine.refresh();
+      assertOk(refreshed);
+      assert.deepEqual(refreshed.steps.filter((s) => s.op !== "same"), []);
+      assertOk(await engine.preview({ expectNoChanges: true }));
+
+      editTokens(dir, (text) => text.replace(/ {2}- serial: "60234563"\n {4}state: assigned\n {4}upn: megan.bowen@contoso.com/, '  - serial: "60234563"\n    state: available\n    returnedBy: megan.bowen@contoso.com'));
+      const updated = await engine.up();
+      assertOk(updated);
+      assert.deepEqual(ops(updated, "update"), ["60234563"]);
+      assert.equal(emulator.tenant.deviceBySerial("60234563")?.status, "available");
+      const state = engine.loadState().resources;
+      assert.deepEqual(state.filter((r) => r.outputs["adopted"] === true).map((r) => r.id), adoptedBefore, "adoption is remembered");
+      // The updated token now carries this version's text; the others keep theirs until they change.
+      const texts = new Set(state.filter((r) => r.type === TYPE).map((r) => String(r.outputs["__provider"])));
+      assert.equal(texts.size, 2);
+      assert.ok(String(state.find((r) => r.id === "60234563")!.outputs["__provider"]).length < 1500, "the updated token stores the short text");
+
+      editTokens(dir, (text) => text.replace("unmanaged: report", "unmanaged: delete"));
+      assertOk(await engine.up());
+      writeFileSync(join(dir, "stacks", "Pulumi.demo.yaml"), `${readFileSync(join(dir, "stacks", "Pulumi.demo.yaml"), "utf8")}  entra-tokens:allowDeletes: "true"\n`);
+      const destroyed = await engine.destroy();
+      assertOk(destroyed);
+      assert.deepEqual(ops(destroyed, "delete"), [...DEMO_SERIALS].sort());
+      assert.equal(emulator.tenant.allDevices().length, 0);
+    });
+
+    it("still runs the provider text stored in it, which names no path of the machine that wrote it", () => {
+      const state = readFileSync(join(FIXTURE, "state.json"), "utf8");
+      assert.ok(state.includes("__provider"));
+      assert.ok(!/\/(work|home|root|tmp)\//.test(state), "an absolute path in the stored provider text");
+    });
   });
-  after(async () => {
-    await emulator.stop();
-  });
-
-  it("is read, refreshed, updated and deleted by this version", async () => {
-    const dir = copyProject();
-    writeFileSync(join(dir, "state-demo.json"), readFileSync(join(FIXTURE, "state.json")));
-    const engine = engineIn(dir, emulator);
-    const refreshed = await engine.refresh();
-    assertOk(refreshed);
-    assert.deepEqual(refreshed.steps.filter((s) => s.op !== "same"), []);
-    assertOk(await engine.preview({ expectNoChanges: true }));
-
-    editTokens(dir, (text) => text.replace(/ {2}- serial: "60234563"\n {4}state: assigned\n {4}upn: megan.bowen@contoso.com/, '  - serial: "60234563"\n    state: available\n    returnedBy: megan.bowen@contoso.com'));
-    const updated = await engine.up();
-    assertOk(updated);
-    assert.deepEqual(ops(updated, "update"), ["60234563"]);
-    assert.equal(emulator.tenant.deviceBySerial("60234563")?.status, "available");
-
-    editTokens(dir, (text) => text.replace("unmanaged: report", "unmanaged: delete"));
-    assertOk(await engine.up());
-    writeFileSync(join(dir, "stacks", "Pulumi.demo.yaml"), `${readFileSync(join(dir, "stacks", "Pulumi.demo.yaml"), "utf8")}  entra-tokens:allowDeletes: "true"\n`);
-    const destroyed = await engine.destroy();
-    assertOk(destroyed);
-    assert.deepEqual(ops(destroyed, "delete"), [...DEMO_SERIALS].sort());
-    assert.equal(emulator.tenant.allDevices().length, 0);
-  });
-
-  it("still runs the provider text stored in it, which names no path of the machine that wrote it", () => {
-    const state = readFileSync(join(FIXTURE, "state.json"), "utf8");
-    assert.ok(state.includes("__provider"));
-    assert.ok(!/\/(work|home|root|tmp)\//.test(state), "an absolute path in the stored provider text");
-  });
-});
+}
 
 /** The per-kind counts of the plan the program prints at the top of a preview ("Plan: 2 to create, …"). */
 function previewCounts(result: OperationResult): Record<string, number> {
@@ -377,6 +389,44 @@ async function planCounts(dir: string, emulator: GraphEmulator): Promise<Record<
   const { summary } = JSON.parse(result.stdout) as { summary: Record<string, number> };
   return Object.fromEntries(["create", "assign", "activate", "update", "unassign", "delete"].map((k) => [k, summary[k] ?? -1]));
 }
+
+describe("Pulumi's Graph cost against the CLI's", function () {
+  this.timeout(300_000);
+  let emulator: GraphEmulator;
+  before(async () => {
+    emulator = await startHttpsEmulator();
+  });
+  after(async () => {
+    await emulator.stop();
+  });
+
+  it("refreshes a stack with the user look-ups `entra-tokens plan` makes, though the engine reads its tokens a few at a time", async () => {
+    // 40 tokens of 40 people, already assigned in Entra (the stack adopts them).
+    const lines = ["version: 1", "defaults: { manufacturer: Token2, model: C202 }", "tokens:"];
+    for (let i = 0; i < 40; i++) {
+      const upn = `holder${i}@contoso.com`;
+      const user = emulator.tenant.addUser({ userPrincipalName: upn });
+      const device = emulator.tenant.createDevice({ serialNumber: `RF-${i}`, manufacturer: "Token2", model: "C202", secretKey: "JBSWY3DPEHPK3PXP", timeIntervalInSeconds: 30 }, false);
+      emulator.tenant.assign(user.id, { device: { id: device.id } });
+      lines.push(`  - { serial: RF-${i}, state: assigned, upn: ${upn} }`);
+    }
+    const dir = copyProject();
+    writeFileSync(join(dir, "tokens.yaml"), `${lines.join("\n")}\n`);
+    // Four Reads at a time, as PULUMI_PARALLEL tells the engine and the provider.
+    const engine = new FakeEngine({ cwd: dir, stack: "demo", stateFile: join(dir, "state-demo.json"), env: { ...envFor(emulator), PULUMI_PARALLEL: "4" } });
+    assertOk(await engine.up());
+    const userLookups = () => emulator.requests.filter((r) => r.route === "listUsers" || r.route === "getUser").length;
+    emulator.requests.length = 0;
+    const refreshed = await engine.refresh();
+    assertOk(refreshed);
+    assert.deepEqual(refreshed.steps.filter((s) => s.op !== "same"), []);
+    const byRefresh = userLookups();
+    emulator.requests.length = 0;
+    const plan = await runCli(["plan", "--file", join(dir, "tokens.yaml")], envFor(emulator));
+    assert.equal(plan.code, 0, plan.stderr);
+    assert.ok(byRefresh <= userLookups(), `refresh looked users up in ${byRefresh} requests, plan in ${userLookups()}`);
+  });
+});
 
 describe("Pulumi in review: the preview's plan, a deletion guard that counts what Entra holds, fast failures", function () {
   this.timeout(300_000);

@@ -51,6 +51,7 @@ export class GraphSession {
   private readonly users = new Map<string, LiveUser | null>();
   private readonly changes: Coalescer<TokenChange, ChangeResult>;
   private readonly holders: Coalescer<string, LiveUser | null>;
+  private holderPrefetch: Promise<void> | undefined;
 
   constructor(
     readonly repository: TokenRepository,
@@ -84,8 +85,25 @@ export class GraphSession {
   async token(serial: string): Promise<{ device?: LiveToken; holder?: LiveUser }> {
     const device = (await this.inventory()).get(serialKey(serial));
     if (!device?.assignedTo) return device ? { device } : {};
+    if (this.holderPrefetch) await this.holderPrefetch;
     const holder = this.users.get(device.assignedTo.id.toLowerCase()) ?? (await this.holders.add(device.assignedTo.id));
     return holder ? { device, holder } : { device };
+  }
+
+  /**
+   * Looks up, all at once, the holders of these serials' devices, for the token() calls to come (a
+   * refresh reads every token of a stack, a few at a time: gathered as they come, the first groups
+   * would be looked up by filters before the session sees that listing the directory pays). A
+   * failure here is not reported: each token() then looks its holder up itself and reports it.
+   */
+  prefetchHolders(serials: Iterable<string>): void {
+    const wanted = [...serials];
+    this.holderPrefetch ??= this.inventory()
+      .then(async (inventory) => {
+        const ids = wanted.flatMap((serial) => inventory.get(serialKey(serial))?.assignedTo?.id ?? []);
+        if (ids.length > 0) await this.lookUp(ids);
+      })
+      .catch(() => undefined);
   }
 
   /** Converges or removes one token; calls arriving together are planned and applied as one. */

@@ -2,71 +2,40 @@ import * as pulumi from "@pulumi/pulumi";
 import type { InventoryInputs, ProviderRuntimeV1, TokenInputs } from "./runtime.js";
 
 // The dynamic providers of HardwareOathToken and TokenInventory. Pulumi serializes these objects
-// with every resource and stores the text in the state, where it stays: Read and Delete of a resource
-// run the text stored when it was last updated, forever (sdk/nodejs/cmd/dynamic-provider/index.ts).
-// So the text stays small and fixed: it only finds the project and calls the runtime's `v1`
-// interface, which every later version of runtime.ts must keep answering. It captures nothing
-// else: no clients, no credentials, no paths of this machine.
-
-/**
- * Serialized along with the methods: it may only use `require` and `process`. The engine starts the
- * provider in the folder of Pulumi.yaml's `main`, or the project root when there is none
- * (pkg/engine/project.go getPwdMain): the project is the nearest folder above holding Pulumi.yaml.
- */
-function runtime(): ProviderRuntimeV1 {
-  const fs = require("node:fs");
-  const path = require("node:path");
-  for (let dir = process.cwd(); ; dir = path.dirname(dir)) {
-    if (fs.existsSync(path.join(dir, "Pulumi.yaml")) || fs.existsSync(path.join(dir, "Pulumi.yml"))) {
-      return require(path.join(dir, "dist", "provider", "pulumi", "runtime.js")).v1;
-    }
-    if (path.dirname(dir) === dir) throw new Error(`entra-tokens: no Pulumi.yaml in ${process.cwd()} or above; run pulumi in the entra-tokens project (after npm run build)`);
-  }
-}
+// (sdk/nodejs/runtime/closure: each function with its own wrapper) and stores the text in both the
+// inputs and the outputs of every resource, where it stays: Read and Delete of a resource run the
+// text stored when it was last updated, forever (sdk/nodejs/cmd/dynamic-provider/index.ts). So the
+// text is small and fixed: a kind and one `configure` function that finds the project and takes
+// every other method from the runtime's `v1` interface, which every later version of runtime.ts
+// must keep answering. No clients, no credentials, no paths of this machine. (State written before
+// holds a longer text that calls the same `v1`: test/fixtures/pulumi-state-v1*.)
 
 type Config = { config: { get(key: string): unknown } };
+type Kind = "token" | "inventory";
 
-export const hardwareOathTokenProvider: pulumi.dynamic.ResourceProvider = {
-  async configure(request: Config) {
-    runtime().configure((key) => request.config.get(key));
-  },
-  async check(olds, news) {
-    return runtime().token.check(olds, news);
-  },
-  async diff(id, olds, news) {
-    return runtime().token.diff(id, olds, news);
-  },
-  async create(inputs) {
-    return runtime().token.create(inputs);
-  },
-  async read(id, props) {
-    return runtime().token.read(id, props);
-  },
-  async update(id, olds, news) {
-    return runtime().token.update(id, olds, news);
-  },
-  async delete(id, props) {
-    await runtime().token.delete(id, props);
-  },
-};
+/**
+ * The one method stored: it makes its provider the runtime's `v1[kind]`. The plugin deserializes
+ * a provider text once per process, awaits its `configure` and only then calls any other method
+ * (cmd/dynamic-provider getProvider); the body completes before its first await, so a concurrent
+ * call that finds the provider in the plugin's cache finds it complete too. It may only use
+ * `require`, `process` and `this`. The engine starts the plugin in the folder of Pulumi.yaml's
+ * `main`, or the project root when there is none (pkg/engine/project.go getPwdMain): the compiled
+ * runtime is found there or above.
+ */
+async function configure(this: { kind: Kind }, request: Config): Promise<void> {
+  const { existsSync } = require("node:fs"), { dirname } = require("node:path");
+  let dir = process.cwd();
+  while (!existsSync(`${dir}/dist/provider/pulumi/runtime.js`)) {
+    if (dir === (dir = dirname(dir))) throw new Error(`entra-tokens: no dist/provider/pulumi/runtime.js at or above ${process.cwd()}: run npm run build in the project`);
+  }
+  const v1: ProviderRuntimeV1 = require(`${dir}/dist/provider/pulumi/runtime.js`).v1;
+  v1.configure((key) => request.config.get(key));
+  Object.assign(this, v1[this.kind]);
+}
 
-export const tokenInventoryProvider: pulumi.dynamic.ResourceProvider = {
-  async configure(request: Config) {
-    runtime().configure((key) => request.config.get(key));
-  },
-  async check(olds, news) {
-    return runtime().inventory.check(olds, news);
-  },
-  async diff(id, olds, news) {
-    return runtime().inventory.diff(id, olds, news);
-  },
-  async create(inputs) {
-    return runtime().inventory.create(inputs);
-  },
-  async update(id, olds, news) {
-    return runtime().inventory.update(id, olds, news);
-  },
-};
+// The SDK's type asks for `create` up front; these providers have it (and the rest) once configured.
+export const hardwareOathTokenProvider = { kind: "token", configure } as { kind: Kind; configure: typeof configure } & pulumi.dynamic.ResourceProvider;
+export const tokenInventoryProvider = { kind: "inventory", configure } as { kind: Kind; configure: typeof configure } & pulumi.dynamic.ResourceProvider;
 
 type Args<T> = { [K in keyof T]: pulumi.Input<T[K]> };
 

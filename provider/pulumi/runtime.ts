@@ -1,6 +1,6 @@
 import { availableParallelism } from "node:os";
 import { GraphSession, tokensOnly, type ChangeResult, type TokenChange } from "../apply/session.js";
-import { parseDesired } from "../desired/load.js";
+import { checkDesiredData } from "../desired/load.js";
 import { connectionFromProcessEnv } from "./connection-env.js";
 import type { DesiredToken, LiveToken, LiveUser, PlanProblem, TokenAttributes, TokenState } from "../model/index.js";
 import { serialKey } from "../plan/compare.js";
@@ -80,6 +80,8 @@ export interface ProviderRuntimeV1 {
   inventory: {
     check(olds: Props, news: Props): Promise<{ inputs: Props; failures: CheckFailure[] }>;
     diff(id: string, olds: Props, news: Props): Promise<DiffResult>;
+    /** Added after the first release: provider texts stored before do not call it. */
+    read(id: string, props: Props): Promise<{ id?: string; props?: Props }>;
     create(inputs: Props): Promise<{ id: string; outs: Props }>;
     update(id: string, olds: Props, news: Props): Promise<{ outs: Props }>;
   };
@@ -139,7 +141,7 @@ const NOT_TOKEN_FIELDS = new Set(["__provider", "deviceId", "status", "userId", 
 /** The token, checked by the very loader `validate` uses (JSON is YAML), or why it is not one. */
 function validate(props: Props): { token?: DesiredToken; failures: CheckFailure[] } {
   const fields = Object.fromEntries(Object.entries(props).filter(([key, value]) => !NOT_TOKEN_FIELDS.has(key) && value !== undefined));
-  const result = parseDesired(JSON.stringify({ version: 1, tokens: [fields] }), `HardwareOathToken ${String(fields["serial"] ?? "")}`);
+  const result = checkDesiredData({ version: 1, tokens: [fields] }, `HardwareOathToken ${String(fields["serial"] ?? "")}`);
   if (result.ok) {
     const token = result.desired.tokens[0];
     return token ? { token, failures: [] } : { failures: [{ property: "serial", reason: "no token" }] };
@@ -379,6 +381,15 @@ export const v1: ProviderRuntimeV1 = {
     },
     async create(inputs) {
       return { id: "tokens", outs: inputs };
+    },
+    /**
+     * Refresh: the list is tokens.yaml's, nothing in Entra to read back. The engine reads it first
+     * (it comes first in the state) and every token right after: their holders are looked up
+     * together, as `entra-tokens plan` does.
+     */
+    async read(id, props) {
+      graph().prefetchHolders(stateMap(props["tokens"]).keys());
+      return { id, props };
     },
     async update(_id, _olds, news) {
       return { outs: news };
