@@ -4,16 +4,14 @@ import { join, resolve } from "node:path";
 import type { GraphEmulator } from "../emulator/server.js";
 import { ADMIN_APP, startHttpsEmulator, TENANT } from "./support/emulator.js";
 import { FakeEngine, type OperationResult } from "./support/pulumi-engine.js";
-import { copyProject } from "./support/pulumi-project.js";
+import { copyProject, DEMO_SEED_PASSPHRASE, DEMO_SERIALS, OTHER_TENANT } from "./support/pulumi-project.js";
 
 // Credentials and the seed passphrase as stack config secrets (`pulumi config set --secret`), and
 // the provider's own tenant check, through the engine harness: the engine decrypts Pulumi.<stack>.yaml
 // and hands the values to the program (PULUMI_CONFIG) and the dynamic provider (Configure).
 
-const SEED_PASSPHRASE = "entra-tokens demo passphrase (public, demo only)";
+const SEED_PASSPHRASE = DEMO_SEED_PASSPHRASE;
 const STATE_PASSPHRASE = "state passphrase for tests";
-const OTHER_TENANT = "22222222-3333-4444-8555-666666666666";
-const DEMO_SERIALS = ["60234561", "60234562", "60234563", "60234564", "60234565", "60234566", "FT-0001"];
 
 /** What a deploy job's environment holds when its secrets live in the stack's config: no credential, no seed passphrase. */
 function bareEnv(emulator: GraphEmulator): NodeJS.ProcessEnv {

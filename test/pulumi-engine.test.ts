@@ -5,16 +5,13 @@ import type { GraphEmulator } from "../emulator/server.js";
 import { runCli } from "./support/cli.js";
 import { clientEnv, startHttpsEmulator, TENANT } from "./support/emulator.js";
 import { FakeEngine, pwdMain, type OperationResult } from "./support/pulumi-engine.js";
-import { copyProject, PROJECT_ROOT } from "./support/pulumi-project.js";
+import { copyProject, DEMO_SEED_PASSPHRASE, DEMO_SERIALS, OTHER_TENANT, PROJECT_ROOT } from "./support/pulumi-project.js";
 
 // The stack as `pulumi` runs it: the project's own Pulumi.yaml, stacks/ and program, the SDK's
 // launcher and dynamic-provider plugin, started where the engine starts them, against the emulator.
 
-const PASSPHRASE = "entra-tokens demo passphrase (public, demo only)";
-/** A second tenant's directory id (its own emulator), beside the test emulator's TENANT. */
-const OTHER_TENANT = "22222222-3333-4444-8555-666666666666";
+const PASSPHRASE = DEMO_SEED_PASSPHRASE;
 const TYPE = "pulumi-nodejs:dynamic/entra-tokens:HardwareOathToken";
-const DEMO_SERIALS = ["60234561", "60234562", "60234563", "60234564", "60234565", "60234566", "FT-0001"];
 
 function envFor(emulator: GraphEmulator): NodeJS.ProcessEnv {
   return {
