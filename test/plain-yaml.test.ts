@@ -3,6 +3,7 @@ import { readFileSync } from "node:fs";
 import { join } from "node:path";
 import { isNode, isSeq, LineCounter, parseDocument } from "yaml";
 import { plainYaml } from "../provider/desired/plain-yaml.js";
+import { seededRandom } from "../emulator/faults.js";
 
 // The plain-subset reader must give exactly what the full reader (the `yaml` library, as load.ts
 // calls it) gives, token positions included, or decline. Checked on tricky files and on thousands
@@ -123,14 +124,7 @@ describe("tokens.yaml plain-subset reader", () => {
   });
 
   it("agrees with the full reader on thousands of randomly altered files", () => {
-    // A small seeded generator (mulberry32): the same alterations every run.
-    let state = 0x25a;
-    const random = () => {
-      state = (state + 0x6d2b79f5) | 0;
-      let t = Math.imul(state ^ (state >>> 15), 1 | state);
-      t = (t + Math.imul(t ^ (t >>> 7), 61 | t)) ^ t;
-      return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
-    };
+    const random = seededRandom(0x25a);
     const pieces = [" ", "  ", "\t", "\n", "\r\n", "\r", "#", " #", ":", ": ", "-", "- ", '"', "'", "''", "\\", "{", "}", "[", "]", ",", "&a", "*a", "!", "|", ">", "a", "Z", "1", "0", ".", "~", "?", "%", "@", "é", "\uFEFF", "true", "null", "0x1", "1e3", "---", "...", "serial", "state"];
     let taken = 0;
     const runs = 4000;
