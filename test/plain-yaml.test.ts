@@ -10,7 +10,7 @@ import { seededRandom } from "../emulator/faults.js";
 // of randomly altered ones (a fixed seed: the same files every run).
 
 /** What the full reader makes of `text`: its data and where each token starts, or undefined on an error. */
-function fullRead(text: string): { data: unknown; tokenStarts: { line: number; column: number }[] } | undefined {
+function fullRead(text: string): { data: unknown; tokenStarts: { file: string; line: number; column: number }[] } | undefined {
   const lineCounter = new LineCounter();
   const doc = parseDocument(text, { prettyErrors: false, uniqueKeys: true, lineCounter });
   if (doc.errors.length > 0) return undefined;
@@ -18,7 +18,7 @@ function fullRead(text: string): { data: unknown; tokenStarts: { line: number; c
   const tokenStarts = isSeq(tokens)
     ? tokens.items.map((item) => {
         const at = lineCounter.linePos(isNode(item) ? (item.range?.[0] ?? -1) : -1);
-        return { line: at.line, column: at.col };
+        return { file: "tokens.yaml", line: at.line, column: at.col };
       })
     : [];
   return { data: doc.toJS({ maxAliasCount: 100 }), tokenStarts };
@@ -26,7 +26,7 @@ function fullRead(text: string): { data: unknown; tokenStarts: { line: number; c
 
 /** The reader agrees with the full reader, or declines; true when it took the file. */
 function agrees(text: string): boolean {
-  const plain = plainYaml(text);
+  const plain = plainYaml(text, "tokens.yaml");
   if (plain === undefined) return false;
   const full = fullRead(text);
   assert.ok(full, `the plain reader took a file the full reader refuses: ${JSON.stringify(text)}`);
@@ -119,7 +119,7 @@ describe("tokens.yaml plain-subset reader", () => {
       "  tokens: []\n",
       `tokens: []\n${Array.from({ length: 12 }, (_, i) => `${"  ".repeat(i)}k${i}:`).join("\n")}\n${"  ".repeat(12)}v: 1\n`,
     ]) {
-      assert.equal(plainYaml(text), undefined, JSON.stringify(text));
+      assert.equal(plainYaml(text, "tokens.yaml"), undefined, JSON.stringify(text));
     }
   });
 
