@@ -12,6 +12,8 @@ const VARIANTS: Record<string, string> = {
   "flow items": `${HEAD}tokens:\n  - { serial: "A1", state: available }\n  - { serial: 'B2', state: activated, upn: ann@contoso.com, displayName: "Ann's key, #1" }\n`,
   "block items with comments": `# inventory: A & B | C, !tags, *stars, café\n${HEAD}policy:\n  unmanaged: report   # report | ignore | delete\n  maxDeletes: 3\ntokens:\n  # first\n  - serial: "A1"\n    state: assigned\n    upn: bob@contoso.com\n\n  - serial: "B2"\n    state: available\n    model: "C301"\n`,
   "items at the key's indentation, CRLF": `${HEAD}tokens:\r\n- serial: "A1"\r\n  state: available\r\n- { serial: "B2", state: available }\r\n`,
+  "a quoted value that looks like a comment and an alias": `${HEAD}tokens:\n  - { serial: "A1", state: available, displayName: "# not a comment: *x" }\n`,
+  "users holding two tokens, block style, quotes doubled": `${HEAD}tokens:\n  - serial: 'A''1'\n    state: assigned\n    upn: ann@contoso.com\n  -   serial: B2\n      state: activated\n      upn: Ann@Contoso.com\n`,
   "a flow item over two lines, tokens not last": `${HEAD}tokens:\n  - { serial: "A1",\n      state: available }\npolicy: { unmanaged: ignore }\n`,
 };
 
@@ -41,7 +43,6 @@ describe("tokens.yaml fast reader", () => {
       `${HEAD}tokens:\n  - { serial: !!str 1, state: available }\n`,
       `${HEAD}tokens:\n  - serial: "A1"\n    state: available\n    displayName: |\n      two\n`,
       `${HEAD}tokens:\n  - serial: "A1"\n    state: available\n    displayName: | # a comment after the indicator\n      two\n`,
-      `${HEAD}tokens:\n  - { serial: "A1", state: available, displayName: "# not a comment: *x" }\n`,
       `${HEAD}tokens:\n\t- { serial: "A1", state: available }\n`,
       `${HEAD}tokens:\n  - { serial: "A1", state: available\n`,
       `${HEAD}tokens: [{ serial: "A1", state: available }]\n`,
@@ -55,6 +56,11 @@ describe("tokens.yaml fast reader", () => {
     assert.ok(!unquoted.ok && unquoted.diagnostics.some((d) => d.code === "wrong-type" && d.line === 4));
     const twice = parseDesired(`${HEAD}tokens:\n  - { serial: "A1", state: available }\n  - { serial: "a1", state: available }\n`, "tokens.yaml");
     assert.ok(!twice.ok && twice.diagnostics.some((d) => d.code === "duplicate-serial" && d.line === 5));
+    const block = (serials: string[], upn: string) => serials.map((serial) => `  - serial: "${serial}"\n    state: assigned\n    upn: ${upn}\n`).join("");
+    const sixTokens = parseDesired(`${HEAD}tokens:\n${block(["A1", "A2", "A3", "A4", "A5", "A6"], "ann@contoso.com")}`, "tokens.yaml");
+    assert.ok(!sixTokens.ok && sixTokens.diagnostics.some((d) => d.code === "too-many-tokens" && d.line === 21 && d.message.includes("lines 4, 7, 10, 13, 16, 19")), JSON.stringify(sixTokens));
+    const twiceInBlocks = parseDesired(`${HEAD}tokens:\n${block(["A1", "B1", "a1"], "ann@contoso.com")}`, "tokens.yaml");
+    assert.ok(!twiceInBlocks.ok && twiceInBlocks.diagnostics.some((d) => d.code === "duplicate-serial" && d.line === 10 && d.message.includes("first at line 4")), JSON.stringify(twiceInBlocks));
     const duplicateKey = parseDesired(`${HEAD}tokens:\n  - { serial: "A1", serial: "A2", state: available }\n`, "tokens.yaml");
     assert.ok(!duplicateKey.ok && duplicateKey.diagnostics.some((d) => d.code === "duplicate-key"));
   });

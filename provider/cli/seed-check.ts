@@ -20,11 +20,14 @@ export async function seedAttributeDiagnostics(desired: Desired): Promise<{ diag
   }
   const facts = seedFacts(read.descriptions);
   const diagnostics: Diagnostic[] = [];
-  for (const token of desired.tokens) {
-    const mismatches = seedMismatches(token, facts.get(token.serial.toUpperCase()));
-    if (mismatches.length === 0) continue;
-    const { message, fix } = describeSeedMismatch(token, mismatches);
-    diagnostics.push({ ...token.location, code: "seed-mismatch", message, fix });
+  // No seed states an interval or a hash (a plain vendor CSV): nothing to check a token against.
+  if (facts.size > 0) {
+    for (const token of desired.tokens) {
+      const mismatches = seedMismatches(token, facts.get(token.serial.toUpperCase()));
+      if (mismatches.length === 0) continue;
+      const { message, fix } = describeSeedMismatch(token, mismatches);
+      diagnostics.push({ ...token.location, code: "seed-mismatch", message, fix });
+    }
   }
   const notChecked = read.unread.length === 0 ? undefined : `${read.unread.map((u) => u.reason).join("; ")} (import the delivery with \`entra-tokens seeds import\` so its facts can be read without a secret)`;
   return notChecked === undefined ? { diagnostics } : { diagnostics, notChecked };

@@ -1,6 +1,8 @@
-import { load } from "js-yaml";
+import { plainYaml } from "./plain-yaml.js";
 
-// A fast reading of plain tokens.yaml files. `yaml`'s Document keeps a position for every node,
+// A fast reading of plain tokens.yaml files: first by the plain-subset reader (plain-yaml.ts),
+// which builds the values straight from the text, then, for what it declines (flows over several
+// lines, say), by js-yaml, loaded only then. `yaml`'s Document keeps a position for every node,
 // which costs ~25× the time and ~6× the memory of js-yaml on 100,000 tokens; only the position of
 // each token is needed once a file is valid. Both read YAML 1.2 with the core schema. This path
 // is taken only where the two cannot disagree and only for valid files: the caller sends anything
@@ -35,6 +37,10 @@ export interface FastRead {
 
 /** The parsed file and its tokens' positions, or undefined when the full reader must decide. */
 export function fastRead(text: string): FastRead | undefined {
+  return plainYaml(text) ?? jsYamlRead(text);
+}
+
+function jsYamlRead(text: string): FastRead | undefined {
   if (NOT_PLAIN.test(text) && NOT_PLAIN.test(withoutComments(text))) return undefined;
   const lines = text.split(/\r?\n/);
   const start = lines.findIndex((l) => TOKENS_KEY.test(l));
@@ -61,7 +67,7 @@ export function fastRead(text: string): FastRead | undefined {
   if (tokenStarts.length === 0 || separators > MAX_SEPARATORS_PER_TOKEN * tokenStarts.length + 1000) return undefined;
   let data: unknown;
   try {
-    data = load(text);
+    data = (require("js-yaml") as typeof import("js-yaml")).load(text);
   } catch {
     return undefined;
   }

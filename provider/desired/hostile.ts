@@ -1,3 +1,4 @@
+import { isAscii } from "node:buffer";
 import type { Document, Node as YamlNode } from "yaml";
 import { yamlLibrary } from "./yaml-library.js";
 import { allUnsafeCharacters, describeCodePoint, findUnsafeCharacter, showEscaped, type UnsafeCharacter } from "../safety/characters.js";
@@ -40,7 +41,8 @@ function firstInvalidUtf8(bytes: Uint8Array): number {
 
 /** The file's text, or where it stops being UTF-8 (Node would otherwise read such bytes as U+FFFD, silently). */
 export function decodeUtf8(bytes: Uint8Array, file: string): { ok: true; text: string } | { ok: false; diagnostic: Diagnostic } {
-  const bad = firstInvalidUtf8(bytes);
+  // ASCII is UTF-8: most files are answered by one native pass.
+  const bad = isAscii(bytes) ? -1 : firstInvalidUtf8(bytes);
   if (bad < 0) return { ok: true, text: Buffer.from(bytes.buffer, bytes.byteOffset, bytes.byteLength).toString("utf8") };
   const before = Buffer.from(bytes.buffer, bytes.byteOffset, bad);
   const lineStart = before.lastIndexOf(0x0a) + 1;

@@ -52,7 +52,7 @@ interface TokensFile {
   tokens: TokenInFile[];
 }
 
-const { file: validateSchema, token: validateToken } = schemaValidators<TokensFile>();
+const { file: validateSchema, token: validateToken } = schemaValidators<TokensFile, TokenInFile>();
 
 export type LoadResult = { ok: true; desired: Desired } | { ok: false; diagnostics: Diagnostic[] };
 
@@ -132,9 +132,13 @@ function tooLarge(at: { file: string; line: number; column: number }, bytes: num
 
 /** Offset → 1-based line and column, as the yaml library's LineCounter gives them, without loading it. */
 function lineLocator(text: string, file: string): (offset: number) => { file: string; line: number; column: number } {
-  const starts = [0];
-  for (let at = text.indexOf("\n"); at >= 0; at = text.indexOf("\n", at + 1)) starts.push(at + 1);
+  // Built on first use: a valid file read by the fast reader never needs it.
+  let starts: number[] | undefined;
   return (offset) => {
+    if (starts === undefined) {
+      starts = [0];
+      for (let at = text.indexOf("\n"); at >= 0; at = text.indexOf("\n", at + 1)) starts.push(at + 1);
+    }
     let low = 0;
     let high = starts.length - 1;
     while (low < high) {
@@ -156,9 +160,13 @@ export function parseDesired(rawText: string, file: string): LoadResult {
   const locate = lineLocator(text, file);
   // A plain, valid file needs neither the full reader nor its value cap (its text is checked first).
   const fast = rawCharacterDiagnostics(text, locate).length === 0 ? fastRead(text) : undefined;
-  if (fast && !tokenSchemaErrors(fast.data) && validateSchema(fast.data)) {
-    const at = (path: readonly (string | number)[]) => ({ file, ...((path[0] === "tokens" && typeof path[1] === "number" ? fast.tokenStarts[path[1]] : undefined) ?? { line: 1, column: 1 }) });
-    const result = semanticChecks(fast.data, file, { at });
+  const admitted = fast && admittedBySchema(fast.data);
+  if (fast && admitted) {
+    const at = (path: readonly (string | number)[]) => {
+      const start = (path[0] === "tokens" && typeof path[1] === "number" ? fast.tokenStarts[path[1]] : undefined) ?? { line: 1, column: 1 };
+      return { file, line: start.line, column: start.column };
+    };
+    const result = semanticChecks(admitted, file, { at });
     if (result.ok) return result;
   }
   const hostileText = hostileTextDiagnostics(text, locate);
@@ -209,6 +217,24 @@ export function parseDesired(rawText: string, file: string): LoadResult {
     return { ok: false, diagnostics: [...errors.map((e) => schemaDiagnostic(e, source, data)), ...checksOfValidTokens(data, file, source)] };
   }
   return semanticChecks(data, file, source);
+}
+
+/**
+ * The file as the schema admits it, or undefined at the first token it refuses: the fast path
+ * needs no errors (a refused file goes to the full reader, which lists them), and one pass over
+ * the tokens is enough. The same checks as the whole-file validator: the schema asks nothing of
+ * `tokens` but that it be a list of valid tokens.
+ */
+function admittedBySchema(data: unknown): TokensFile | undefined {
+  if (typeof data !== "object" || data === null || !("tokens" in data) || !Array.isArray(data.tokens)) return validateSchema(data) ? data : undefined;
+  const listed: unknown[] = data.tokens;
+  const tokens: TokenInFile[] = [];
+  for (const token of listed) {
+    if (!validateToken(token)) return undefined;
+    tokens.push(token);
+  }
+  const rest = { ...data, tokens: [] };
+  return validateSchema(rest) ? { ...rest, tokens } : undefined;
 }
 
 /**
@@ -462,71 +488,117 @@ function allowedFields(parentSchema: unknown): string[] {
   return typeof properties === "object" && properties !== null ? Object.keys(properties) : [];
 }
 
+function missingAttribute(token: TokenInFile, field: "manufacturer" | "model", location: { file: string; line: number; column: number }): Diagnostic {
+  return {
+    ...location,
+    code: "missing-attribute",
+    message: `token ${JSON.stringify(token.serial)} has no ${field}; Graph requires one`,
+    fix: `set \`defaults.${field}\` for all tokens, or \`${field}:\` on this token`,
+  };
+}
+
+/**
+ * Whether a serial is declared twice or a user would hold more than Entra allows: one set look-up
+ * per token, where keeping every serial's and user's lines for the messages takes four.
+ */
+function anyRepeats(tokens: readonly TokenInFile[]): boolean {
+  const serials = new Set<string>();
+  const users = new Set<string>();
+  // Tokens of each user who holds more than one.
+  const heldBy = new Map<string, number>();
+  for (const token of tokens) {
+    const serialCount = serials.size;
+    if (serials.add(token.serial.toUpperCase()).size === serialCount) return true;
+    if (token.upn === undefined) continue;
+    const user = token.upn.toLowerCase();
+    const userCount = users.size;
+    if (users.add(user).size > userCount) continue;
+    const held = (heldBy.get(user) ?? 1) + 1;
+    if (held > MAX_TOKENS_PER_USER) return true;
+    heldBy.set(user, held);
+  }
+  return false;
+}
+
 function semanticChecks(file: TokensFile, fileName: string, source: Pick<SourceMap, "at">): LoadResult {
   const diagnostics: Diagnostic[] = [];
   const defaults = file.defaults ?? {};
+  const repeats = anyRepeats(file.tokens);
   const firstBySerial = new Map<string, number>();
-  const tokensByUser = new Map<string, number[]>();
+  // The lines of each user's tokens: one line as a number, since most users hold one token.
+  const linesByUser = new Map<string, number | number[]>();
   const tokens: DesiredToken[] = [];
+  const defaultInterval = defaults.timeIntervalInSeconds ?? 30;
+  const defaultHash = defaults.hashFunction ?? "hmacsha1";
   for (const diagnostic of plaintextSeeds(file.seeds ?? [], (index) => source.at(["seeds", index]))) diagnostics.push(diagnostic);
 
-  file.tokens.forEach((token, index) => {
-    const path = ["tokens", index];
-    const location = source.at(path);
-    const serialKey = token.serial.toUpperCase();
-    const first = firstBySerial.get(serialKey);
-    if (first === undefined) {
-      firstBySerial.set(serialKey, location.line);
-    } else {
-      diagnostics.push({
-        ...source.at([...path, "serial"]),
-        code: "duplicate-serial",
-        message: `serial ${JSON.stringify(token.serial)} is declared again (first at line ${first}); serials are unique in a tenant`,
-        value: token.serial,
-        fix: "remove one of the two entries, or correct the serial printed on the token",
-      });
-    }
-    if (token.upn !== undefined) {
-      const userKey = token.upn.toLowerCase();
-      const held = tokensByUser.get(userKey) ?? [];
-      held.push(location.line);
-      tokensByUser.set(userKey, held);
-      if (held.length === MAX_TOKENS_PER_USER + 1) {
+  for (let index = 0; index < file.tokens.length; index++) {
+    const token = file.tokens[index]!;
+    const location = source.at(["tokens", index]);
+    // Checked line by line only where the first pass found a serial twice or a user over the limit.
+    if (repeats) {
+      const serialKey = token.serial.toUpperCase();
+      const first = firstBySerial.get(serialKey);
+      if (first === undefined) {
+        firstBySerial.set(serialKey, location.line);
+      } else {
         diagnostics.push({
-          ...source.at([...path, "upn"]),
-          code: "too-many-tokens",
-          message: `${token.upn} would hold more than ${MAX_TOKENS_PER_USER} tokens (lines ${held.join(", ")}); Entra allows ${MAX_TOKENS_PER_USER} per user`,
-          value: token.upn,
-          fix: "give this token to someone else or set it `state: available`",
+          ...source.at(["tokens", index, "serial"]),
+          code: "duplicate-serial",
+          message: `serial ${JSON.stringify(token.serial)} is declared again (first at line ${first}); serials are unique in a tenant`,
+          value: token.serial,
+          fix: "remove one of the two entries, or correct the serial printed on the token",
         });
+      }
+      if (token.upn !== undefined) {
+        const userKey = token.upn.toLowerCase();
+        const held = linesByUser.get(userKey);
+        if (held === undefined) {
+          linesByUser.set(userKey, location.line);
+        } else {
+          const lines = typeof held === "number" ? [held] : held;
+          lines.push(location.line);
+          if (typeof held === "number") linesByUser.set(userKey, lines);
+          if (lines.length === MAX_TOKENS_PER_USER + 1) {
+            diagnostics.push({
+              ...source.at(["tokens", index, "upn"]),
+              code: "too-many-tokens",
+              message: `${token.upn} would hold more than ${MAX_TOKENS_PER_USER} tokens (lines ${lines.join(", ")}); Entra allows ${MAX_TOKENS_PER_USER} per user`,
+              value: token.upn,
+              fix: "give this token to someone else or set it `state: available`",
+            });
+          }
+        }
       }
     }
     const manufacturer = token.manufacturer ?? defaults.manufacturer;
     const model = token.model ?? defaults.model;
-    for (const [field, value] of [["manufacturer", manufacturer], ["model", model]] as const) {
-      if (value === undefined) {
-        diagnostics.push({
-          ...location,
-          code: "missing-attribute",
-          message: `token ${JSON.stringify(token.serial)} has no ${field}; Graph requires one`,
-          fix: `set \`defaults.${field}\` for all tokens, or \`${field}:\` on this token`,
-        });
-      }
-    }
-    if (manufacturer === undefined || model === undefined) return;
-    tokens.push({
-      serial: token.serial,
-      state: token.state,
-      ...(token.upn === undefined ? {} : { upn: token.upn }),
-      ...(token.returnedBy === undefined ? {} : { returnedBy: token.returnedBy }),
-      ...(token.displayName === undefined ? {} : { displayName: token.displayName }),
-      manufacturer,
-      model,
-      timeIntervalInSeconds: token.timeIntervalInSeconds ?? defaults.timeIntervalInSeconds ?? 30,
-      hashFunction: token.hashFunction ?? defaults.hashFunction ?? "hmacsha1",
-      location,
-    });
-  });
+    if (manufacturer === undefined) diagnostics.push(missingAttribute(token, "manufacturer", location));
+    if (model === undefined) diagnostics.push(missingAttribute(token, "model", location));
+    if (manufacturer === undefined || model === undefined) continue;
+    const timeIntervalInSeconds = token.timeIntervalInSeconds ?? defaultInterval;
+    const hashFunction = token.hashFunction ?? defaultHash;
+    const { serial, state, upn } = token;
+    // Literals of one shape for the common tokens (no spread per token); the same fields, in the same order.
+    tokens.push(
+      token.returnedBy === undefined && token.displayName === undefined
+        ? upn === undefined
+          ? { serial, state, manufacturer, model, timeIntervalInSeconds, hashFunction, location }
+          : { serial, state, upn, manufacturer, model, timeIntervalInSeconds, hashFunction, location }
+        : {
+            serial,
+            state,
+            ...(upn === undefined ? {} : { upn }),
+            ...(token.returnedBy === undefined ? {} : { returnedBy: token.returnedBy }),
+            ...(token.displayName === undefined ? {} : { displayName: token.displayName }),
+            manufacturer,
+            model,
+            timeIntervalInSeconds,
+            hashFunction,
+            location,
+          },
+    );
+  }
 
   if (diagnostics.length > 0) return { ok: false, diagnostics };
   const policy: Policy = { unmanaged: file.policy?.unmanaged ?? "report", maxDeletes: file.policy?.maxDeletes ?? 0, selfService: file.policy?.selfService ?? "keep", ...(file.policy?.staleAfterDays === undefined ? {} : { staleAfterDays: file.policy.staleAfterDays }) };

@@ -19,6 +19,7 @@ const BIDI = /[\u061C\u200E\u200F\u202A-\u202E\u2066-\u2069]/u;
 // Zero-width and other default-ignorable characters that render as nothing (Unicode's Default_Ignorable_Code_Point, the visible-to-no-one part).
 const INVISIBLE = /[\u00AD\u034F\u115F\u1160\u17B4\u17B5\u180B-\u180F\u200B-\u200D\u2060-\u2064\u206A-\u206F\u3164\uFE00-\uFE0F\uFEFF\uFFA0\uFFF9-\uFFFB\u{E0000}-\u{E0FFF}]/u;
 const PRINTABLE_ASCII = /^[\x20-\x7E]*$/;
+const ASCII_LINES = /^[\t\n\r\x20-\x7E]*$/;
 const ANY = new RegExp(`${CONTROL.source}|${BIDI.source}|${INVISIBLE.source}`, "gu");
 
 const NAMES: Record<number, string> = {
@@ -47,6 +48,8 @@ export function findUnsafeCharacter(text: string, allowLineBreaks = false): Unsa
 }
 
 export function* allUnsafeCharacters(text: string, allowLineBreaks = false): Generator<UnsafeCharacter, void> {
+  // Printable ASCII (and line breaks, where allowed) holds none: a whole file answered by one plain scan.
+  if ((allowLineBreaks ? ASCII_LINES : PRINTABLE_ASCII).test(text)) return;
   for (const match of text.matchAll(ANY)) {
     const char = match[0];
     if (allowLineBreaks && (char === "\t" || char === "\n" || char === "\r")) continue;

@@ -3,7 +3,7 @@ import type { SeedFacts } from "../model/index.js";
 import type { SeedDescription } from "./model.js";
 import type { SeedFactsRead } from "./read.js";
 
-/** What the seed files state about each token (keyed by upper-case serial), for the planner and `validate`. */
+/** What the seed files state about each token to check it by (keyed by upper-case serial), for the planner and `validate`. */
 export function seedFacts(seeds: Iterable<SeedDescription>, cwd: string = process.cwd()): Map<string, SeedFacts> {
   const facts = new Map<string, SeedFacts>();
   // Once per file, not per seed: a store holds thousands.
@@ -14,10 +14,14 @@ export function seedFacts(seeds: Iterable<SeedDescription>, cwd: string = proces
     return name;
   };
   for (const seed of seeds) {
+    const { timeIntervalInSeconds, hashFunction } = seed;
+    // tokens.yaml is checked against the interval and the hash (plan/seed-facts.ts): a seed that
+    // states neither has nothing to check, and a store of thousands needs no entry per seed.
+    if (timeIntervalInSeconds === undefined && hashFunction === undefined) continue;
     facts.set(seed.serial.toUpperCase(), {
       file: named(seed.file),
-      ...(seed.timeIntervalInSeconds === undefined ? {} : { timeIntervalInSeconds: seed.timeIntervalInSeconds }),
-      ...(seed.hashFunction === undefined ? {} : { hashFunction: seed.hashFunction }),
+      ...(timeIntervalInSeconds === undefined ? {} : { timeIntervalInSeconds }),
+      ...(hashFunction === undefined ? {} : { hashFunction }),
       ...(seed.manufacturer === undefined ? {} : { manufacturer: seed.manufacturer }),
       ...(seed.model === undefined ? {} : { model: seed.model }),
     });

@@ -10,12 +10,16 @@ export const MAX_CSV_RECORD_CHARS = 64 * 1024;
 /** Graph's limit on secretKey length. */
 export const MAX_SECRET_CHARS = 128;
 
+const GRAPH_BASE32 = /^[A-Z2-7]+$/;
+
 export type SecretEncoding = NonNullable<CsvLayout["encoding"]>;
 
 export type Normalized = { ok: true; secret: Secret } | { ok: false; reason: string };
 
 /** Any vendor spelling of a seed → unpadded upper-case base32, or why Graph would refuse it. */
 export function normalizeSecret(raw: string, encoding: SecretEncoding = "base32"): Normalized {
+  // Already as Graph takes it (most files): nothing to strip, upper-case or check further.
+  if (encoding === "base32" && raw.length <= MAX_SECRET_CHARS && GRAPH_BASE32.test(raw)) return { ok: true, secret: new Secret(raw) };
   const compact = raw.replace(/[\s-]/g, "");
   if (compact === "") return { ok: false, reason: "the secret is empty" };
   let base32: string;
