@@ -7,6 +7,7 @@ import { booleanSetting } from "../provider/safety/settings.js";
 import { checkTenant, previewText } from "../provider/pulumi/preflight.js";
 import { asProgramFailure, keepFailuresFast, programFailure } from "../provider/pulumi/program-errors.js";
 import { HardwareOathToken, TokenInventory } from "../provider/pulumi/provider.js";
+import { parseSecretKeys, requireSecretSettings, seedEnvironment, stackSettings } from "../provider/pulumi/stack-settings.js";
 import { describeSeedMismatch, seedMismatches } from "../provider/plan/seed-facts.js";
 import { plannerSeeds } from "../provider/seeds/facts.js";
 import type { SeedDescription, SeedStore } from "../provider/seeds/model.js";
@@ -43,6 +44,12 @@ export = async () => {
 
 async function stack() {
   const config = new pulumi.Config("entra-tokens");
+  // Credentials and the seed passphrase: the stack's config (decrypted by the engine, handed over in
+  // PULUMI_CONFIG with its secret keys in PULUMI_CONFIG_SECRET_KEYS), else the environment.
+  const fullConfig = pulumi.runtime.allConfig();
+  const readConfig = (key: string) => fullConfig[key];
+  requireSecretSettings(readConfig, parseSecretKeys(process.env["PULUMI_CONFIG_SECRET_KEYS"]), pulumi.getStack());
+  const settings = stackSettings(readConfig, process.env);
   const file = resolve(projectRoot(), config.get("tokensFile") ?? "tokens.yaml");
   const loaded = await loadDesired(file, { allowSeedsOutsideRepository: booleanSetting(ALLOW_SEEDS_OUTSIDE_REPO_ENV, process.env[ALLOW_SEEDS_OUTSIDE_REPO_ENV], false) });
   if (!loaded.ok) {
@@ -51,7 +58,7 @@ async function stack() {
   const desired = loaded.desired;
   const dryRun = pulumi.runtime.isDryRun();
   // A preview reads what the seed files state in clear; only the update itself opens the seeds.
-  const store: SeedStore | undefined = dryRun ? undefined : await readSeedFiles(desired.seedFiles);
+  const store: SeedStore | undefined = dryRun ? undefined : await readSeedFiles(desired.seedFiles, seedEnvironment(settings, desired.seedFiles.map((ref) => ref.passphraseEnv)));
   const read = store ? { descriptions: store.all(), unread: [] } : await readSeedFacts(desired.seedFiles);
   const described = new Map<string, SeedDescription>(read.descriptions.map((d) => [d.serial.toUpperCase(), d]));
   const seeds = plannerSeeds(read, projectRoot());
@@ -65,7 +72,7 @@ async function stack() {
   if (mismatches.length > 0) throw programFailure(`${file} disagrees with its seed files; nothing was changed:\n${mismatches.join("\n")}`);
   // Once, before thousands of registrations: an unreachable Graph or a failed sign-in is one error now.
   const allowDeletes = booleanSetting(`${config.name}:allowDeletes`, config.get("allowDeletes"), false);
-  const previewPlan = await checkTenant(desired, { dryRun, allowDeletes, seeds });
+  const previewPlan = await checkTenant(desired, { dryRun, allowDeletes, seeds, settings });
   if (previewPlan) pulumi.log.info(previewText(previewPlan));
   // Registered first and waited for: its Check refuses a run that deletes more than policy.maxDeletes.
   const inventory = new TokenInventory("tokens", {

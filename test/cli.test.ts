@@ -65,7 +65,7 @@ describe("entra-tokens exit codes: 0 success, 1 any error (usage included), 2 ch
   }
 
   it("--help and --version exit 0, for the program and each command", async () => {
-    for (const args of [["--help"], ["--version"], ["validate", "--help"], ["plan", "--help"], ["apply", "--help"], ["drift", "--help"], ["seeds", "import", "--help"], ["seeds", "list", "--help"], ["seeds", "export", "--help"], ["assign", "--help"]]) {
+    for (const args of [["--help"], ["--version"], ["validate", "--help"], ["plan", "--help"], ["apply", "--help"], ["drift", "--help"], ["seeds", "import", "--help"], ["seeds", "list", "--help"], ["seeds", "export", "--help"], ["assign", "--help"], ["tenants", "--help"]]) {
       const r = await runCli(args);
       assert.equal(r.code, 0, args.join(" "));
     }

@@ -297,7 +297,12 @@ export function buildProgram(): Command {
     .option("--tenant <name>", "only this tenant")
     .option("--github-output <name>", "also set the JSON matrix as this step output (GITHUB_OUTPUT)")
     .addOption(new Option("--format <format>", "output format; json is one line: {\"include\": [...]} for a GitHub Actions matrix").choices(["text", "json"]).default("text"))
-    .addHelpText("after", EXIT_CODES_HELP)
+    .addHelpText(
+      "after",
+      "\nEach tenant: its name (`default` for tokens.yaml alone), its tokens file, its GitHub environments (entra-read-<name>, entra-write-<name>) and its Pulumi stack (<name>, or production).\n" +
+        "Reads only the repository (and git for --changed-since); no credentials, no Graph. See docs/many-tenants.md." +
+        EXIT_CODES_HELP,
+    )
     .action(lazy(() => import("./tenants.js"), (m, flags: { changedSince?: string; tenant?: string; githubOutput?: string; format: "text" | "json" }) => m.tenantsListCommand(flags)));
 
   withFleetOptions(program.command("list"), "list every tenant of tenants/ in one table, a tenant column first")

@@ -1,5 +1,6 @@
 import { GraphSession } from "../apply/session.js";
-import { connectionFromProcessEnv } from "./connection-env.js";
+import { connectionFromSettings } from "./connection-env.js";
+import type { StackSettings } from "./stack-settings.js";
 import { readLive } from "../graph/live.js";
 import type { Desired, Plan } from "../model/index.js";
 import { plan as makePlan } from "../plan/plan.js";
@@ -18,6 +19,8 @@ export interface TenantCheckOptions {
   allowDeletes: boolean;
   /** What the seed files say (a preview reads their clear facts, opening no secret). */
   seeds: PlannerSeeds;
+  /** Credentials and Graph: the stack's config over the environment. */
+  settings: StackSettings;
 }
 
 /**
@@ -27,7 +30,7 @@ export interface TenantCheckOptions {
  * as the typed errors of the client, naming the setting that chose the Graph URL.
  */
 export async function checkTenant(desired: Desired, options: TenantCheckOptions): Promise<Plan | undefined> {
-  const connection = connectionFromProcessEnv();
+  const connection = connectionFromSettings(options.settings);
   // As the CLI does: a stack whose tokens file names a tenant never converges another one.
   if (desired.tenant) await checkSignedInTenant(connection.credential, desired.tenant, desired.file);
   const repository = GraphSession.forTenant(connection).repository;

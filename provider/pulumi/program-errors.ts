@@ -1,6 +1,9 @@
 import * as pulumi from "@pulumi/pulumi";
 import { GraphFailure } from "../graph/errors.js";
 import { SeedFileError } from "../seeds/errors.js";
+import { TenantMismatchError } from "../reconcile/tenant.js";
+import { SettingError } from "../safety/settings.js";
+import { StackSettingError } from "./stack-settings.js";
 
 // How the program's failures reach the user, in seconds. The SDK's launcher prints an unhandled
 // error with util.inspect(err, { colors: true }) (sdk/nodejs/cmd/run/error.ts defaultErrorMessage).
@@ -15,9 +18,11 @@ export function programFailure(message: string): Error {
   return new pulumi.RunError(message);
 }
 
-/** Graph's and the seed files' typed failures already say what, where and how to fix: no stack. */
+/** Our typed failures (Graph, seed files, settings, the tenant check) already say what, where and how to fix: no stack. */
+const TYPED_FAILURES = [GraphFailure, SeedFileError, SettingError, StackSettingError, TenantMismatchError];
+
 export function asProgramFailure(error: unknown): unknown {
-  return error instanceof GraphFailure || error instanceof SeedFileError ? programFailure(error.message) : error;
+  return TYPED_FAILURES.some((kind) => error instanceof kind) && error instanceof Error ? programFailure(error.message) : error;
 }
 
 /** Whether util.inspect's colouring loops on this stack line (node lib/internal/util/inspect.js markNodeModules). */

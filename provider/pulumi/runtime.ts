@@ -1,7 +1,9 @@
 import { availableParallelism } from "node:os";
 import { GraphSession, tokensOnly, type ChangeResult, type TokenChange } from "../apply/session.js";
 import { checkDesiredData } from "../desired/load.js";
-import { connectionFromProcessEnv } from "./connection-env.js";
+import { connectionFromSettings } from "./connection-env.js";
+import { checkProviderTenant } from "./provider-tenant.js";
+import { stackSettings } from "./stack-settings.js";
 import type { DesiredToken, LiveToken, LiveUser, PlanProblem, TokenAttributes, TokenState } from "../model/index.js";
 import { serialKey } from "../plan/compare.js";
 import { booleanSetting } from "../safety/settings.js";
@@ -91,10 +93,11 @@ export interface ProviderRuntimeV1 {
 export const CONFIG_ADOPT_EXISTING = "entra-tokens:adoptExisting";
 export const CONFIG_ALLOW_DELETES = "entra-tokens:allowDeletes";
 
-// This process's knowledge: the stack config, the Graph session, and which deletions the
-// inventory's Check allowed in this run.
+// This process's knowledge: the stack config, the Graph session, whether its credentials sign in
+// to the stack's tenant, and which deletions the inventory's Check allowed in this run.
 let readConfig: (key: string) => unknown = () => undefined;
 let session: GraphSession | undefined;
+let tenantChecked: Promise<void> | undefined;
 let allowedDeletions: ReadonlySet<string> = new Set();
 
 /** A yes/no stack config key: true or false only, so `yes` or `1` is an error, never a silent "no". */
@@ -102,15 +105,29 @@ function configFlag(key: string, fallback: boolean): boolean {
   return booleanSetting(key, readConfig(key), fallback);
 }
 
-/** The provider's front: credentials from the environment (read once), Graph from ENTRA_TOKENS_GRAPH_URL. */
+/**
+ * The provider's front: credentials and Graph from the stack's config over the environment (read
+ * once), as the engine configured this process. Gathering calls (changeDecided, expectChanges)
+ * send nothing; what sends a request waits for `connected`.
+ */
 function graph(): GraphSession {
   if (session) return session;
-  session = GraphSession.forTenant(
-    connectionFromProcessEnv(({ status, delayMs, attempt }) =>
-      note(`Graph ${status === "network" ? "connection dropped" : `answered ${status}`}; retrying in ${(delayMs / 1000).toFixed(1)} s (attempt ${attempt})`),
-    ),
+  const connection = connectionFromSettings(stackSettings(readConfig, process.env), ({ status, delayMs, attempt }) =>
+    note(`Graph ${status === "network" ? "connection dropped" : `answered ${status}`}; retrying in ${(delayMs / 1000).toFixed(1)} s (attempt ${attempt})`),
   );
+  // Every operation, a refresh or destroy run on its own included, refuses another tenant's credentials.
+  tenantChecked = checkProviderTenant(readConfig, connection.credential);
+  // Awaited by `connected`; a refusal must not end the process as an unhandled rejection meanwhile.
+  tenantChecked.catch(() => undefined);
+  session = GraphSession.forTenant(connection);
   return session;
+}
+
+/** The session, once the credentials are known to sign in to the stack's tenant. */
+async function connected(): Promise<GraphSession> {
+  const ready = graph();
+  await tenantChecked;
+  return ready;
 }
 
 /**
@@ -236,7 +253,7 @@ function report(token: DesiredToken, result: ChangeResult): void {
 
 async function converge(token: DesiredToken, props: Props, adoptedBefore: boolean, options: Omit<Extract<TokenChange, { kind: "converge" }>, "kind" | "token" | "seed" | "mayDelete">): Promise<TokenOutputs> {
   const seed = seedOf(props);
-  const result = await graph().change({ kind: "converge", token, ...(seed ? { seed } : {}), mayDelete: mayDelete(token.serial), ...options });
+  const result = await (await connected()).change({ kind: "converge", token, ...(seed ? { seed } : {}), mayDelete: mayDelete(token.serial), ...options });
   report(token, result);
   return outputs(token.serial, token, result.device, result.holder, seed ? seedFingerprint(token.serial, seed.reveal()) : undefined, adoptedBefore || result.adopted);
 }
@@ -299,7 +316,7 @@ export const v1: ProviderRuntimeV1 = {
      */
     async read(id, props) {
       const serial = typeof props["serial"] === "string" ? props["serial"] : id;
-      const { device, holder } = await graph().token(serial);
+      const { device, holder } = await (await connected()).token(serial);
       if (!device) return props["status"] === "absent" ? { id, props } : {};
       return { id, props: { ...outputs(serial, device, device, holder, props["secretFingerprint"], props["adopted"] === true) } };
     },
@@ -318,7 +335,7 @@ export const v1: ProviderRuntimeV1 = {
             `or, after review, \`pulumi config set ${CONFIG_ALLOW_DELETES} true\` for one run (pulumi destroy always needs it). Nothing was deleted.`,
         );
       }
-      const result = await graph().change({ kind: "remove", serial });
+      const result = await (await connected()).change({ kind: "remove", serial });
       if (result.actions.length > 0) note(`${serial}: ${result.actions.join(", ")}`);
     },
   },
@@ -338,7 +355,7 @@ export const v1: ProviderRuntimeV1 = {
       const after = stateMap(news["tokens"]);
       const unmanaged = String(news["unmanaged"] ?? "report");
       const maxDeletes = typeof news["maxDeletes"] === "number" ? news["maxDeletes"] : 0;
-      const inEntra = await graph().inventory();
+      const inEntra = await (await connected()).inventory();
       const removed = [...before.keys()].filter((serial) => !after.has(serial));
       // Every token of the run is checked next, one at a time; under policy.unmanaged: delete each
       // removed one gets a Delete call, otherwise the engine retains it without one.
@@ -388,7 +405,8 @@ export const v1: ProviderRuntimeV1 = {
      * together, as `entra-tokens plan` does.
      */
     async read(id, props) {
-      graph().prefetchHolders(stateMap(props["tokens"]).keys());
+      // Once the credentials are known to be the stack's tenant's, like every request.
+      void connected().then((ready) => ready.prefetchHolders(stateMap(props["tokens"]).keys()), () => undefined);
       return { id, props };
     },
     async update(_id, _olds, news) {

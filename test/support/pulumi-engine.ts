@@ -12,7 +12,7 @@ import * as resourceRpc from "@pulumi/pulumi/proto/resource_grpc_pb";
 import * as resourceProto from "@pulumi/pulumi/proto/resource_pb";
 import { Empty } from "google-protobuf/google/protobuf/empty_pb";
 import { Struct } from "google-protobuf/google/protobuf/struct_pb";
-import { parse as parseYaml } from "yaml";
+import { parse as parseYaml, parseDocument } from "yaml";
 import { Slots } from "../../provider/graph/client.js";
 
 // A stand-in for the Pulumi engine (no Pulumi CLI can be installed here), built from the SDK's own
@@ -38,7 +38,12 @@ import { Slots } from "../../provider/graph/client.js";
 //   a Delete call, also for replacements (pkg/resource/deploy/step.go DeleteStep.Apply).
 // - refresh = Read with the state; import = Read with no state (for a dynamic provider that has no
 //   `__provider` to run, pulumi/pulumi#3550, #16175).
-// - State lives in a JSON file; secret values are encrypted under PULUMI_CONFIG_PASSPHRASE.
+// - Stack config is decrypted before anything starts (pkg/resource/deploy/source_eval.go Iterate):
+//   `secure:` values of Pulumi.<stack>.yaml under the passphrase secrets manager and its
+//   `encryptionsalt`, in Pulumi's own format (ConfigCrypter below); the program gets them in
+//   PULUMI_CONFIG, their keys in PULUMI_CONFIG_SECRET_KEYS, the provider as secrets in Configure.
+// - State lives in a JSON file; secret values are encrypted under PULUMI_CONFIG_PASSPHRASE (the
+//   harness's own format, not Pulumi's checkpoint).
 
 const SECRET_SIG = "1b47061264138c4ac30d75fd1eb44270";
 const SIG_KEY = "4dabf18193072939515e22adb298388d";
@@ -115,19 +120,58 @@ export function pwdMain(root: string, main: string | undefined): { pwd: string; 
   return statSync(full).isDirectory() ? { pwd: full, main: "." } : { pwd: dirname(full), main: basename(full) };
 }
 
-function stackConfig(project: Project, stack: string): Record<string, string> {
-  const file = join(project.root, project.stackConfigDir, `Pulumi.${stack}.yaml`);
-  if (!existsSync(file)) return {};
+/** The stack's config as the engine holds it once decrypted: values by `namespace:key`, and which were `secure`. */
+interface StackConfig {
+  values: Record<string, string>;
+  /** Keys whose value was a `secure:` ciphertext (config.Map SecureKeys). */
+  secure: Set<string>;
+}
+
+function stackConfigFile(project: Project, stack: string): string {
+  return join(project.root, project.stackConfigDir, `Pulumi.${stack}.yaml`);
+}
+
+/** A key as `pulumi config` stores it: `namespace:name`, the project's namespace when none is given (config.ParseKey). */
+function fullKey(project: Project, key: string): string {
+  return key.includes(":") ? key : `${project.name}:${key}`;
+}
+
+/**
+ * Pulumi.<stack>.yaml, decrypted as the engine does before it starts the program
+ * (pkg/resource/deploy/source_eval.go Iterate: Config.Decrypt, Config.SecureKeys): a `secure:`
+ * value needs the stack's passphrase secrets manager, whose `encryptionsalt` holds the salt and
+ * a check value (pkg/secrets/passphrase/manager.go).
+ */
+function stackConfig(project: Project, stack: string, env: NodeJS.ProcessEnv): StackConfig {
+  const file = stackConfigFile(project, stack);
+  const result: StackConfig = { values: {}, secure: new Set() };
+  if (!existsSync(file)) return result;
   const doc: unknown = parseYaml(readFileSync(file, "utf8"));
   const config: unknown = typeof doc === "object" && doc !== null ? Reflect.get(doc, "config") : undefined;
-  const result: Record<string, string> = {};
-  if (typeof config === "object" && config !== null) {
-    for (const [key, value] of Object.entries(config)) {
-      if (typeof value === "object" && value !== null) throw new Error(`the harness models plain config values only (${key})`);
-      result[key.includes(":") ? key : `${project.name}:${key}`] = String(value);
+  if (typeof config !== "object" || config === null) return result;
+  let crypter: ConfigCrypter | undefined;
+  for (const [key, value] of Object.entries(config)) {
+    const full = fullKey(project, key);
+    if (typeof value === "object" && value !== null) {
+      const ciphertext: unknown = Reflect.get(value, "secure");
+      if (Object.keys(value).length !== 1 || typeof ciphertext !== "string") throw new Error(`the harness models plain and secure config values only (${key})`);
+      const salt: unknown = typeof doc === "object" && doc !== null ? Reflect.get(doc, "encryptionsalt") : undefined;
+      if (typeof salt !== "string") throw new Error(`failed to decrypt config: ${file} has secure values but no encryptionsalt`);
+      crypter ??= ConfigCrypter.fromState(passphraseOf(env), salt);
+      result.values[full] = crypter.decrypt(ciphertext);
+      result.secure.add(full);
+    } else {
+      result.values[full] = String(value);
     }
   }
   return result;
+}
+
+/** pkg/secrets/passphrase/manager.go readPassphrase, non-interactive. */
+function passphraseOf(env: NodeJS.ProcessEnv): string {
+  const phrase = env["PULUMI_CONFIG_PASSPHRASE"];
+  if (phrase === undefined) throw new Error("passphrase must be set with PULUMI_CONFIG_PASSPHRASE or PULUMI_CONFIG_PASSPHRASE_FILE environment variables");
+  return phrase;
 }
 
 // --- secrets -----------------------------------------------------------------------------------
@@ -172,6 +216,72 @@ class Crypter {
       return JSON.parse(Buffer.concat([decipher.update(data.subarray(0, data.length - 16)), decipher.final()]).toString("utf8"));
     } catch {
       throw new Error("incorrect passphrase: the state's secrets cannot be decrypted with PULUMI_CONFIG_PASSPHRASE");
+    }
+  }
+}
+
+/** Derived keys by passphrase and salt: a million PBKDF2 rounds per stack is what Pulumi pays once too (manager.go caches its managers). */
+const configKeys = new Map<string, Buffer>();
+
+/**
+ * The passphrase secrets manager of Pulumi.<stack>.yaml, byte for byte: PBKDF2-SHA256 with
+ * 1,000,000 rounds over an 8-byte salt gives an AES-256-GCM key; a value is `v1:<nonce>:<sealed>`
+ * in base64 (sdk/go/common/resource/config/crypt.go); `encryptionsalt` is `v1:<salt>:<"pulumi"
+ * sealed>`, which tells a wrong passphrase (pkg/secrets/passphrase/manager.go).
+ */
+export class ConfigCrypter {
+  private constructor(
+    private readonly key: Buffer,
+    readonly state: string,
+  ) {}
+
+  private static keyFor(passphrase: string, salt: Buffer): Buffer {
+    const id = `${salt.toString("base64")}\0${passphrase}`;
+    let key = configKeys.get(id);
+    if (!key) configKeys.set(id, (key = pbkdf2Sync(passphrase, salt, 1_000_000, 32, "sha256")));
+    return key;
+  }
+
+  /** NewPassphraseSecretsManager: a fresh salt, and "pulumi" sealed under it. */
+  static create(passphrase: string): ConfigCrypter {
+    const salt = randomBytes(8);
+    const crypter = new ConfigCrypter(ConfigCrypter.keyFor(passphrase, salt), "");
+    return new ConfigCrypter(crypter.key, `v1:${salt.toString("base64")}:${crypter.encrypt("pulumi")}`);
+  }
+
+  /** symmetricCrypterFromPhraseAndState: "incorrect passphrase" unless the check value opens. */
+  static fromState(passphrase: string, state: string): ConfigCrypter {
+    const parts = state.split(":");
+    if (parts.length !== 5 || parts[0] !== "v1") throw new Error("malformed state value");
+    const crypter = new ConfigCrypter(ConfigCrypter.keyFor(passphrase, Buffer.from(parts[1]!, "base64")), state);
+    let check: string | undefined;
+    try {
+      check = crypter.decrypt(parts.slice(2).join(":"));
+    } catch {
+      check = undefined;
+    }
+    if (check !== "pulumi") throw new Error("incorrect passphrase");
+    return crypter;
+  }
+
+  encrypt(value: string): string {
+    const nonce = randomBytes(12);
+    const cipher = createCipheriv("aes-256-gcm", this.key, nonce);
+    const sealed = Buffer.concat([cipher.update(value, "utf8"), cipher.final(), cipher.getAuthTag()]);
+    return `v1:${nonce.toString("base64")}:${sealed.toString("base64")}`;
+  }
+
+  decrypt(value: string): string {
+    const parts = value.split(":");
+    if (parts.length !== 3 || parts[0] !== "v1") throw new Error("failed to decrypt config: bad value");
+    const nonce = Buffer.from(parts[1]!, "base64");
+    const sealed = Buffer.from(parts[2]!, "base64");
+    const decipher = createDecipheriv("aes-256-gcm", this.key, nonce);
+    decipher.setAuthTag(sealed.subarray(sealed.length - 16));
+    try {
+      return Buffer.concat([decipher.update(sealed.subarray(0, sealed.length - 16)), decipher.final()]).toString("utf8");
+    } catch {
+      throw new Error("failed to decrypt config: incorrect passphrase");
     }
   }
 }
@@ -306,8 +416,15 @@ export class FakeEngine {
       child.once("exit", (code) => reject(new Error(`could not read plugin [pulumi-resource-pulumi-nodejs]: exit status ${code}\n${diagnostics.join("\n")}`)));
     });
     const client = new ResourceProviderClient(`127.0.0.1:${port}`, grpc.credentials.createInsecure());
+    // The dynamic provider gets the stack's whole config, decrypted, keys with their namespace,
+    // each secure value marked secret (target.go GetPackageConfig: WithSecret(c.Secure())); the
+    // plugin client sends it as `args` with secrets kept, and as the deprecated `variables` in clear
+    // under pulumi-nodejs:config:<key> (sdk/go/common/resource/plugin/provider_plugin.go Configure).
+    // The SDK's dynamic provider unwraps the secrets before its configure (cmd/dynamic-provider).
+    const config = stackConfig(this.project, this.options.stack, this.options.env);
     const configure = new providerProto.ConfigureRequest();
-    configure.setArgs(struct(stackConfig(this.project, this.options.stack)));
+    configure.setArgs(struct(Object.fromEntries(Object.entries(config.values).map(([key, value]) => [key, config.secure.has(key) ? secret(value) : value]))));
+    for (const [key, value] of Object.entries(config.values)) configure.getVariablesMap().set(`pulumi-nodejs:config:${key}`, value);
     configure.setAcceptsecrets(true);
     configure.setAcceptresources(true);
     const answer = await call<providerProto.ConfigureRequest, providerProto.ConfigureResponse>(client, client.configure, configure);
@@ -316,6 +433,25 @@ export class FakeEngine {
   }
 
   // --- operations ---
+
+  /**
+   * `pulumi config set [--secret] KEY VALUE`: written into Pulumi.<stack>.yaml, a secret as
+   * `secure: v1:…` under the stack's passphrase secrets manager, whose `encryptionsalt` the first
+   * secret writes (pkg/secrets/passphrase/manager.go EditProjectStack).
+   */
+  configSet(key: string, value: string, options: { secret?: boolean } = {}): void {
+    const file = stackConfigFile(this.project, this.options.stack);
+    const doc = parseDocument(existsSync(file) ? readFileSync(file, "utf8") : "");
+    let stored: unknown = value;
+    if (options.secret) {
+      const salt = doc.get("encryptionsalt");
+      const crypter = typeof salt === "string" ? ConfigCrypter.fromState(passphraseOf(this.options.env), salt) : ConfigCrypter.create(passphraseOf(this.options.env));
+      if (typeof salt !== "string") doc.set("encryptionsalt", crypter.state);
+      stored = { secure: crypter.encrypt(value) };
+    }
+    doc.setIn(["config", fullKey(this.project, key)], stored);
+    writeFileSync(file, doc.toString());
+  }
 
   preview(options: { refresh?: boolean; expectNoChanges?: boolean } = {}): Promise<OperationResult> {
     return this.deploy({ dryRun: true, ...options });
@@ -433,9 +569,10 @@ export class FakeEngine {
   }
 
   private runProgram(ctx: RunContext): Promise<number> {
-    const config = stackConfig(this.project, this.options.stack);
-    // The language host hands the program config as namespace:config:key (constructConfig).
-    const programConfig = Object.fromEntries(Object.entries(config).map(([key, value]) => [key.replace(/^([^:]+):/, "$1:config:"), value]));
+    const config = stackConfig(this.project, this.options.stack, this.options.env);
+    // The language host hands the program config decrypted, as namespace:config:key (constructConfig),
+    // and the keys of the secure values as namespace:key (constructConfigSecretKeys).
+    const programConfig = Object.fromEntries(Object.entries(config.values).map(([key, value]) => [key.replace(/^([^:]+):/, "$1:config:"), value]));
     const run = require.resolve("@pulumi/pulumi/cmd/run", { paths: [this.pwd] });
     const args = [
       run,
@@ -452,7 +589,7 @@ export class FakeEngine {
     ];
     const child = spawn(process.execPath, args, {
       cwd: this.pwd,
-      env: { ...this.options.env, PULUMI_CONFIG: JSON.stringify(programConfig), PULUMI_CONFIG_SECRET_KEYS: "[]" },
+      env: { ...this.options.env, PULUMI_CONFIG: JSON.stringify(programConfig), PULUMI_CONFIG_SECRET_KEYS: JSON.stringify([...config.secure]) },
       stdio: ["ignore", "pipe", "pipe"],
     });
     const collect = (stream: NodeJS.ReadableStream) => stream.on("data", (chunk: Buffer) => ctx.diagnostics.push(...chunk.toString().split("\n").filter((l) => l.trim())));
