@@ -20,11 +20,11 @@ const VARIANTS: Record<string, string> = {
 describe("tokens.yaml fast reader", () => {
   for (const [name, text] of Object.entries(VARIANTS)) {
     it(`reads ${name} exactly as the full reader does`, () => {
-      assert.ok(fastRead(text), "the fast reader takes this file");
+      assert.ok(fastRead(text, "tokens.yaml"), "the fast reader takes this file");
       const fast = parseDesired(text, "tokens.yaml");
       // A document end marker sends a file through the full reader, and changes neither data nor positions.
       const forced = `${text}...\n`;
-      assert.equal(fastRead(forced), undefined);
+      assert.equal(fastRead(forced, "tokens.yaml"), undefined);
       const full = parseDesired(forced, "tokens.yaml");
       assert.ok(fast.ok, JSON.stringify(fast));
       assert.deepEqual(fast, full);
@@ -33,7 +33,7 @@ describe("tokens.yaml fast reader", () => {
 
   it("takes the repository's example tokens.yaml, whose comments hold `|`", () => {
     const example = readFileSync(join(__dirname, "..", "..", "tokens.yaml"), "utf8");
-    assert.ok(fastRead(example));
+    assert.ok(fastRead(example, "tokens.yaml"));
     assert.deepEqual(parseDesired(example, "tokens.yaml"), parseDesired(`${example}...\n`, "tokens.yaml"));
   });
 
@@ -47,7 +47,7 @@ describe("tokens.yaml fast reader", () => {
       `${HEAD}tokens:\n  - { serial: "A1", state: available\n`,
       `${HEAD}tokens: [{ serial: "A1", state: available }]\n`,
     ]) {
-      assert.equal(fastRead(text), undefined, text);
+      assert.equal(fastRead(text, "tokens.yaml"), undefined, text);
     }
   });
 

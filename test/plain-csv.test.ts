@@ -2,6 +2,7 @@ import assert from "node:assert/strict";
 import { parse } from "csv-parse/sync";
 import { plainCsvRows } from "../provider/seeds/plain-csv.js";
 import { MAX_CSV_RECORD_CHARS } from "../provider/seeds/normalize.js";
+import { seededRandom } from "../emulator/faults.js";
 
 // The plain CSV splitter must give exactly what csv-parse gives with entra-csv.ts's options, or
 // decline (and then csv-parse reads the file, with its errors). Checked on tricky and on thousands
@@ -61,13 +62,7 @@ describe("plain seed CSV splitter", () => {
   });
 
   it("agrees with csv-parse on thousands of random files", () => {
-    let state = 0x25a;
-    const random = () => {
-      state = (state + 0x6d2b79f5) | 0;
-      let t = Math.imul(state ^ (state >>> 15), 1 | state);
-      t = (t + Math.imul(t ^ (t >>> 7), 61 | t)) ^ t;
-      return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
-    };
+    const random = seededRandom(0x25a);
     const pieces = ["a", "B", "7", "=", "-", "@", ".", " ", "  ", ",", '"', "\t", "\r", "\n", "\r\n", "é", "\u00a0", "#"];
     let taken = 0;
     const runs = 4000;

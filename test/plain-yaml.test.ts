@@ -3,13 +3,14 @@ import { readFileSync } from "node:fs";
 import { join } from "node:path";
 import { isNode, isSeq, LineCounter, parseDocument } from "yaml";
 import { plainYaml } from "../provider/desired/plain-yaml.js";
+import { seededRandom } from "../emulator/faults.js";
 
 // The plain-subset reader must give exactly what the full reader (the `yaml` library, as load.ts
 // calls it) gives, token positions included, or decline. Checked on tricky files and on thousands
 // of randomly altered ones (a fixed seed: the same files every run).
 
 /** What the full reader makes of `text`: its data and where each token starts, or undefined on an error. */
-function fullRead(text: string): { data: unknown; tokenStarts: { line: number; column: number }[] } | undefined {
+function fullRead(text: string): { data: unknown; tokenStarts: { file: string; line: number; column: number }[] } | undefined {
   const lineCounter = new LineCounter();
   const doc = parseDocument(text, { prettyErrors: false, uniqueKeys: true, lineCounter });
   if (doc.errors.length > 0) return undefined;
@@ -17,7 +18,7 @@ function fullRead(text: string): { data: unknown; tokenStarts: { line: number; c
   const tokenStarts = isSeq(tokens)
     ? tokens.items.map((item) => {
         const at = lineCounter.linePos(isNode(item) ? (item.range?.[0] ?? -1) : -1);
-        return { line: at.line, column: at.col };
+        return { file: "tokens.yaml", line: at.line, column: at.col };
       })
     : [];
   return { data: doc.toJS({ maxAliasCount: 100 }), tokenStarts };
@@ -25,7 +26,7 @@ function fullRead(text: string): { data: unknown; tokenStarts: { line: number; c
 
 /** The reader agrees with the full reader, or declines; true when it took the file. */
 function agrees(text: string): boolean {
-  const plain = plainYaml(text);
+  const plain = plainYaml(text, "tokens.yaml");
   if (plain === undefined) return false;
   const full = fullRead(text);
   assert.ok(full, `the plain reader took a file the full reader refuses: ${JSON.stringify(text)}`);
@@ -118,19 +119,12 @@ describe("tokens.yaml plain-subset reader", () => {
       "  tokens: []\n",
       `tokens: []\n${Array.from({ length: 12 }, (_, i) => `${"  ".repeat(i)}k${i}:`).join("\n")}\n${"  ".repeat(12)}v: 1\n`,
     ]) {
-      assert.equal(plainYaml(text), undefined, JSON.stringify(text));
+      assert.equal(plainYaml(text, "tokens.yaml"), undefined, JSON.stringify(text));
     }
   });
 
   it("agrees with the full reader on thousands of randomly altered files", () => {
-    // A small seeded generator (mulberry32): the same alterations every run.
-    let state = 0x25a;
-    const random = () => {
-      state = (state + 0x6d2b79f5) | 0;
-      let t = Math.imul(state ^ (state >>> 15), 1 | state);
-      t = (t + Math.imul(t ^ (t >>> 7), 61 | t)) ^ t;
-      return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
-    };
+    const random = seededRandom(0x25a);
     const pieces = [" ", "  ", "\t", "\n", "\r\n", "\r", "#", " #", ":", ": ", "-", "- ", '"', "'", "''", "\\", "{", "}", "[", "]", ",", "&a", "*a", "!", "|", ">", "a", "Z", "1", "0", ".", "~", "?", "%", "@", "é", "\uFEFF", "true", "null", "0x1", "1e3", "---", "...", "serial", "state"];
     let taken = 0;
     const runs = 4000;

@@ -1,3 +1,4 @@
+import type { SourceLocation } from "../model/index.js";
 import { plainYaml } from "./plain-yaml.js";
 
 // A fast reading of plain tokens.yaml files: first by the plain-subset reader (plain-yaml.ts),
@@ -32,20 +33,20 @@ function withoutComments(text: string): string {
 export interface FastRead {
   data: unknown;
   /** Where each entry of `tokens` starts (1-based line and column), in order. */
-  tokenStarts: { line: number; column: number }[];
+  tokenStarts: SourceLocation[];
 }
 
-/** The parsed file and its tokens' positions, or undefined when the full reader must decide. */
-export function fastRead(text: string): FastRead | undefined {
-  return plainYaml(text) ?? jsYamlRead(text);
+/** The parsed file and its tokens' positions (in `file`), or undefined when the full reader must decide. */
+export function fastRead(text: string, file: string): FastRead | undefined {
+  return plainYaml(text, file) ?? jsYamlRead(text, file);
 }
 
-function jsYamlRead(text: string): FastRead | undefined {
+function jsYamlRead(text: string, file: string): FastRead | undefined {
   if (NOT_PLAIN.test(text) && NOT_PLAIN.test(withoutComments(text))) return undefined;
   const lines = text.split(/\r?\n/);
   const start = lines.findIndex((l) => TOKENS_KEY.test(l));
   if (start < 0) return undefined;
-  const tokenStarts: { line: number; column: number }[] = [];
+  const tokenStarts: SourceLocation[] = [];
   let indent: number | undefined;
   for (let i = start + 1; i < lines.length; i++) {
     const line = lines[i] ?? "";
@@ -55,7 +56,7 @@ function jsYamlRead(text: string): FastRead | undefined {
     const at = item[1]?.length ?? 0;
     indent ??= at;
     if (at !== indent) continue;
-    tokenStarts.push({ line: i + 1, column: line.indexOf(item[2] ?? "", at + 1) + 1 });
+    tokenStarts.push({ file, line: i + 1, column: line.indexOf(item[2] ?? "", at + 1) + 1 });
   }
   // Values in proportion to the tokens, or the full reader and its caps decide (a hostile file
   // of millions of values in one entry would cost the parse alone hundreds of megabytes).

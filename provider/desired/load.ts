@@ -159,13 +159,10 @@ export function parseDesired(rawText: string, file: string): LoadResult {
   const text = rawText.startsWith("\uFEFF") ? rawText.slice(1) : rawText;
   const locate = lineLocator(text, file);
   // A plain, valid file needs neither the full reader nor its value cap (its text is checked first).
-  const fast = rawCharacterDiagnostics(text, locate).length === 0 ? fastRead(text) : undefined;
+  const fast = rawCharacterDiagnostics(text, locate).length === 0 ? fastRead(text, file) : undefined;
   const admitted = fast && admittedBySchema(fast.data);
   if (fast && admitted) {
-    const at = (path: readonly (string | number)[]) => {
-      const start = (path[0] === "tokens" && typeof path[1] === "number" ? fast.tokenStarts[path[1]] : undefined) ?? { line: 1, column: 1 };
-      return { file, line: start.line, column: start.column };
-    };
+    const at = (path: readonly (string | number)[]) => (path[0] === "tokens" && typeof path[1] === "number" ? fast.tokenStarts[path[1]] : undefined) ?? { file, line: 1, column: 1 };
     const result = semanticChecks(admitted, file, { at });
     if (result.ok) return result;
   }

@@ -1,3 +1,5 @@
+import type { SourceLocation } from "../model/index.js";
+
 // A reader of the plain subset of YAML that tokens.yaml files are written in: block mappings and
 // sequences indented with spaces, one-line `{ key: value }` mappings, plain, "double" and 'single'
 // quoted scalars on one line, comments, blank lines, LF or CRLF. It reads 100,000 tokens in a tenth
@@ -13,8 +15,8 @@
 
 export interface PlainRead {
   data: { [key: string]: unknown };
-  /** Where each entry of `tokens` starts (1-based line and column), in order. */
-  tokenStarts: { line: number; column: number }[];
+  /** Where each entry of `tokens` starts (1-based line and column), in order: the tokens' locations. */
+  tokenStarts: SourceLocation[];
 }
 
 /** tokens.yaml nests 5 levels (file, seeds, entry, csv, value); deeper is not ours to read fast. */
@@ -88,9 +90,12 @@ class Reader {
   private atEnd = false;
   /** Where the scalar last read ends (past its closing quote). */
   private scalarEnd = 0;
-  readonly tokenStarts: { line: number; column: number }[] = [];
+  readonly tokenStarts: SourceLocation[] = [];
 
-  constructor(private readonly text: string) {
+  constructor(
+    private readonly text: string,
+    private readonly file: string,
+  ) {
     this.advance();
   }
 
@@ -177,7 +182,7 @@ class Reader {
       if (at >= this.lineEnd || this.code(at) !== SPACE) throw DECLINED;
       while (at < this.lineEnd && this.code(at) === SPACE) at++;
       if (at === this.lineEnd || this.code(at) === HASH) throw DECLINED;
-      if (tokens) this.tokenStarts.push({ line: this.lineNumber, column: at - this.lineStart + 1 });
+      if (tokens) this.tokenStarts.push({ file: this.file, line: this.lineNumber, column: at - this.lineStart + 1 });
       if (this.code(at) === OPEN_BRACE) {
         items.push(this.inlineValue(at));
         this.advance();
@@ -334,11 +339,11 @@ function hasLoneCarriageReturn(text: string): boolean {
   return false;
 }
 
-/** The file as the full reader would read it, or undefined when it is not in the plain subset. */
-export function plainYaml(text: string): PlainRead | undefined {
+/** The file as the full reader would read it, or undefined when it is not in the plain subset; `file` names it in locations. */
+export function plainYaml(text: string, file: string): PlainRead | undefined {
   if (hasLoneCarriageReturn(text)) return undefined;
   try {
-    const reader = new Reader(text);
+    const reader = new Reader(text, file);
     const data = reader.document();
     const tokens = data["tokens"];
     if (!Array.isArray(tokens) || tokens.length !== reader.tokenStarts.length) return undefined;

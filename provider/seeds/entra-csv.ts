@@ -56,8 +56,11 @@ function entraCsvRecords<T>(text: string, file: string, record: (facts: SeedDesc
     const model = cell(row, at.model);
     records.push(
       record(
-        timeIntervalInSeconds === undefined && upn === undefined && manufacturer === undefined && model === undefined
-          ? { serial }
+        // The common rows in literals of one shape each, no spread per row.
+        upn === undefined && manufacturer === undefined && model === undefined
+          ? timeIntervalInSeconds === undefined
+            ? { serial }
+            : { serial, timeIntervalInSeconds }
           : {
               serial,
               ...(timeIntervalInSeconds === undefined ? {} : { timeIntervalInSeconds }),

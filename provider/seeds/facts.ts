@@ -6,25 +6,37 @@ import type { SeedFactsRead } from "./read.js";
 /** What the seed files state about each token to check it by (keyed by upper-case serial), for the planner and `validate`. */
 export function seedFacts(seeds: Iterable<SeedDescription>, cwd: string = process.cwd()): Map<string, SeedFacts> {
   const facts = new Map<string, SeedFacts>();
-  // Once per file, not per seed: a store holds thousands.
+  // Once per file, not per seed: a store holds thousands, which come file by file.
   const shown = new Map<string | undefined, string>();
+  let lastFile: string | undefined;
+  let lastName = "";
   const named = (file: string | undefined): string => {
+    if (file === lastFile && lastName !== "") return lastName;
     let name = shown.get(file);
     if (name === undefined) shown.set(file, (name = file === undefined ? "a seed file" : relative(cwd, file) || file));
+    lastFile = file;
+    lastName = name;
     return name;
   };
   for (const seed of seeds) {
-    const { timeIntervalInSeconds, hashFunction } = seed;
+    const { timeIntervalInSeconds, hashFunction, manufacturer, model } = seed;
     // tokens.yaml is checked against the interval and the hash (plan/seed-facts.ts): a seed that
     // states neither has nothing to check, and a store of thousands needs no entry per seed.
     if (timeIntervalInSeconds === undefined && hashFunction === undefined) continue;
-    facts.set(seed.serial.toUpperCase(), {
-      file: named(seed.file),
-      ...(timeIntervalInSeconds === undefined ? {} : { timeIntervalInSeconds }),
-      ...(hashFunction === undefined ? {} : { hashFunction }),
-      ...(seed.manufacturer === undefined ? {} : { manufacturer: seed.manufacturer }),
-      ...(seed.model === undefined ? {} : { model: seed.model }),
-    });
+    const file = named(seed.file);
+    facts.set(
+      seed.serial.toUpperCase(),
+      // A vendor CSV states the interval alone: one literal shape for it, no spread per seed.
+      hashFunction === undefined && manufacturer === undefined && model === undefined && timeIntervalInSeconds !== undefined
+        ? { file, timeIntervalInSeconds }
+        : {
+            file,
+            ...(timeIntervalInSeconds === undefined ? {} : { timeIntervalInSeconds }),
+            ...(hashFunction === undefined ? {} : { hashFunction }),
+            ...(manufacturer === undefined ? {} : { manufacturer }),
+            ...(model === undefined ? {} : { model }),
+          },
+    );
   }
   return facts;
 }
