@@ -388,11 +388,23 @@ export class FakeEngine {
   // --- the provider plugin ---
 
   private async startPlugin(engineAddress: string, diagnostics: string[]): Promise<Plugin> {
+    // Decrypted before any plugin starts (source_eval.go): a wrong passphrase starts nothing.
+    const config = stackConfig(this.project, this.options.stack, this.options.env);
     // The CLI ships this same script next to `pulumi`; it resolves the SDK from the working directory.
     const script = require.resolve("@pulumi/pulumi/pulumi-resource-pulumi-nodejs", { paths: [this.pwd] });
     // Its own process group, which is what the engine kills at the end (plugin.go
     // cmdutil.RegisterProcessGroup): the script's `node` child goes with it.
     const child = spawn("sh", [script, engineAddress], { cwd: this.pwd, env: this.options.env, stdio: ["ignore", "pipe", "pipe"], detached: true });
+    try {
+      return await this.configurePlugin(child, diagnostics, config);
+    } catch (error: unknown) {
+      // A plugin that never became ctx.plugin would outlive the run (and keep mocha from exiting).
+      if (child.pid !== undefined) killGroup(child.pid);
+      throw error;
+    }
+  }
+
+  private async configurePlugin(child: ChildProcess, diagnostics: string[], config: StackConfig): Promise<Plugin> {
     const exited = new Promise<void>((r) => child.once("exit", () => r()));
     const lines = (stream: NodeJS.ReadableStream, onLine: (line: string) => void) => {
       let buffer = "";
@@ -421,7 +433,6 @@ export class FakeEngine {
     // plugin client sends it as `args` with secrets kept, and as the deprecated `variables` in clear
     // under pulumi-nodejs:config:<key> (sdk/go/common/resource/plugin/provider_plugin.go Configure).
     // The SDK's dynamic provider unwraps the secrets before its configure (cmd/dynamic-provider).
-    const config = stackConfig(this.project, this.options.stack, this.options.env);
     const configure = new providerProto.ConfigureRequest();
     configure.setArgs(struct(Object.fromEntries(Object.entries(config.values).map(([key, value]) => [key, config.secure.has(key) ? secret(value) : value]))));
     for (const [key, value] of Object.entries(config.values)) configure.getVariablesMap().set(`pulumi-nodejs:config:${key}`, value);
