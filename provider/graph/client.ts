@@ -577,16 +577,14 @@ export class GraphClient {
 
   private typed(error: unknown, purpose: CallPurpose): GraphFailure {
     if (error instanceof GraphFailure) return error;
-    // The SDK wraps what our middleware throws, keeping its name as `code` and its message.
-    if (error instanceof GraphError && error.statusCode === -1 && error.code === "GraphConnectionError") return new GraphConnectionError(error.message, purpose.operation);
-    if (error instanceof GraphError && error.statusCode === -1 && error.code === "InterruptedError") return new InterruptedError(error.message, purpose.operation);
-    // A credential file our guards refused: no sign-in was attempted, so no "Entra did not issue" wording.
-    if (error instanceof GraphError && error.statusCode === -1 && error.code === "CredentialConfigError") {
-      // GraphErrorHandler.constructError keeps only the name and `toString()` ("Name: message").
-      return new CredentialConfigError(String(error.body).replace(/^CredentialConfigError: /, ""), purpose.operation);
+    if (error instanceof GraphError && error.statusCode === -1) {
+      // The SDK wraps what our middleware and credentials throw, keeping its name as `code` and its message:
+      // a refused connection, an interrupted run, a credential file our guards refused (no sign-in was tried).
+      const ours = error.code === null ? undefined : REWRAPPED.get(error.code);
+      if (ours) return new ours(error.message, purpose.operation);
+      // Otherwise no HTTP answer from Graph at all, because Entra refused the sign-in.
+      return signInFailure(`${error.message}\n${String(error.body)}`, purpose.operation);
     }
-    // statusCode -1 otherwise: no HTTP answer from Graph at all, because Entra refused the sign-in.
-    if (error instanceof GraphError && error.statusCode === -1) return signInFailure(`${error.message}\n${String(error.body)}`, purpose.operation);
     if (error instanceof GraphError) {
       let body: unknown = error.body;
       if (typeof body === "string") {
@@ -619,6 +617,13 @@ export class GraphClient {
     return new GraphRejectedError(`Graph refused to ${purpose.operation} (HTTP ${status} ${code}: ${message})${where}`, purpose.operation, status, code, requestId);
   }
 }
+
+/** Our failures that pass through the Graph SDK, by the name it keeps (each class names itself). */
+const REWRAPPED = new Map<string, new (message: string, operation: string) => GraphFailure>([
+  ["GraphConnectionError", GraphConnectionError],
+  ["InterruptedError", InterruptedError],
+  ["CredentialConfigError", CredentialConfigError],
+]);
 
 // What to do about Entra's most common sign-in refusals (AADSTS codes).
 const SIGN_IN_FIXES: Record<string, string> = {
