@@ -195,16 +195,17 @@ export class TokenRepository {
         needHardwareList.push(id);
         return;
       }
-      const listed = collectionPage(all.body, READ_METHODS.operation).value;
-      apps.set(id, listed.flatMap((m) => {
-        const type = typeof m === "object" && m !== null ? Reflect.get(m, "@odata.type") : undefined;
-        return typeof type === "string" && APP_METHOD_TYPES.includes(type) ? [type.slice("#microsoft.graph.".length)] : [];
-      }));
-      const unknownHardware = listed.some((m) => {
-        const type = typeof m === "object" && m !== null ? Reflect.get(m, "@odata.type") : undefined;
-        const methodId = typeof m === "object" && m !== null ? Reflect.get(m, "id") : undefined;
-        return type === HARDWARE_METHOD_TYPE && (typeof methodId !== "string" || !inventoryIds.has(methodId));
-      });
+      const userApps: string[] = [];
+      let unknownHardware = false;
+      for (const m of collectionPage(all.body, READ_METHODS.operation).value) {
+        const type = member(m, "@odata.type");
+        if (typeof type === "string" && APP_METHOD_TYPES.includes(type)) userApps.push(type.slice("#microsoft.graph.".length));
+        else if (type === HARDWARE_METHOD_TYPE) {
+          const methodId = member(m, "id");
+          unknownHardware ||= typeof methodId !== "string" || !inventoryIds.has(methodId);
+        }
+      }
+      apps.set(id, userApps);
       if (unknownHardware) needHardwareList.push(id);
     });
     const portal = needHardwareList.length === 0 ? new Map<string, { id: string; serial: string }[]>() : await this.portalTokens(needHardwareList, inventoryIds);
@@ -242,8 +243,8 @@ export class TokenRepository {
     for (const outcome of outcomes) {
       if (!outcome.ok) throw outcome.error;
       for (const method of collectionPage(outcome.body, READ_METHODS.operation).value) {
-        const id: unknown = typeof method === "object" && method !== null ? Reflect.get(method, "id") : undefined;
-        const used: unknown = typeof method === "object" && method !== null ? Reflect.get(method, "lastUsedDateTime") : undefined;
+        const id: unknown = member(method, "id");
+        const used: unknown = member(method, "lastUsedDateTime");
         if (typeof id === "string" && typeof used === "string") lastUse.set(id, used);
       }
     }
@@ -522,6 +523,11 @@ function matchBulkAnswer(items: readonly unknown[], chunk: readonly number[], re
   return matched;
 }
 
+/** A member of a JSON value Graph answered, if it is an object. */
+function member(value: unknown, name: string): unknown {
+  return typeof value === "object" && value !== null ? Reflect.get(value, name) : undefined;
+}
+
 function serialOf(item: unknown): string | undefined {
   if (typeof item !== "object" || item === null) return undefined;
   const device = "device" in item && typeof item.device === "object" && item.device !== null ? item.device : item;
@@ -614,14 +620,14 @@ export function parseDevice(answer: unknown, operation: string): LiveToken {
 
 function oddDevice(item: unknown, error: UnsupportedDeviceError): OddDevice {
   const device = typeof item === "object" && item !== null && "device" in item && typeof item.device === "object" && item.device !== null ? item.device : item;
-  const id: unknown = typeof device === "object" && device !== null ? Reflect.get(device, "id") : undefined;
+  const id: unknown = member(device, "id");
   return { id: typeof id === "string" ? id : "", serial: serialOf(item) ?? "", why: error.why };
 }
 
 /** A user's hardware methods whose id is no inventory device's: portal-uploaded tokens (how-to-mfa-manage-oath-tokens.md). */
 function portalTokensIn(body: unknown, inventoryIds: ReadonlySet<string>): { id: string; serial: string }[] {
   return collectionPage(body, READ_METHODS.operation).value.flatMap((m) => {
-    const methodId: unknown = typeof m === "object" && m !== null ? Reflect.get(m, "id") : undefined;
+    const methodId: unknown = member(m, "id");
     const serial = serialOf(m);
     return typeof methodId === "string" && serial !== undefined && !inventoryIds.has(methodId) ? [{ id: methodId, serial }] : [];
   });
