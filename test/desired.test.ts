@@ -188,6 +188,9 @@ describe("an already parsed document (the Pulumi provider's inputs)", () => {
     "a upn on an available token": { version: 1, tokens: [{ ...token, state: "available" }] },
     "an invisible character": { version: 1, tokens: [{ ...token, upn: "adele.vance\u200b@contoso.com" }] },
     "a look-alike letter": { version: 1, tokens: [{ ...token, upn: "adele.v\u0430nce@contoso.com" }] },
+    // JSON.stringify writes these as printable escapes: the check must still see the characters.
+    "a terminal escape": { version: 1, tokens: [{ ...token, displayName: "esc\u001b[31m" }] },
+    "a tab": { version: 1, tokens: [{ ...token, displayName: "tab\there" }] },
   };
   for (const [name, data] of Object.entries(cases)) {
     it(`gets what the reader gives for its JSON text: ${name}`, () => {

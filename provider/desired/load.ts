@@ -242,8 +242,11 @@ function admittedBySchema(data: unknown): TokensFile | undefined {
  */
 export function checkDesiredData(data: unknown, file: string): LoadResult {
   const text = JSON.stringify(data);
-  if (/^[\x20-\x7E]*$/.test(text) && !tokenSchemaErrors(data) && validateSchema(data)) {
-    const result = semanticChecks(data, file, { at: () => ({ file, line: 1, column: 1 }) });
+  // No backslash either: JSON.stringify writes every control character as an escape (`\u001b`,
+  // `\t`), printable ASCII in the text; the full reader refuses them.
+  const admitted = /^[\x20-\x5B\x5D-\x7E]*$/.test(text) ? admittedBySchema(data) : undefined;
+  if (admitted) {
+    const result = semanticChecks(admitted, file, { at: () => ({ file, line: 1, column: 1 }) });
     if (result.ok) return result;
   }
   return parseDesired(text, file);
