@@ -387,9 +387,7 @@ export class FakeEngine {
 
   // --- the provider plugin ---
 
-  private async startPlugin(engineAddress: string, diagnostics: string[]): Promise<Plugin> {
-    // Decrypted before any plugin starts (source_eval.go): a wrong passphrase starts nothing.
-    const config = stackConfig(this.project, this.options.stack, this.options.env);
+  private async startPlugin(engineAddress: string, diagnostics: string[], config: StackConfig): Promise<Plugin> {
     // The CLI ships this same script next to `pulumi`; it resolves the SDK from the working directory.
     const script = require.resolve("@pulumi/pulumi/pulumi-resource-pulumi-nodejs", { paths: [this.pwd] });
     // Its own process group, which is what the engine kills at the end (plugin.go
@@ -513,7 +511,7 @@ export class FakeEngine {
     const errors: string[] = [];
     const steps: OperationResult["steps"] = [];
     const server = new grpc.Server();
-    const ctx: RunContext = { diagnostics, errors, steps, plugin: undefined as unknown as Plugin, server, address: "", executor: new Slots(this.parallel), generator: new SerialQueue() };
+    const ctx: RunContext = { config: undefined as unknown as StackConfig, diagnostics, errors, steps, plugin: undefined as unknown as Plugin, server, address: "", executor: new Slots(this.parallel), generator: new SerialQueue() };
     server.addService(engineRpc.EngineService, this.engineService(ctx));
     ctx.monitorHandlers = this.monitorHandlers(ctx);
     server.addService(resourceRpc.ResourceMonitorService, ctx.monitorHandlers as unknown as grpc.UntypedServiceImplementation);
@@ -522,7 +520,9 @@ export class FakeEngine {
     let outputs: Props = {};
     let providerCpuMs: number | undefined;
     try {
-      ctx.plugin = await this.startPlugin(ctx.address, diagnostics);
+      // Decrypted once, before any plugin or program starts (source_eval.go): a wrong passphrase starts nothing.
+      ctx.config = stackConfig(this.project, this.options.stack, this.options.env);
+      ctx.plugin = await this.startPlugin(ctx.address, diagnostics, ctx.config);
       outputs = await run(ctx);
     } catch (error: unknown) {
       errors.push(error instanceof Error ? error.message : String(error));
@@ -580,7 +580,7 @@ export class FakeEngine {
   }
 
   private runProgram(ctx: RunContext): Promise<number> {
-    const config = stackConfig(this.project, this.options.stack, this.options.env);
+    const config = ctx.config;
     // The language host hands the program config decrypted, as namespace:config:key (constructConfig),
     // and the keys of the secure values as namespace:key (constructConfigSecretKeys).
     const programConfig = Object.fromEntries(Object.entries(config.values).map(([key, value]) => [key.replace(/^([^:]+):/, "$1:config:"), value]));
@@ -817,6 +817,8 @@ export class FakeEngine {
 }
 
 interface RunContext {
+  /** The stack's config as the engine decrypted it for this operation. */
+  config: StackConfig;
   diagnostics: string[];
   errors: string[];
   steps: OperationResult["steps"];
