@@ -1,14 +1,14 @@
-import { existsSync } from "node:fs";
-import { dirname, join, resolve } from "node:path";
+import { resolve } from "node:path";
 import * as pulumi from "@pulumi/pulumi";
 import { formatDiagnostic } from "../provider/desired/diagnostics.js";
 import { ALLOW_SEEDS_OUTSIDE_REPO_ENV, loadDesired } from "../provider/desired/load.js";
 import { booleanSetting } from "../provider/safety/settings.js";
 import { checkTenant, previewText } from "../provider/pulumi/preflight.js";
 import { asProgramFailure, keepFailuresFast, programFailure } from "../provider/pulumi/program-errors.js";
+import { projectRoot } from "../provider/pulumi/project-root.js";
 import { HardwareOathToken, TokenInventory } from "../provider/pulumi/provider.js";
 import { parseSecretKeys, requireSecretSettings, seedEnvironment, stackSettings } from "../provider/pulumi/stack-settings.js";
-import { describeSeedMismatch, seedMismatches } from "../provider/plan/seed-facts.js";
+import { seedMismatchProblem } from "../provider/plan/seed-facts.js";
 import { plannerSeeds } from "../provider/seeds/facts.js";
 import type { SeedDescription, SeedStore } from "../provider/seeds/model.js";
 import { readSeedFacts, readSeedFiles } from "../provider/seeds/read.js";
@@ -17,19 +17,6 @@ import { readSeedFacts, readSeedFiles } from "../provider/seeds/read.js";
 // HardwareOathToken per serial. Seeds come from the seed files tokens.yaml names, as secrets; a
 // preview (a pull request's, or the first half of `pulumi up`) opens none, like `entra-tokens plan`.
 
-/**
- * The project root, whatever folder the engine starts the program in: the root the language host
- * passes (`--root-directory`, sdk/nodejs/cmd/run), else the nearest folder above holding Pulumi.yaml.
- */
-function projectRoot(): string {
-  const isProject = (dir: string) => existsSync(join(dir, "Pulumi.yaml")) || existsSync(join(dir, "Pulumi.yml"));
-  const given = pulumi.runtime.getRootDirectory();
-  if (given && isProject(given)) return given;
-  for (let dir = process.cwd(); ; dir = dirname(dir)) {
-    if (isProject(dir)) return dir;
-    if (dirname(dir) === dir) return process.cwd();
-  }
-}
 
 // A failed registration's error is the SDK's own; printing its stack could take a minute (program-errors.ts).
 keepFailuresFast();
@@ -50,7 +37,7 @@ async function stack() {
   const readConfig = (key: string) => fullConfig[key];
   requireSecretSettings(readConfig, parseSecretKeys(process.env["PULUMI_CONFIG_SECRET_KEYS"]), pulumi.getStack());
   const settings = stackSettings(readConfig, process.env);
-  const file = resolve(projectRoot(), config.get("tokensFile") ?? "tokens.yaml");
+  const file = resolve(projectRoot(pulumi.runtime.getRootDirectory()), config.get("tokensFile") ?? "tokens.yaml");
   const loaded = await loadDesired(file, { allowSeedsOutsideRepository: booleanSetting(ALLOW_SEEDS_OUTSIDE_REPO_ENV, process.env[ALLOW_SEEDS_OUTSIDE_REPO_ENV], false) });
   if (!loaded.ok) {
     throw programFailure(`${file} is invalid; nothing was changed:\n${loaded.diagnostics.map(formatDiagnostic).join("\n")}`);
@@ -61,13 +48,11 @@ async function stack() {
   const store: SeedStore | undefined = dryRun ? undefined : await readSeedFiles(desired.seedFiles, seedEnvironment(settings, desired.seedFiles.map((ref) => ref.passphraseEnv)));
   const read = store ? { descriptions: store.all(), unread: [] } : await readSeedFacts(desired.seedFiles);
   const described = new Map<string, SeedDescription>(read.descriptions.map((d) => [d.serial.toUpperCase(), d]));
-  const seeds = plannerSeeds(read, projectRoot());
+  const seeds = plannerSeeds(read, projectRoot(pulumi.runtime.getRootDirectory()));
   // The seed file describes the physical token: a disagreement would give Entra a token whose codes never verify.
   const mismatches = desired.tokens.flatMap((token) => {
-    const found = seedMismatches(token, seeds.seedFacts.get(token.serial.toUpperCase()));
-    if (found.length === 0) return [];
-    const { message, fix } = describeSeedMismatch(token, found);
-    return [`${message}\n    fix: ${fix}`];
+    const mismatch = seedMismatchProblem(token, seeds.seedFacts);
+    return mismatch ? [`${mismatch.message}\n    fix: ${mismatch.fix}`] : [];
   });
   if (mismatches.length > 0) throw programFailure(`${file} disagrees with its seed files; nothing was changed:\n${mismatches.join("\n")}`);
   // Once, before thousands of registrations: an unreachable Graph or a failed sign-in is one error now.

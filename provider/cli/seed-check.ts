@@ -1,6 +1,6 @@
 import type { Diagnostic } from "../desired/diagnostics.js";
 import type { Desired } from "../model/index.js";
-import { describeSeedMismatch, seedMismatches } from "../plan/seed-facts.js";
+import { seedMismatchProblem } from "../plan/seed-facts.js";
 import { SeedFileError } from "../seeds/errors.js";
 import { seedFacts } from "../seeds/facts.js";
 import { readSeedFacts } from "../seeds/read.js";
@@ -23,10 +23,8 @@ export async function seedAttributeDiagnostics(desired: Desired): Promise<{ diag
   // No seed states an interval or a hash (a plain vendor CSV): nothing to check a token against.
   if (facts.size > 0) {
     for (const token of desired.tokens) {
-      const mismatches = seedMismatches(token, facts.get(token.serial.toUpperCase()));
-      if (mismatches.length === 0) continue;
-      const { message, fix } = describeSeedMismatch(token, mismatches);
-      diagnostics.push({ ...token.location, code: "seed-mismatch", message, fix });
+      const mismatch = seedMismatchProblem(token, facts);
+      if (mismatch) diagnostics.push({ ...token.location, code: "seed-mismatch", ...mismatch });
     }
   }
   const notChecked = read.unread.length === 0 ? undefined : `${read.unread.map((u) => u.reason).join("; ")} (import the delivery with \`entra-tokens seeds import\` so its facts can be read without a secret)`;

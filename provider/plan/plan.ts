@@ -13,7 +13,7 @@ import {
   type UserRef,
 } from "../model/index.js";
 import { assigneeLabel, attributeChanges, indexBySerial, lookupUser, serialKey, targetUser } from "./compare.js";
-import { describeSeedMismatch, seedMismatches } from "./seed-facts.js";
+import { seedMismatchProblem } from "./seed-facts.js";
 import { STALE_FIX, staleDays, staleMessage } from "./stale.js";
 
 // The heart: desired state + live state + policy → ordered steps. Pure: no I/O, no clock.
@@ -97,10 +97,9 @@ export function plan(desired: Desired, live: LiveState, options: PlanOptions): P
     if (stale !== undefined && device?.lastUsedDateTime !== undefined && desired.policy.staleAfterDays !== undefined) {
       warnings.push(problem(token, "stale", staleMessage(stale, device.lastUsedDateTime, desired.policy.staleAfterDays), STALE_FIX));
     }
-    const mismatches = seedMismatches(token, options.seedFacts?.get(serialKey(token.serial)));
-    if (mismatches.length > 0) {
-      const { message, fix } = describeSeedMismatch(token, mismatches);
-      errors.push(problem(token, "seed-mismatch", message, fix));
+    const mismatch = seedMismatchProblem(token, options.seedFacts);
+    if (mismatch) {
+      errors.push(problem(token, "seed-mismatch", mismatch.message, mismatch.fix));
       continue;
     }
     let target: UserRef | undefined;

@@ -1,4 +1,5 @@
 import type { DesiredToken, SeedFacts } from "../model/index.js";
+import { serialKey } from "./compare.js";
 
 // A seed file describes the physical token: where tokens.yaml disagrees on what the token computes
 // codes with (interval, hash), Entra would be told the wrong thing and the fob's codes would never
@@ -11,7 +12,7 @@ export interface SeedMismatch {
   seedFile: string;
 }
 
-export function seedMismatches(token: DesiredToken, facts: SeedFacts | undefined): SeedMismatch[] {
+function seedMismatches(token: DesiredToken, facts: SeedFacts | undefined): SeedMismatch[] {
   if (!facts || token.state === "retired") return [];
   const mismatches: SeedMismatch[] = [];
   if (facts.timeIntervalInSeconds !== undefined && facts.timeIntervalInSeconds !== token.timeIntervalInSeconds) {
@@ -24,11 +25,21 @@ export function seedMismatches(token: DesiredToken, facts: SeedFacts | undefined
 }
 
 /** One message naming both values and both files, and the fix. */
-export function describeSeedMismatch(token: DesiredToken, mismatches: readonly SeedMismatch[]): { message: string; fix: string } {
+function describeSeedMismatch(token: DesiredToken, mismatches: readonly SeedMismatch[]): { message: string; fix: string } {
   const where = `${token.location.file}:${token.location.line}`;
   const parts = mismatches.map((m) => `${m.field} is ${JSON.stringify(m.desired)} in ${where} but ${JSON.stringify(m.seed)} in the seed file ${m.seedFile}`);
   return {
     message: `token ${JSON.stringify(token.serial)}: ${parts.join("; ")}; the seed file describes the physical token, so Entra would reject its codes`,
     fix: `set ${mismatches.map((m) => `\`${m.field}: ${m.seed}\``).join(" and ")} on this token (as \`entra-tokens add\` writes it), or check that the seed file belongs to this serial`,
   };
+}
+
+/**
+ * Where tokens.yaml disagrees with what the token's seed file states (by serial in `facts`): the
+ * message naming both values and both files, and the fix; undefined when they agree. The one check
+ * behind validate's diagnostics, the planner's errors and the Pulumi program's refusal.
+ */
+export function seedMismatchProblem(token: DesiredToken, facts: ReadonlyMap<string, SeedFacts> | undefined): { message: string; fix: string } | undefined {
+  const mismatches = seedMismatches(token, facts?.get(serialKey(token.serial)));
+  return mismatches.length === 0 ? undefined : describeSeedMismatch(token, mismatches);
 }

@@ -1,9 +1,9 @@
-import { existsSync } from "node:fs";
-import { dirname, join, resolve } from "node:path";
+import { resolve } from "node:path";
 import type { TokenCredential } from "@azure/identity";
 import { formatDiagnostic } from "../desired/diagnostics.js";
 import { loadDesired } from "../desired/load.js";
 import { checkSignedInTenant, TenantMismatchError } from "../reconcile/tenant.js";
+import { projectRoot } from "./project-root.js";
 import { NAMESPACE } from "./stack-settings.js";
 
 // The provider's own tenant check. The program checks the credentials before it registers anything,
@@ -13,13 +13,6 @@ import { NAMESPACE } from "./stack-settings.js";
 // tenant from the stack's tokens file (`entra-tokens:tokensFile`, as the program does) and checks
 // the credentials' `tid` once, before its first Graph request.
 
-/** The project: the nearest folder at or above the engine's working directory holding Pulumi.yaml (pkg/engine/project.go getPwdMain). */
-function projectRoot(): string {
-  for (let dir = process.cwd(); ; dir = dirname(dir)) {
-    if (existsSync(join(dir, "Pulumi.yaml")) || existsSync(join(dir, "Pulumi.yml"))) return dir;
-    if (dirname(dir) === dir) return process.cwd();
-  }
-}
 
 /** Refuses credentials of another tenant than the stack's tokens file declares; a file naming no tenant checks nothing (one-tenant repositories). */
 export async function checkProviderTenant(readConfig: (key: string) => unknown, credential: TokenCredential): Promise<void> {
