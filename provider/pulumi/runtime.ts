@@ -258,7 +258,7 @@ async function converge(token: DesiredToken, props: Props, adoptedBefore: boolea
   return outputs(token.serial, token, result.device, result.holder, seed ? seedFingerprint(token.serial, seed.reveal()) : undefined, adoptedBefore || result.adopted);
 }
 
-export const v1: ProviderRuntimeV1 = {
+const methods: ProviderRuntimeV1 = {
   configure(get) {
     readConfig = get;
   },
@@ -414,6 +414,28 @@ export const v1: ProviderRuntimeV1 = {
     },
   },
 };
+
+/**
+ * An error leaving the provider without its stack: the SDK's plugin writes `${error}: ${error.stack}`
+ * to stderr when Check, Diff, Read or Delete fail (cmd/dynamic-provider/index.ts), and the engine
+ * shows the plugin's stderr to the user. The message already says what failed and how to fix it.
+ */
+function withoutTrace<F extends (...args: never[]) => Promise<unknown>>(method: F): F {
+  return (async (...args: Parameters<F>) => {
+    try {
+      return await method(...args);
+    } catch (error) {
+      if (error instanceof Error) Object.defineProperty(error, "stack", { value: "", configurable: true });
+      throw error;
+    }
+  }) as F;
+}
+
+function tracelessMethods<T extends Record<string, (...args: never[]) => Promise<unknown>>>(kind: T): T {
+  return Object.fromEntries(Object.entries(kind).map(([name, method]) => [name, withoutTrace(method)])) as T;
+}
+
+export const v1: ProviderRuntimeV1 = { configure: methods.configure, token: tracelessMethods(methods.token), inventory: tracelessMethods(methods.inventory) };
 
 function stateMap(value: unknown): Map<string, string> {
   const map = new Map<string, string>();
