@@ -144,6 +144,8 @@ describe("Pulumi provider's own tenant check: refresh and destroy without the pr
     for (const result of [await wrong.refresh(), await wrong.destroy()]) {
       assert.equal(result.ok, false);
       assert.match(result.errors.join("\n"), /tokens\.yaml is for tenant contoso \(11111111-2222-4333-8444-555555555555\), but the credentials sign in to tenant 22222222-3333-4444-8555-666666666666; nothing was sent to Entra/);
+      // The SDK's plugin writes a failing Read's or Delete's stack to stderr, which the engine shows.
+      assert.doesNotMatch(result.diagnostics.join("\n"), /\n\s+at |at .*\.js:\d+/, "no stack trace");
     }
     assert.deepEqual(fabrikam.requests.filter((r) => r.route !== "token" && r.route !== "identity"), [], "only sign-in reached the other tenant, no Graph request");
     assert.ok(fabrikam.tenant.deviceBySerial("60234561"));
@@ -153,5 +155,13 @@ describe("Pulumi provider's own tenant check: refresh and destroy without the pr
 
     // With its own tenant's credentials the same refresh runs.
     assertOk(await engine(contoso, TENANT).refresh());
+
+    // Without the tokens file the provider cannot tell the stack's tenant: it refuses, and says so.
+    writeFileSync(tokens, "version: 1\ntokens: [\n");
+    const unreadable = await engine(contoso, TENANT).refresh();
+    assert.equal(unreadable.ok, false);
+    assert.match(unreadable.errors.join("\n"), /could not read .*tokens\.yaml; nothing was sent to Entra:[\s\S]*Fix: run pulumi in the project whose stack names this file/);
+    assert.doesNotMatch(unreadable.diagnostics.join("\n"), /TenantMismatchError|\n\s+at |at .*\.js:\d+/, "its own error, no stack trace");
+    assert.equal(tokensInState(), DEMO_SERIALS.length);
   });
 });
