@@ -319,7 +319,9 @@ describe("Pulumi stack through an engine-faithful harness", function () {
 // - pulumi-state-v1-seed-fingerprints: the same with the last version that stored the long provider
 //   text, one of its tokens adopted (seed fingerprints among the inputs, `adopted` and `userId`
 //   among the outputs).
-for (const fixture of ["pulumi-state-v1", "pulumi-state-v1-seed-fingerprints"]) {
+// - pulumi-state-v1-closure-configure: the same with the last version whose text the SDK's closure
+//   serializer wrote (a kind and one `configure`), one token adopted.
+for (const fixture of ["pulumi-state-v1", "pulumi-state-v1-seed-fingerprints", "pulumi-state-v1-closure-configure"]) {
   describe(`Pulumi state of an earlier version (${fixture})`, function () {
     this.timeout(300_000);
     const FIXTURE = join(PROJECT_ROOT, "test", "fixtures", fixture);
@@ -352,7 +354,7 @@ for (const fixture of ["pulumi-state-v1", "pulumi-state-v1-seed-fingerprints"]) 
       // The updated token now carries this version's text; the others keep theirs until they change.
       const texts = new Set(state.filter((r) => r.type === TYPE).map((r) => String(r.outputs["__provider"])));
       assert.equal(texts.size, 2);
-      assert.ok(String(state.find((r) => r.id === "60234563")!.outputs["__provider"]).length < 1500, "the updated token stores the short text");
+      assert.ok(String(state.find((r) => r.id === "60234563")!.outputs["__provider"]).length < 400, "the updated token stores the short text");
 
       editTokens(dir, (text) => text.replace("unmanaged: report", "unmanaged: delete"));
       assertOk(await engine.up());
