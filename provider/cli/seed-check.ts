@@ -1,7 +1,6 @@
 import type { Diagnostic } from "../desired/diagnostics.js";
 import type { Desired } from "../model/index.js";
 import { seedMismatchProblem } from "../plan/seed-facts.js";
-import { showEscaped } from "../safety/characters.js";
 import { SeedFileError } from "../seeds/errors.js";
 import { seedFacts } from "../seeds/facts.js";
 import { readSeedFacts } from "../seeds/read.js";
@@ -16,9 +15,7 @@ export async function seedAttributeDiagnostics(desired: Desired): Promise<{ diag
   try {
     read = await readSeedFacts(desired.seedFiles);
   } catch (error: unknown) {
-    // Deliveries that only need a secret come back as `unread`; what is thrown is a file that
-    // cannot be used at all (too large, malformed, unsafe): an error, not a note.
-    if (error instanceof SeedFileError) return { diagnostics: [seedFileDiagnostic(error)] };
+    if (error instanceof SeedFileError) return { diagnostics: [], notChecked: error.message };
     throw error;
   }
   const facts = seedFacts(read.descriptions);
@@ -32,15 +29,4 @@ export async function seedAttributeDiagnostics(desired: Desired): Promise<{ diag
   }
   const notChecked = read.unread.length === 0 ? undefined : `${read.unread.map((u) => u.reason).join("; ")} (import the delivery with \`entra-tokens seeds import\` so its facts can be read without a secret)`;
   return notChecked === undefined ? { diagnostics } : { diagnostics, notChecked };
-}
-
-function seedFileDiagnostic(error: SeedFileError): Diagnostic {
-  return {
-    file: error.file,
-    line: error.row ?? 1,
-    column: 1,
-    code: "seed-file",
-    message: showEscaped(`${error.serial === undefined ? "" : `serial ${error.serial.slice(0, 64)}: `}${error.reason} [${error.code}]`),
-    fix: showEscaped(error.fix),
-  };
 }
