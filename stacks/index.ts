@@ -86,7 +86,7 @@ async function stack() {
         timeIntervalInSeconds: token.timeIntervalInSeconds,
         hashFunction: token.hashFunction,
         ...(seed === undefined ? {} : { secretKey: pulumi.secret(seed.secret.reveal()) }),
-        ...(fingerprint === undefined ? {} : { seedFingerprint: pulumi.secret(fingerprint) }),
+        ...(fingerprint === undefined ? {} : { seedFingerprint: fingerprint }),
       },
       { retainOnDelete, dependsOn: [inventory] },
     );

@@ -6,12 +6,15 @@ import { runCli } from "./support/cli.js";
 import { clientEnv, startHttpsEmulator, TENANT } from "./support/emulator.js";
 import { FakeEngine, pwdMain, type OperationResult } from "./support/pulumi-engine.js";
 import { copyProject, DEMO_SEED_PASSPHRASE, DEMO_SERIALS, OTHER_TENANT, PROJECT_ROOT } from "./support/pulumi-project.js";
+import { publishableFingerprint, seedFingerprint } from "../provider/seeds/fingerprint.js";
 
 // The stack as `pulumi` runs it: the project's own Pulumi.yaml, stacks/ and program, the SDK's
 // launcher and dynamic-provider plugin, started where the engine starts them, against the emulator.
 
 const PASSPHRASE = DEMO_SEED_PASSPHRASE;
 const TYPE = "pulumi-nodejs:dynamic/entra-tokens:HardwareOathToken";
+/** 80 bits: below RFC 4226's 128, so its fingerprint is not published. */
+const WEAK_SEED = "JBSWY3DPEHPK3PXP";
 
 function envFor(emulator: GraphEmulator): NodeJS.ProcessEnv {
   return {
@@ -269,6 +272,11 @@ describe("Pulumi stack through an engine-faithful harness", function () {
 
   it("keeps every secret out of the state file and the log, and signs in once per provider process", async () => {
     const dir = copyProject();
+    // One fob with a seed shorter than 128 bits, whose fingerprint could be searched.
+    const csv = join(dir, "upload.csv");
+    assert.equal((await runCli(["seeds", "export", "-f", join(dir, "tokens.yaml"), "--out", csv], envFor(emulator))).code, 0);
+    writeFileSync(csv, readFileSync(csv, "utf8").replace(/^(.*,60234565,)[A-Z2-7]+,/m, `$1${WEAK_SEED},`));
+    assert.equal((await runCli(["seeds", "import", csv, "--out", join(dir, "demo", "seeds.pskc"), "--force"], envFor(emulator))).code, 0);
     // The engine runs 16 calls at once, as PULUMI_PARALLEL says to it and to the provider: all 7 creates fit.
     const engine = new FakeEngine({ cwd: dir, stack: "demo", stateFile: join(dir, "state-demo.json"), env: { ...envFor(emulator), PULUMI_PARALLEL: "16" } });
     const up = await engine.up();
@@ -279,9 +287,21 @@ describe("Pulumi stack through an engine-faithful harness", function () {
       assert.ok(!state.includes(seed), "a seed is in the state in clear");
       assert.ok(!up.diagnostics.join("\n").includes(seed), "a seed reached the log");
     }
-    const resource = engine.loadState().resources.find((r) => r.urn.endsWith("::60234561"))!;
-    assert.match(JSON.stringify(resource.outputs["secretFingerprint"]), /1b47061264138c4ac30d75fd1eb44270/, "the fingerprint is a secret output");
-    assert.ok(!state.includes(String(Reflect.get(resource.outputs["secretFingerprint"] as object, "value"))));
+    // A 160-bit seed's fingerprint is in clear, as the seed store publishes it; a weak seed's is a secret.
+    const resources = engine.loadState().resources;
+    const strong = resources.find((r) => r.urn.endsWith("::60234561"))!;
+    const strongSeed = emulator.tenant.deviceBySerial("60234561")!.secretKey;
+    assert.equal(strong.outputs["seedFingerprint"], publishableFingerprint("60234561", strongSeed));
+    assert.ok(state.includes(String(strong.outputs["seedFingerprint"])));
+    assert.equal(strong.outputs["secretFingerprint"], undefined);
+    const weak = resources.find((r) => r.urn.endsWith("::60234565"))!;
+    assert.equal(emulator.tenant.deviceBySerial("60234565")!.secretKey, WEAK_SEED);
+    assert.equal(weak.outputs["seedFingerprint"], undefined);
+    assert.match(JSON.stringify(weak.outputs["secretFingerprint"]), /1b47061264138c4ac30d75fd1eb44270/, "a weak seed's fingerprint is a secret output");
+    const weakFingerprint = String(Reflect.get(weak.outputs["secretFingerprint"] as object, "value"));
+    assert.equal(weakFingerprint, seedFingerprint("60234565", WEAK_SEED));
+    assert.ok(!state.includes(weakFingerprint));
+    assert.ok(!state.includes(WEAK_SEED));
     // The program signs in once to check Graph before registering anything; the provider process once.
     assert.equal(emulator.requests.filter((r) => r.route === "token").length, 2, "one credential per process");
     assert.equal(emulator.requests.filter((r) => r.route === "bulkCreate").length, 1, "the engine's parallel creates went out as one bulk request");
@@ -321,7 +341,9 @@ describe("Pulumi stack through an engine-faithful harness", function () {
 //   among the outputs).
 // - pulumi-state-v1-closure-configure: the same with the last version whose text the SDK's closure
 //   serializer wrote (a kind and one `configure`), one token adopted.
-for (const fixture of ["pulumi-state-v1", "pulumi-state-v1-seed-fingerprints", "pulumi-state-v1-closure-configure"]) {
+// - pulumi-state-v1-project-text: the same with the last version whose text this project wrote as a
+//   kind and one `configure` (fingerprints as secret outputs), one token adopted.
+for (const fixture of ["pulumi-state-v1", "pulumi-state-v1-seed-fingerprints", "pulumi-state-v1-closure-configure", "pulumi-state-v1-project-text"]) {
   describe(`Pulumi state of an earlier version (${fixture})`, function () {
     this.timeout(300_000);
     const FIXTURE = join(PROJECT_ROOT, "test", "fixtures", fixture);

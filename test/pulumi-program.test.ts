@@ -1,8 +1,12 @@
 import assert from "node:assert/strict";
+import { spawnSync } from "node:child_process";
+import { mkdirSync, mkdtempSync, symlinkSync } from "node:fs";
+import { tmpdir } from "node:os";
 import { join } from "node:path";
 import * as pulumi from "@pulumi/pulumi";
 import type { GraphEmulator } from "../emulator/server.js";
 import { clientEnv, startHttpsEmulator } from "./support/emulator.js";
+import { PROJECT_ROOT } from "./support/pulumi-project.js";
 
 // The stack program under pulumi.runtime.setMocks: one resource per token, right inputs, secret seeds.
 
@@ -80,5 +84,25 @@ describe("Pulumi program (stacks/index.ts) with mocks", () => {
       assert.match(String(seed), /^[A-Z2-7]{32}$/);
       assert.ok(!String(r.inputs["__provider"]).includes(String(seed)));
     }
+  });
+
+  it("stores a provider text that the SDK's plugin loader runs from the project root or a folder below, and that says to build when there is nothing built", () => {
+    const text = String(registered.find((r) => r.name === "FT-0001")!.inputs["__provider"]);
+    const inventoryText = String(registered.find((r) => r.name === "tokens")!.inputs["__provider"]);
+    assert.ok(text.length < 250 && inventoryText.length < 250, `the text is stored twice per resource: ${text.length} characters`);
+    // As cmd/dynamic-provider getProvider does: requireFromString(text).handler(), in the engine's folder.
+    const load = (cwd: string, providerText: string) =>
+      spawnSync(process.execPath, ["-e", `const p = require(${JSON.stringify(join(PROJECT_ROOT, "node_modules", "require-from-string"))})(process.argv[1]).handler(); console.log(Object.keys(p).sort().join(","))`, providerText], { cwd, encoding: "utf8" });
+    for (const cwd of [PROJECT_ROOT, join(PROJECT_ROOT, "dist", "stacks")]) {
+      const loaded = load(cwd, text);
+      assert.equal(loaded.stdout.trim(), "check,configure,create,delete,diff,read,update", `${cwd}: ${loaded.stderr}`);
+      assert.equal(load(cwd, inventoryText).stdout.trim(), "check,configure,create,diff,read,update");
+    }
+    const unbuilt = mkdtempSync(join(tmpdir(), "entra-unbuilt-"));
+    symlinkSync(join(PROJECT_ROOT, "node_modules"), join(unbuilt, "node_modules"), "dir");
+    mkdirSync(join(unbuilt, "stacks"));
+    const failed = load(join(unbuilt, "stacks"), text);
+    assert.notEqual(failed.status, 0);
+    assert.match(failed.stderr, /Error: Cannot find module 'entra-tokens\/\.\.\/\.\.\/dist\/provider\/pulumi\/runtime\.js': run npm ci && npm run build/);
   });
 });

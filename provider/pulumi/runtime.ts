@@ -8,7 +8,7 @@ import type { DesiredToken, LiveToken, LiveUser, PlanProblem, TokenAttributes, T
 import { serialKey } from "../plan/compare.js";
 import { booleanSetting } from "../safety/settings.js";
 import { plan } from "../plan/plan.js";
-import { seedFingerprint } from "../seeds/fingerprint.js";
+import { publishableFingerprint, seedFingerprint } from "../seeds/fingerprint.js";
 import { normalizeSecret } from "../seeds/normalize.js";
 import { Secret } from "../seeds/secret.js";
 
@@ -47,7 +47,12 @@ export interface TokenOutputs extends Omit<TokenInputs, "secretKey" | "seedFinge
   deviceId: string;
   /** The holder's object id, so a later diff knows who holds it without asking Graph. */
   userId?: string;
-  /** SHA-256 of serial and seed, to notice a changed seed without storing it (a secret output too). */
+  /**
+   * SHA-256 of serial and seed, to notice a changed seed without storing it: in clear for a seed of
+   * 128 bits or more, as the encrypted seed store publishes it (seeds/fingerprint.ts), ...
+   */
+  seedFingerprint?: string;
+  /** ... a secret output for a shorter seed, whose hash could be searched. */
   secretFingerprint?: string;
   /** The stack took over a device that already existed in Entra instead of creating it. */
   adopted?: true;
@@ -68,9 +73,14 @@ interface CheckFailure {
 type Props = Record<string, unknown>;
 type DiffResult = { changes: boolean; replaces: string[]; deleteBeforeReplace: boolean };
 
+/** What the SDK's plugin calls on a provider: `configure` once, awaited, then the methods (cmd/dynamic-provider getProvider). */
+export type PluginProvider = { configure(request: { config: { get(key: string): unknown } }): Promise<void> } & Partial<ProviderRuntimeV1["token"]>;
+
 export interface ProviderRuntimeV1 {
   /** The stack's whole configuration, as the engine gives dynamic providers (pkg/resource/deploy/target.go). */
   configure(get: (key: string) => unknown): void;
+  /** The provider of one kind, as the plugin takes it from `handler()`: what the stored text of the current version calls. */
+  provider(kind: "token" | "inventory"): PluginProvider;
   token: {
     check(olds: Props, news: Props): Promise<{ inputs: Props; failures: CheckFailure[] }>;
     diff(id: string, olds: Props, news: Props): Promise<DiffResult>;
@@ -184,8 +194,22 @@ function seedOf(props: Props): Secret | undefined {
   return normalized.ok ? normalized.secret : undefined;
 }
 
+/** How the state records a seed's fingerprint (TokenOutputs). */
+type FingerprintOutput = Pick<TokenOutputs, "seedFingerprint" | "secretFingerprint">;
+
+function fingerprintOutput(serial: string, seed: Secret): FingerprintOutput {
+  const published = publishableFingerprint(serial, seed.reveal());
+  return published === undefined ? { secretFingerprint: seedFingerprint(serial, seed.reveal()) } : { seedFingerprint: published };
+}
+
+/** The fingerprint a state recorded, carried over by a refresh. */
+function recordedFingerprint(props: Props): FingerprintOutput {
+  const { seedFingerprint: inClear, secretFingerprint: secret } = props;
+  return { ...(typeof inClear === "string" ? { seedFingerprint: inClear } : {}), ...(typeof secret === "string" ? { secretFingerprint: secret } : {}) };
+}
+
 /** What the state records of a token: the device as it is, or the wanted attributes once it is gone. */
-function outputs(serial: string, wanted: TokenAttributes, device: LiveToken | undefined, holder: LiveUser | undefined, secretFingerprint: unknown, adopted: boolean): TokenOutputs {
+function outputs(serial: string, wanted: TokenAttributes, device: LiveToken | undefined, holder: LiveUser | undefined, fingerprint: FingerprintOutput, adopted: boolean): TokenOutputs {
   return {
     serial,
     state: !device ? "absent" : device.status === "activated" ? "activated" : device.status === "available" ? "available" : "assigned",
@@ -197,7 +221,7 @@ function outputs(serial: string, wanted: TokenAttributes, device: LiveToken | un
     hashFunction: device?.hashFunction ?? wanted.hashFunction,
     ...(device?.displayName === undefined ? {} : { displayName: device.displayName }),
     ...(device?.assignedTo ? { userId: device.assignedTo.id, upn: holder?.userPrincipalName ?? device.assignedTo.displayName ?? device.assignedTo.id } : {}),
-    ...(typeof secretFingerprint === "string" ? { secretFingerprint } : {}),
+    ...fingerprint,
     ...(adopted ? { adopted: true as const } : {}),
   };
 }
@@ -236,7 +260,7 @@ function seedFingerprintOf(news: Props): string | undefined {
 }
 
 function seedChanged(olds: Props, news: Props): boolean {
-  const before = olds["secretFingerprint"];
+  const before = olds["seedFingerprint"] ?? olds["secretFingerprint"];
   const now = seedFingerprintOf(news);
   return now !== undefined && typeof before === "string" && before !== now;
 }
@@ -255,10 +279,10 @@ async function converge(token: DesiredToken, props: Props, adoptedBefore: boolea
   const seed = seedOf(props);
   const result = await (await connected()).change({ kind: "converge", token, ...(seed ? { seed } : {}), mayDelete: mayDelete(token.serial), ...options });
   report(token, result);
-  return outputs(token.serial, token, result.device, result.holder, seed ? seedFingerprint(token.serial, seed.reveal()) : undefined, adoptedBefore || result.adopted);
+  return outputs(token.serial, token, result.device, result.holder, seed ? fingerprintOutput(token.serial, seed) : {}, adoptedBefore || result.adopted);
 }
 
-const methods: ProviderRuntimeV1 = {
+const methods: Omit<ProviderRuntimeV1, "provider"> = {
   configure(get) {
     readConfig = get;
   },
@@ -318,7 +342,7 @@ const methods: ProviderRuntimeV1 = {
       const serial = typeof props["serial"] === "string" ? props["serial"] : id;
       const { device, holder } = await (await connected()).token(serial);
       if (!device) return props["status"] === "absent" ? { id, props } : {};
-      return { id, props: { ...outputs(serial, device, device, holder, props["secretFingerprint"], props["adopted"] === true) } };
+      return { id, props: { ...outputs(serial, device, device, holder, recordedFingerprint(props), props["adopted"] === true) } };
     },
 
     async update(_id, olds, news) {
@@ -435,7 +459,20 @@ function tracelessMethods<T extends Record<string, (...args: never[]) => Promise
   return Object.fromEntries(Object.entries(kind).map(([name, method]) => [name, withoutTrace(method)])) as T;
 }
 
-export const v1: ProviderRuntimeV1 = { configure: methods.configure, token: tracelessMethods(methods.token), inventory: tracelessMethods(methods.inventory) };
+const token = tracelessMethods(methods.token);
+const inventory = tracelessMethods(methods.inventory);
+
+export const v1: ProviderRuntimeV1 = {
+  configure: methods.configure,
+  token,
+  inventory,
+  provider: (kind) => ({
+    async configure(request) {
+      methods.configure((key) => request.config.get(key));
+    },
+    ...(kind === "token" ? token : inventory),
+  }),
+};
 
 function stateMap(value: unknown): Map<string, string> {
   const map = new Map<string, string>();

@@ -372,16 +372,30 @@ export class FakeEngine {
 
   loadState(): { resources: StateResource[]; outputs: Props } {
     if (!existsSync(this.options.stateFile)) return { resources: [], outputs: {} };
-    const raw = JSON.parse(readFileSync(this.options.stateFile, "utf8")) as { salt: string; resources: StateResource[]; outputs: Props };
+    const raw = JSON.parse(readFileSync(this.options.stateFile, "utf8")) as { salt: string; resources: Array<Omit<StateResource, "retainOnDelete" | "additionalSecretOutputs" | "dependencies"> & Partial<StateResource>>; outputs: Props };
     const crypter = this.passphraseCrypter(raw.salt);
     const open = (props: Props) => mapSecrets(props, (v) => secret(crypter.decrypt(String(Reflect.get(v as object, "ciphertext")))), isSecret);
-    return { resources: raw.resources.map((r) => ({ ...r, inputs: open(r.inputs), outputs: open(r.outputs) })), outputs: open(raw.outputs) };
+    return {
+      resources: raw.resources.map((r) => ({ dependencies: [], retainOnDelete: false, additionalSecretOutputs: [], ...r, inputs: open(r.inputs), outputs: open(r.outputs) })),
+      outputs: open(raw.outputs),
+    };
+  }
+
+  /** A resource as the engine's checkpoint stores it: false and empty fields are omitted (`omitempty`, sdk/go/common/apitype/core.go ResourceV3). */
+  private static checkpointFields(resource: StateResource): Partial<StateResource> {
+    const { retainOnDelete, additionalSecretOutputs, dependencies, ...always } = resource;
+    return {
+      ...always,
+      ...(dependencies.length > 0 ? { dependencies } : {}),
+      ...(retainOnDelete ? { retainOnDelete } : {}),
+      ...(additionalSecretOutputs.length > 0 ? { additionalSecretOutputs } : {}),
+    };
   }
 
   private saveState(resources: StateResource[], outputs: Props): void {
     const crypter = this.passphraseCrypter(this.crypter?.salt);
     const seal = (props: Props) => mapSecrets(props, (v) => ({ [SIG_KEY]: SECRET_SIG, ciphertext: crypter.encrypt((v as { value: unknown }).value) }), isSecret);
-    const file = { salt: crypter.salt, resources: resources.map((r) => ({ ...r, inputs: seal(r.inputs), outputs: seal(r.outputs) })), outputs: seal(outputs) };
+    const file = { salt: crypter.salt, resources: resources.map((r) => FakeEngine.checkpointFields({ ...r, inputs: seal(r.inputs), outputs: seal(r.outputs) })), outputs: seal(outputs) };
     writeFileSync(this.options.stateFile, `${JSON.stringify(file, null, 2)}\n`);
   }
 
