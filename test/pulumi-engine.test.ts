@@ -305,6 +305,19 @@ describe("Pulumi stack through an engine-faithful harness", function () {
     // The program signs in once to check Graph before registering anything; the provider process once.
     assert.equal(emulator.requests.filter((r) => r.route === "token").length, 2, "one credential per process");
     assert.equal(emulator.requests.filter((r) => r.route === "bulkCreate").length, 1, "the engine's parallel creates went out as one bulk request");
+    assert.ok(!up.diagnostics.some((line) => line.includes("bulk requests of at most")), "all 7 creates fit in one request: nothing to say");
+  });
+
+  it("says, when the engine's parallelism caps its bulk creates, how many requests that costs and how to lift it", async () => {
+    const dir = copyProject();
+    const engine = new FakeEngine({ cwd: dir, stack: "demo", stateFile: join(dir, "state-demo.json"), env: { ...envFor(emulator), PULUMI_PARALLEL: "3" } });
+    const up = await engine.up();
+    assertOk(up);
+    const said = up.diagnostics.filter((line) => line.includes("bulk requests of at most"));
+    assert.equal(said.length, 1, up.diagnostics.join("\n"));
+    assert.match(said[0]!, /7 token\(s\) to create go to Graph in bulk requests of at most 3 devices[\s\S]*: 3 requests instead of 1\. Run with PULUMI_PARALLEL=100/);
+    // At most 3 creates at once: three bulk requests or more (a busy machine may split a gathering).
+    assert.ok(emulator.requests.filter((r) => r.route === "bulkCreate").length >= 3);
   });
 
   it("agrees with `entra-tokens plan` on every token's outcome: adoption, edits, out-of-band changes", async () => {

@@ -6,6 +6,7 @@ import { checkProviderTenant } from "./provider-tenant.js";
 import { stackSettings } from "./stack-settings.js";
 import type { DesiredToken, LiveToken, LiveUser, PlanProblem, TokenAttributes, TokenState } from "../model/index.js";
 import { serialKey } from "../plan/compare.js";
+import { MAX_BULK_CREATE } from "../graph/repository.js";
 import { booleanSetting } from "../safety/settings.js";
 import { plan } from "../plan/plan.js";
 import { publishableFingerprint, seedFingerprint } from "../seeds/fingerprint.js";
@@ -395,6 +396,7 @@ const methods: Omit<ProviderRuntimeV1, "provider"> = {
             "`entra-tokens drift` reports them as unmanaged; retire a token with `state: retired` to delete it.",
         );
       }
+      noteBulkCap([...after].filter(([serial, state]) => state !== "retired" && !inEntra.has(serial)).length);
       if (adopting.length > 0 && adoptionAllowed) note(`${adopting.length} token(s) already in Entra are adopted by the stack, not created: ${sample(adopting)}.`);
       if (deleting.length > 0 && allowed) note(`${deleting.length} token(s) will be deleted from Entra: ${sample(deleting)}.`);
       const failures: CheckFailure[] = [];
@@ -478,6 +480,21 @@ function stateMap(value: unknown): Map<string, string> {
   const map = new Map<string, string>();
   if (typeof value === "object" && value !== null) for (const [serial, state] of Object.entries(value)) map.set(serialKey(serial), String(state));
   return map;
+}
+
+/**
+ * The engine holds at most its parallelism of Create calls at once and generates no step until one
+ * returns (pkg/resource/deploy/step_executor.go), so no provider can gather more devices per bulk
+ * request than that: said once, with the setting that lifts it (the provider cannot see `--parallel`).
+ */
+function noteBulkCap(creating: number): void {
+  const parallel = engineParallelism();
+  if (creating <= parallel || parallel >= MAX_BULK_CREATE) return;
+  note(
+    `${creating} token(s) to create go to Graph in bulk requests of at most ${parallel} devices, as many as the engine runs at once ` +
+      `(PULUMI_PARALLEL, or 4 × CPUs, unless --parallel says otherwise): ${Math.ceil(creating / parallel)} requests instead of ${Math.ceil(creating / MAX_BULK_CREATE)}. ` +
+      `Run with PULUMI_PARALLEL=${MAX_BULK_CREATE} (deploy.yml does) to send ${MAX_BULK_CREATE} per request.`,
+  );
 }
 
 function sample(serials: readonly string[]): string {
