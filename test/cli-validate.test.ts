@@ -3,6 +3,7 @@ import { execFileSync } from "node:child_process";
 import { mkdtempSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
+import { encodeBase32 } from "../provider/seeds/normalize.js";
 import { runCli } from "./support/cli.js";
 
 const dir = mkdtempSync(join(tmpdir(), "entra-tokens-cli-"));
@@ -71,5 +72,36 @@ describe("the entra-tokens command", () => {
     const root = join(__dirname, "..", "..");
     const version = execFileSync("npx", ["--no-install", "entra-tokens", "--version"], { cwd: root, encoding: "utf8", stdio: ["ignore", "pipe", "ignore"] });
     assert.match(version, /^\d+\.\d+\.\d+\n$/);
+  });
+
+  describe("a vendor's seed file in Entra's six-column CSV", function () {
+    this.timeout(120_000);
+    /** tokens.yaml with one token, 60 s where the seed file says 30, and a seed file of `rows` rows whose last row is that token. */
+    function delivery(rows: number): string {
+      const folder = mkdtempSync(join(dir, "delivery-"));
+      const secret = encodeBase32(Buffer.from("made-up-seed-for-tests"));
+      const lines = ["upn,serial number,secret key,time interval,manufacturer,model"];
+      for (let i = 0; i < rows; i++) lines.push(`,V${i},${secret},30,Token2,C202`);
+      writeFileSync(join(folder, "vendor.csv"), `${lines.join("\n")}\n`);
+      writeFileSync(
+        join(folder, "tokens.yaml"),
+        `version: 1\nseeds: [{ file: vendor.csv, allowPlaintext: true }]\ntokens:\n  - { serial: V${rows - 1}, state: available, manufacturer: Token2, model: C202, timeIntervalInSeconds: 60 }\n`,
+      );
+      return join(folder, "tokens.yaml");
+    }
+
+    it("checks every token against a delivery of 100,000 rows", async () => {
+      const r = await runCli(["validate", "-f", delivery(100_000)]);
+      assert.equal(r.code, 1, r.stderr);
+      assert.match(r.stdout, /error \[seed-mismatch\] token "V99999": timeIntervalInSeconds is 60 in .* but 30 in the seed file/);
+      assert.doesNotMatch(r.stderr, /not checked/);
+    });
+
+    it("refuses a delivery beyond the reader's limits as an error naming the file, not a note", async () => {
+      const r = await runCli(["validate", "-f", delivery(250_001)]);
+      assert.equal(r.code, 1, r.stderr);
+      assert.match(r.stdout, /vendor\.csv:1:1: error \[seed-file\] the file holds more than 1,500,000 CSV fields \[seed-too-many-records\]\n {4}fix: split the delivery into smaller files/);
+      assert.doesNotMatch(`${r.stdout}${r.stderr}`, /not checked|\n\s+at /);
+    });
   });
 });

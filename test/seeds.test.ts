@@ -132,7 +132,7 @@ describe("seed files", () => {
       truncateSync(huge, 51 * 1024 * 1024);
       await rejects(readSeedFile({ path: huge }), /51 MiB/);
       await rejects(readSeedFile({ path: file("x.txt", "hello") }), /format is not recognised/);
-      await rejects(readSeedFile({ path: join(dir, "missing.csv") }), /ENOENT/);
+      await rejects(readSeedFile({ path: join(dir, "missing.csv") }), /missing\.csv: the file does not exist\. Fix: check the path .*\[seed-missing\]/);
     });
   });
 

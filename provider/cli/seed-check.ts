@@ -1,6 +1,7 @@
 import type { Diagnostic } from "../desired/diagnostics.js";
 import type { Desired } from "../model/index.js";
 import { seedMismatchProblem } from "../plan/seed-facts.js";
+import { showEscaped } from "../safety/characters.js";
 import { SeedFileError } from "../seeds/errors.js";
 import { seedFacts } from "../seeds/facts.js";
 import { readSeedFacts } from "../seeds/read.js";
@@ -15,7 +16,10 @@ export async function seedAttributeDiagnostics(desired: Desired): Promise<{ diag
   try {
     read = await readSeedFacts(desired.seedFiles);
   } catch (error: unknown) {
-    if (error instanceof SeedFileError) return { diagnostics: [], notChecked: error.message };
+    // Deliveries that only need a secret come back as `unread`, and a missing file may be a
+    // delivery kept out of git (a pull request does not have it): both are notes. What else is
+    // thrown is a file that cannot be used at all (too large, malformed, unsafe): an error.
+    if (error instanceof SeedFileError) return error.code === "seed-missing" ? { diagnostics: [], notChecked: error.message } : { diagnostics: [seedFileDiagnostic(error)] };
     throw error;
   }
   const facts = seedFacts(read.descriptions);
@@ -29,4 +33,15 @@ export async function seedAttributeDiagnostics(desired: Desired): Promise<{ diag
   }
   const notChecked = read.unread.length === 0 ? undefined : `${read.unread.map((u) => u.reason).join("; ")} (import the delivery with \`entra-tokens seeds import\` so its facts can be read without a secret)`;
   return notChecked === undefined ? { diagnostics } : { diagnostics, notChecked };
+}
+
+function seedFileDiagnostic(error: SeedFileError): Diagnostic {
+  return {
+    file: error.file,
+    line: error.row ?? 1,
+    column: 1,
+    code: "seed-file",
+    message: showEscaped(`${error.serial === undefined ? "" : `serial ${error.serial.slice(0, 64)}: `}${error.reason} [${error.code}]`),
+    fix: showEscaped(error.fix),
+  };
 }

@@ -20,6 +20,7 @@ export type DiagnosticCode =
   | "too-many-tokens"
   | "missing-attribute"
   | "seed-mismatch"
+  | "seed-file"
   | "plaintext-seeds"
   // hostile input (see hostile.ts)
   | "not-a-file"

@@ -38,6 +38,7 @@ const RULES: Record<DiagnosticCode, string> = {
   "too-many-tokens": "A user would hold more than 5 tokens, Entra's limit per user.",
   "missing-attribute": "No manufacturer or model from the token or `defaults`; Graph requires both.",
   "seed-mismatch": "The interval or hash differs from what the token's seed file states; the seed file is the token's truth.",
+  "seed-file": "A seed file tokens.yaml names cannot be read (too large, malformed or unsafe), so the tokens could not be checked against it.",
   "plaintext-seeds": "A `seeds:` entry names nothing that opens its file, so its seeds would be in git in clear. Use `entra-tokens seeds import`, or mark made-up seeds `allowPlaintext: true`.",
 };
 

@@ -6,6 +6,7 @@ export type SeedErrorCode =
   | "seed-invalid"
   | "seed-secret-unset"
   | "seed-unreadable"
+  | "seed-missing"
   | "seed-too-large"
   | "seed-unsafe-text"
   | "seed-too-many-records"
@@ -31,7 +32,8 @@ import { showEscaped } from "../safety/characters.js";
 export class SeedFileError extends Error {
   constructor(
     readonly file: string,
-    message: string,
+    /** What is wrong, without the file, row, serial or fix (unescaped: show it through showEscaped). */
+    readonly reason: string,
     readonly fix: string,
     readonly row?: number,
     readonly serial?: string,
@@ -40,6 +42,6 @@ export class SeedFileError extends Error {
     // Escaped: names and serials come from the file, and may hold terminal controls; a serial is
     // shortened, since a hostile one can be megabytes long.
     const shown = serial === undefined ? undefined : serial.length > 64 ? `${serial.slice(0, 64)}…` : serial;
-    super(showEscaped(`${file}${row === undefined ? "" : `, row ${row}`}${shown === undefined ? "" : ` (serial ${shown})`}: ${message}. Fix: ${fix} [${code}]`));
+    super(showEscaped(`${file}${row === undefined ? "" : `, row ${row}`}${shown === undefined ? "" : ` (serial ${shown})`}: ${reason}. Fix: ${fix} [${code}]`));
   }
 }

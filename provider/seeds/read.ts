@@ -16,10 +16,14 @@ import { readRegularFile } from "../safety/regular-file.js";
 const MAX_SEED_FILE_BYTES = 20 * 1024 * 1024;
 /**
  * Parsers build an object per record, field and XML element: past this many, memory (not the
- * file's size) is what a hostile file attacks. A real file is far below (10,000 PSKC keys or
- * 80,000 CSV rows fit).
+ * file's size) is what a hostile file attacks. A real file is far below (10,000 PSKC keys fit).
  */
 export const MAX_SEED_STRUCTURE = 500_000;
+/**
+ * A CSV field is one short string: 250,000 rows of Entra's six columns fit (a delivery of 100,000
+ * tokens is 600,000 fields), about 15 MB, within the file size limit.
+ */
+const MAX_CSV_FIELDS = 1_500_000;
 /** A PSKC tag with all its namespace declarations fits in a few hundred characters. */
 const MAX_XML_TAG_CHARS = 8192;
 /** tokens.yaml allows 256; a longer serial from a seed file can only be an error or an attack. */
@@ -184,11 +188,12 @@ function checkStructure(text: string, format: SeedFormat, file: string, delimite
     throw new SeedFileError(file, `an XML tag is longer than ${MAX_XML_TAG_CHARS} characters`, "use the file as the vendor sent it; PSKC tags are short", undefined, undefined, "pskc-xml");
   }
   const pattern = format === "pskc" ? /<[^/?!]|=/g : format === "entra-json" ? /[,{[:]/g : new RegExp(`\n|${delimiter.replace(/[\\^$.*+?()[\]{}|]/g, "\\$&")}`, "g");
+  const limit = format === "pskc" || format === "entra-json" ? MAX_SEED_STRUCTURE : MAX_CSV_FIELDS;
   let count = 0;
   for (pattern.lastIndex = 0; pattern.exec(text) !== null; ) {
-    if (++count > MAX_SEED_STRUCTURE) {
+    if (++count > limit) {
       const what = format === "pskc" ? "XML elements and attributes" : format === "entra-json" ? "JSON values" : "CSV fields";
-      throw new SeedFileError(file, `the file holds more than ${MAX_SEED_STRUCTURE.toLocaleString("en")} ${what}`, "split the delivery into smaller files (a file of 10,000 tokens is well within the limit)", undefined, undefined, "seed-too-many-records");
+      throw new SeedFileError(file, `the file holds more than ${limit.toLocaleString("en")} ${what}`, "split the delivery into smaller files (a file of 10,000 tokens is well within the limit)", undefined, undefined, "seed-too-many-records");
     }
   }
 }
@@ -217,6 +222,8 @@ async function readBytes(path: string, fix: string): Promise<Buffer> {
   switch (read.reason) {
     case "too-large":
       throw new SeedFileError(path, `the file is ${Math.round((read.size ?? 0) / 1024 / 1024)} MiB, above the ${MAX_SEED_FILE_BYTES / 1024 / 1024} MiB limit`, "check that this is the vendor's seed file", undefined, undefined, "seed-too-large");
+    case "not-found":
+      throw new SeedFileError(path, "the file does not exist", fix, undefined, undefined, "seed-missing");
     case "not-regular":
       throw new SeedFileError(path, `this is ${read.detail}, not a regular file`, fix, undefined, undefined, "seed-unreadable");
     default:
