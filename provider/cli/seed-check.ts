@@ -2,7 +2,7 @@ import type { Diagnostic } from "../desired/diagnostics.js";
 import type { Desired } from "../model/index.js";
 import { seedMismatchProblem } from "../plan/seed-facts.js";
 import { showEscaped } from "../safety/characters.js";
-import { SeedFileError } from "../seeds/errors.js";
+import { SeedFileError, shortSerial } from "../seeds/errors.js";
 import { seedFacts } from "../seeds/facts.js";
 import { readSeedFacts } from "../seeds/read.js";
 
@@ -37,11 +37,11 @@ export async function seedAttributeDiagnostics(desired: Desired): Promise<{ diag
 
 function seedFileDiagnostic(error: SeedFileError): Diagnostic {
   return {
-    file: error.file,
+    file: showEscaped(error.file),
     line: error.row ?? 1,
     column: 1,
     code: "seed-file",
-    message: showEscaped(`${error.serial === undefined ? "" : `serial ${error.serial.slice(0, 64)}: `}${error.reason} [${error.code}]`),
+    message: showEscaped(`${error.serial === undefined ? "" : `serial ${shortSerial(error.serial)}: `}${error.reason} [${error.code}]`),
     fix: showEscaped(error.fix),
   };
 }

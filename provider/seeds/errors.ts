@@ -39,9 +39,13 @@ export class SeedFileError extends Error {
     readonly serial?: string,
     readonly code: SeedErrorCode = "seed-invalid",
   ) {
-    // Escaped: names and serials come from the file, and may hold terminal controls; a serial is
-    // shortened, since a hostile one can be megabytes long.
-    const shown = serial === undefined ? undefined : serial.length > 64 ? `${serial.slice(0, 64)}…` : serial;
+    // Escaped: names and serials come from the file, and may hold terminal controls.
+    const shown = serial === undefined ? undefined : shortSerial(serial);
     super(showEscaped(`${file}${row === undefined ? "" : `, row ${row}`}${shown === undefined ? "" : ` (serial ${shown})`}: ${reason}. Fix: ${fix} [${code}]`));
   }
+}
+
+/** A serial from a seed file as shown to people: shortened, since a hostile one can be megabytes long (unescaped). */
+export function shortSerial(serial: string): string {
+  return serial.length > 64 ? `${serial.slice(0, 64)}…` : serial;
 }
